@@ -1,0 +1,108 @@
+"""The event log: one tidy pandas DataFrame, one row per observed event.
+
+Every part of workerlab (collector, summary, plots, persistence, dashboard, sweeps)
+produces or consumes this frame; the schema below is the single definition of it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Event kinds, in lifecycle order. ``error`` (a garbage line or a failed request that is
+#: not a crash) extends the contract's list: such lines must be recorded, never as numbers.
+EVENTS: tuple[str, ...] = (
+    "spawn", "ready", "connect", "sample", "stream_end",
+    "crash", "stall", "restart", "stop", "error",
+)
+
+EVENT_DTYPE = pd.CategoricalDtype(list(EVENTS))
+
+#: column -> dtype, in column order.
+SCHEMA: dict[str, Any] = {
+    "run_id": "string",
+    "n_workers": "int64",
+    "worker_id": "int64",
+    "pid": "Int64",
+    "port": "Int64",
+    "event": EVENT_DTYPE,
+    "value": "Int64",
+    "seq": "Int64",
+    "kept": "boolean",
+    "t": "float64",
+    "timestamp": "datetime64[ns, UTC]",
+    "detail": "string",
+}
+
+#: Fields of one raw record as the collector appends it (hot path: plain tuples).
+RECORD_FIELDS: tuple[str, ...] = ("event", "worker_id", "pid", "port", "value", "t", "detail")
+
+
+def empty() -> pd.DataFrame:
+    """An event log with no rows and the full schema."""
+    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in SCHEMA.items()})
+
+
+def from_records(
+    records: Sequence[tuple],
+    *,
+    run_id: str,
+    n_workers: int,
+    samples: int,
+    wall0: float,
+) -> pd.DataFrame:
+    """Build the event log from raw collector records.
+
+    ``records`` are ``RECORD_FIELDS`` tuples in arrival order; ``wall0`` is the wall-clock
+    time (epoch seconds) of ``t == 0``. ``seq`` numbers samples in arrival order and the
+    first ``samples`` of them are ``kept``.
+    """
+    if not records:
+        df = empty()
+        return df
+    cols = list(zip(*records))
+    event = pd.Categorical(cols[0], categories=EVENT_DTYPE.categories)
+    is_sample = np.asarray(event == "sample")
+    seq = np.cumsum(is_sample)
+    t = np.asarray(cols[5], dtype="float64")
+    n = len(records)
+    df = pd.DataFrame(
+        {
+            "run_id": pd.array([run_id] * n, dtype="string"),
+            "n_workers": np.full(n, n_workers, dtype="int64"),
+            "worker_id": np.asarray(cols[1], dtype="int64"),
+            "pid": pd.array(cols[2], dtype="Int64"),
+            "port": pd.array(cols[3], dtype="Int64"),
+            "event": event,
+            "value": pd.array(cols[4], dtype="Int64"),
+            "seq": pd.array(np.where(is_sample, seq, 0), dtype="Int64"),
+            "kept": pd.array(seq <= samples, dtype="boolean"),
+            "t": t,
+            "timestamp": pd.to_datetime(wall0 + t, unit="s", utc=True).astype(SCHEMA["timestamp"]),
+            "detail": pd.array(cols[6], dtype="string"),
+        }
+    )
+    df.loc[~is_sample, ["seq", "kept"]] = pd.NA
+    return df
+
+
+def validate(df: pd.DataFrame) -> pd.DataFrame:
+    """Check that ``df`` follows the schema; return it unchanged or raise ``ValueError``."""
+    missing = [c for c in SCHEMA if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"not a workerlab event log: missing columns {missing}. "
+            "Pass the frame returned by wl.collect / wl.sweep / wl.load."
+        )
+    return df
+
+
+def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate event logs (e.g. the runs of a sweep) keeping every dtype."""
+    frames = [validate(f) for f in frames]
+    if not frames:
+        return empty()
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"event": EVENT_DTYPE})
