@@ -1,0 +1,64 @@
+"""Shared test fixtures: the emulator as a real process on a real loopback port."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_BIN = ROOT / "bin" / "worker"
+EMULATOR = ROOT / "workerlab" / "emulator.py"
+#: compressed time for every test (DEVELOPERS.md): 50 numbers a second
+FAST = 0.02
+
+
+def free_port() -> int:
+    """A loopback port that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def emulator_cmd(*args: str) -> list[str]:
+    """argv that runs the emulator the way the collector does (no shell, fast start)."""
+    return [sys.executable, "-I", "-S", str(EMULATOR), *args]
+
+
+@pytest.fixture
+def spawn():
+    """Start emulator processes; every one is killed and reaped at teardown."""
+    procs: list[subprocess.Popen] = []
+
+    def _spawn(*args: str, **kw) -> subprocess.Popen:
+        kw.setdefault("stderr", subprocess.PIPE)
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        p = subprocess.Popen(emulator_cmd(*args), **kw)
+        procs.append(p)
+        return p
+
+    yield _spawn
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        for f in (p.stderr, p.stdout):
+            if f:
+                f.close()
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except ProcessLookupError:  # pragma: no cover
+        return False
+
+
+__all__ = ["ROOT", "WORKER_BIN", "EMULATOR", "FAST", "free_port", "emulator_cmd", "pid_alive", "os"]
