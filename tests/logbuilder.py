@@ -1,0 +1,250 @@
+"""Hand-build schema-correct event logs for tests (docs/event-log.md row semantics).
+
+Tests that need an event log with known answers build it here instead of running workers::
+
+    b = LogBuilder(n_workers=2, target=4, run_id="r1")
+    b.start(1, t=0.0)                 # spawn + ready + connect (the usual start of a slot)
+    b.samples(1, [0.1, 1.1, 2.1])     # three sample rows from worker 1's current process
+    b.crash(1, t=2.5)
+    ...
+    b.run_stop(t=3.0)                 # the run-level row: worker_id 0, "target=4 outcome=reached"
+    df = b.frame()                    # via workerlab.events.from_records
+
+Methods may be called in any time order (e.g. one worker after another): ``frame()`` orders the
+records by ``t`` (stably, so rows with equal ``t`` keep call order) before ``from_records``
+numbers the samples, so ``seq`` and ``kept`` come out as the collector would make them.
+Each slot has a *current* process; ``spawn`` makes a new one (auto pid unless given) and every
+per-process event defaults to it.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from workerlab import events
+
+
+class LogBuilder:
+    """Accumulate collector-style records for one run, then build the frame."""
+
+    def __init__(
+        self,
+        n_workers: int = 1,
+        target: int = 150,
+        run_id: str = "run-1",
+        wall0: float = 1_700_000_000.0,
+        base_port: int = 3000,
+        first_pid: int = 10_000,
+    ) -> None:
+        self.n_workers = n_workers
+        self.target = target
+        self.run_id = run_id
+        self.wall0 = wall0
+        self.base_port = base_port
+        self._next_pid = first_pid
+        self._records: list[tuple] = []
+        self._pid: dict[int, int] = {}        # worker_id -> current pid
+        self._port: dict[int, int] = {}       # worker_id -> current port
+        self._attempt: dict[int, int] = {}    # worker_id -> spawn count
+        self._restarts: dict[int, int] = {}   # worker_id -> restart count
+        self._value = 0
+
+    # -- low level -----------------------------------------------------------------------
+    def add(self, event: str, worker_id: int, t: float, *, pid: int | None = None,
+            port: int | None = None, value: int | None = None, detail: str | None = None) -> LogBuilder:
+        """Append one raw record; pid/port default to the slot's current process."""
+        if event not in events.EVENTS:
+            raise ValueError(f"unknown event {event!r}")
+        if worker_id != 0:
+            pid = self._pid.get(worker_id) if pid is None else pid
+            port = self._port.get(worker_id) if port is None else port
+        self._records.append((event, worker_id, pid, port, value, float(t), detail))
+        return self
+
+    def pid(self, worker_id: int) -> int:
+        """The pid of the slot's current process."""
+        return self._pid[worker_id]
+
+    # -- one worker process ----------------------------------------------------------------
+    def spawn(self, worker_id: int, t: float, *, pid: int | None = None, port: int | None = None) -> int:
+        """Start a new process in the slot (``detail="attempt=K"``); returns its pid."""
+        if pid is None:
+            pid = self._next_pid
+            self._next_pid += 1
+        self._pid[worker_id] = pid
+        self._port[worker_id] = self.base_port + worker_id if port is None else port
+        self._attempt[worker_id] = self._attempt.get(worker_id, 0) + 1
+        self.add("spawn", worker_id, t, detail=f"attempt={self._attempt[worker_id]}")
+        return pid
+
+    def ready(self, worker_id: int, t: float) -> LogBuilder:
+        return self.add("ready", worker_id, t)
+
+    def connect(self, worker_id: int, t: float, n: int | None = None) -> LogBuilder:
+        return self.add("connect", worker_id, t, detail=f"n={self.target if n is None else n}")
+
+    def sample(self, worker_id: int, t: float, value: int | None = None) -> LogBuilder:
+        if value is None:
+            value = self._value % 100
+            self._value += 7
+        return self.add("sample", worker_id, t, value=value)
+
+    def samples(self, worker_id: int, ts: Iterable[float], values: Sequence[int] | None = None) -> LogBuilder:
+        """Several sample rows of the slot's current process at times ``ts``."""
+        ts = list(ts)
+        for i, t in enumerate(ts):
+            self.sample(worker_id, t, None if values is None else values[i])
+        return self
+
+    def stream_end(self, worker_id: int, t: float, lines: int) -> LogBuilder:
+        return self.add("stream_end", worker_id, t, detail=f"lines={lines}")
+
+    def error(self, worker_id: int, t: float, detail: str = "garbage line") -> LogBuilder:
+        return self.add("error", worker_id, t, detail=detail)
+
+    def crash(self, worker_id: int, t: float, detail: str = "exit=2; ClientPayloadError: response payload is not completed") -> LogBuilder:
+        return self.add("crash", worker_id, t, detail=detail)
+
+    def stall(self, worker_id: int, t: float, detail: str = "no line for 3.0 s") -> LogBuilder:
+        return self.add("stall", worker_id, t, detail=detail)
+
+    def restart(self, worker_id: int, t: float) -> LogBuilder:
+        """The slot restarts (row carries the old process's pid); call ``spawn`` next."""
+        self._restarts[worker_id] = self._restarts.get(worker_id, 0) + 1
+        return self.add("restart", worker_id, t, detail=f"restart={self._restarts[worker_id]}")
+
+    def stop(self, worker_id: int, t: float, detail: str = "exit=-15") -> LogBuilder:
+        return self.add("stop", worker_id, t, detail=detail)
+
+    # -- conveniences ----------------------------------------------------------------------
+    def start(self, worker_id: int, t: float = 0.0, *, ready_after: float = 0.05,
+              connect_after: float = 0.01, pid: int | None = None) -> float:
+        """spawn at ``t``, ready and connect shortly after; returns the connect time."""
+        self.spawn(worker_id, t, pid=pid)
+        self.ready(worker_id, t + ready_after)
+        tc = t + ready_after + connect_after
+        self.connect(worker_id, tc)
+        return tc
+
+    def stream(self, worker_id: int, connect_t: float, count: int, *, lead: float = 0.0,
+               interval: float = 1.0) -> list[float]:
+        """``count`` samples ``lead`` after ``connect_t`` and every ``interval``; returns their times."""
+        ts = [connect_t + lead + k * interval for k in range(count)]
+        self.samples(worker_id, ts)
+        return ts
+
+    def run_stop(self, t: float, outcome: str = "reached", target: int | None = None,
+                 message: str | None = None) -> LogBuilder:
+        """The run-level ``stop`` row (worker_id 0, no pid/port) with target and outcome."""
+        detail = f"target={self.target if target is None else target} outcome={outcome}"
+        if message:
+            detail += f"; {message}"
+        self._records.append(("stop", 0, None, None, None, float(t), detail))
+        return self
+
+    def frame(self) -> pd.DataFrame:
+        """The event log, records ordered by ``t`` (stable), built by ``events.from_records``."""
+        records = sorted(self._records, key=lambda r: r[5])
+        return events.from_records(records, run_id=self.run_id, n_workers=self.n_workers,
+                                   samples=self.target, wall0=self.wall0)
+
+
+def perfect_run(n_workers: int = 4, target: int = 20, *, interval: float = 1.0, lead: float = 0.0,
+                run_id: str = "perfect", start_gap: float = 0.0, extra: int = 0) -> LogBuilder:
+    """A run with no faults: every slot starts at 0, connects at 0.06, then streams regularly.
+
+    Each worker streams until ``target + extra`` samples have arrived in total (``extra`` > 0
+    gives samples after the target, which are processed but not kept); then every process gets
+    a ``stop`` row and the run-level row says ``reached``. ``start_gap`` staggers the slots.
+    """
+    b = LogBuilder(n_workers=n_workers, target=target, run_id=run_id)
+    total = target + extra
+    per = -(-total // n_workers)
+    times = []
+    for w in range(1, n_workers + 1):
+        tc = b.start(w, t=(w - 1) * start_gap)
+        times += [(t, w) for t in (tc + lead + k * interval for k in range(per))]
+    times.sort()
+    times = times[:total]
+    for t, w in times:
+        b.sample(w, t)
+    end = times[-1][0] + 0.01
+    for w in range(1, n_workers + 1):
+        b.stop(w, end)
+    b.run_stop(end + 0.01, "reached")
+    return b
+
+
+def sweep(*builders: LogBuilder) -> pd.DataFrame:
+    """Concatenate the frames of several builders, as a sweep would."""
+    return events.concat(b.frame() for b in builders)
+
+
+def simulated_run(n_workers: int = 16, target: int = 150, *, interval: float = 1.0, lead: float = 0.0,
+                  mtbf: float | None = 20.0, stall_after: dict[int, int] | None = None,
+                  timeout: float | None = None, seed: int = 0, run_id: str = "sim",
+                  jitter: float = 0.002) -> LogBuilder:
+    """A realistic run, as the collector would log it against the emulator.
+
+    Every slot spawns at 0 and becomes ready after a short random start-up, connects, and
+    streams a sample every ``interval`` (after ``lead``, with small ``jitter``). A process
+    crashes after an exponential lifetime of mean ``mtbf`` (None: never); ``stall_after`` maps a
+    worker_id to the number of lines after which its first process hangs (detected 3 intervals
+    later). A crashed or stalled slot restarts at once. The run stops 20 ms after the target-th
+    sample (later arrivals are processed, not kept) or at ``timeout`` (outcome ``timeout``).
+    """
+    import random
+
+    rng = random.Random(seed)
+    b = LogBuilder(n_workers=n_workers, target=target, run_id=run_id)
+    horizon = timeout if timeout is not None else 10 * interval * (target / n_workers + 5) + 10
+    stall_after = dict(stall_after or {})
+    sample_times: list[float] = []
+    for w in range(1, n_workers + 1):
+        t = 0.0
+        while t < horizon:
+            b.spawn(w, t)
+            t_ready = t + rng.uniform(0.03, 0.09)
+            b.ready(w, t_ready)
+            tc = t_ready + rng.uniform(0.002, 0.006)
+            b.connect(w, tc)
+            death = t + (rng.expovariate(1 / mtbf) if mtbf else math.inf)
+            hang = stall_after.pop(w, None)
+            k, ts = 0, tc + lead
+            while ts < min(death, horizon) and (hang is None or k < hang):
+                ts_j = ts + rng.uniform(0, jitter)
+                if ts_j >= death:
+                    break
+                b.sample(w, ts_j)
+                sample_times.append(ts_j)
+                k += 1
+                ts = tc + lead + k * interval
+            if hang is not None and k >= hang:
+                t = ts - interval + 3 * interval
+                b.stall(w, t, detail=f"no line for {3 * interval:.1f} s")
+            elif death < horizon:
+                t = death
+                b.crash(w, t)
+            else:
+                break
+            b.restart(w, t + 0.001)
+            t += 0.002
+    sample_times.sort()
+    if len(sample_times) >= target and (timeout is None or sample_times[target - 1] <= timeout):
+        cutoff, outcome = sample_times[target - 1] + 0.02, "reached"
+    else:
+        cutoff, outcome = horizon, "timeout"
+    b._records = [r for r in b._records if r[5] <= cutoff]
+    # the slots' last rows decide which processes are still alive to be stopped
+    last: dict[int, tuple] = {}
+    for r in sorted(b._records, key=lambda r: r[5]):
+        last[r[1]] = r
+    for w, r in last.items():
+        if r[0] == "restart":  # cut between restart and spawn: drop the dangling restart
+            b._records.remove(r)
+        elif r[0] not in ("crash", "stall"):
+            b.add("stop", w, cutoff + 0.005, pid=r[2], port=r[3], detail="exit=-15")
+    b.run_stop(cutoff + 0.01, outcome)
+    return b
