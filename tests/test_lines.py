@@ -1,0 +1,63 @@
+"""The line parser against arbitrary chunkings (property-based) and known edge cases."""
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workerlab.lines import LineParser
+
+values = st.lists(st.integers(min_value=0, max_value=99), max_size=60)
+
+
+def _chunk(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    bounds = [0, *points, len(data)]
+    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _feed_all(chunks: list[bytes]) -> tuple[list[int], list[bytes], LineParser]:
+    parser = LineParser()
+    got: list[int] = []
+    bad: list[bytes] = []
+    for c in chunks:
+        v, g = parser.feed(c)
+        got += v
+        bad += g
+    return got, bad, parser
+
+
+@given(values, st.lists(st.integers(min_value=0), max_size=40), st.booleans())
+def test_any_chunking_yields_every_line_once(nums, cuts, crlf):
+    end = b"\r\n" if crlf else b"\n"
+    data = b"".join(b"rnd=%d" % n + end for n in nums)
+    got, bad, parser = _feed_all(_chunk(data, cuts))
+    assert got == nums
+    assert bad == []
+    assert parser.partial == b""
+
+
+@given(values, st.integers(min_value=1, max_value=6))
+def test_a_line_cut_by_a_crash_is_never_counted(nums, keep):
+    data = b"".join(b"rnd=%d\n" % n for n in nums) + b"rnd=42\n"[:keep]
+    got, bad, parser = _feed_all([data[i:i + 3] for i in range(0, len(data), 3)])
+    assert got == nums
+    assert bad == []
+    assert parser.partial == b"rnd=42\n"[:keep]
+
+
+@given(st.lists(st.one_of(st.integers(0, 99).map(lambda n: b"rnd=%d" % n),
+                          st.binary(max_size=12).filter(lambda b: b"\n" not in b)), max_size=40),
+       st.lists(st.integers(min_value=0), max_size=20))
+def test_garbage_is_reported_never_counted(lines, cuts):
+    data = b"".join(line + b"\n" for line in lines)
+    got, bad, _ = _feed_all(_chunk(data, cuts))
+    good = [int(line[4:]) for line in lines
+            if line.startswith(b"rnd=") and line[4:].isdigit()]
+    assert got == good
+    assert len(got) + len(bad) == len(lines)
+
+
+def test_lookalikes_are_garbage():
+    got, bad, _ = _feed_all([b"rnd= 5\nrnd=+5\nrnd=1_0\nrnd=\nRND=5\nrnd=5x\n\nrnd=07\n"])
+    assert got == [7]
+    assert bad == [b"rnd= 5", b"rnd=+5", b"rnd=1_0", b"rnd=", b"RND=5", b"rnd=5x", b""]
