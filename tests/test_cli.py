@@ -1,0 +1,116 @@
+"""The ``workerlab`` command: JSON output, exit codes, Ctrl-C and a killed collector."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from conftest import FAST, ROOT, pid_alive
+
+CLI = [sys.executable, "-m", "workerlab"]
+
+
+def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=120, **kw)
+
+
+def test_json_is_the_only_stdout_and_has_the_summary_keys(tmp_path):
+    out = tmp_path / "run.parquet"
+    res = run_cli("run", "--workers", "4", "--samples", "40", "--interval", str(FAST),
+                  "--mtbf", "0", "--json", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)  # exactly one JSON object, nothing else
+    import workerlab as wl
+
+    df = wl.load(out)
+    expected = set(wl.summary(df).columns) | {"run_id", "interval_s", "deadline_s"}
+    assert set(rec) == expected
+    assert rec["samples"] == 40 and rec["workers"] == 4 and rec["deadline_s"] == 10.0
+    assert rec["run_id"] == df.run_id.iloc[0]
+    assert rec["numbers_processed"] == int((df.event == "sample").sum())
+
+
+def test_human_summary_and_plot(tmp_path):
+    png = tmp_path / "run.png"
+    res = run_cli("run", "--workers", "2", "--samples", "20", "--interval", str(FAST),
+                  "--no-progress", "--plot", str(png))
+    assert res.returncode == 0, res.stderr
+    assert "samples kept        20" in res.stdout and "numbers processed" in res.stdout
+    assert png.stat().st_size > 10_000
+    assert res.stderr == ""  # --no-progress: no bar
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers", "17"], "cap of 16"),
+    (["--samples", "0"], "samples must be at least 1"),
+    (["--worker-bin", "/no/such/worker"], "not found"),
+])
+def test_bad_arguments_exit_2_with_one_line(args, message):
+    res = run_cli("run", *args)
+    assert res.returncode == 2
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_timeout_exits_1_and_still_saves(tmp_path):
+    out = tmp_path / "partial.parquet"
+    res = run_cli("run", "--workers", "2", "--samples", "100000", "--interval", str(FAST),
+                  "--timeout", "0.5", "--no-progress", "--out", str(out))
+    assert res.returncode == 1
+    assert "timed out" in res.stderr
+    import workerlab as wl
+
+    assert (wl.load(out).event == "sample").sum() > 0
+
+
+def _start_long_run() -> tuple[subprocess.Popen, list[int]]:
+    """A CLI run that would go on for minutes; returns it once its 3 workers exist."""
+    proc = subprocess.Popen([*CLI, "run", "--workers", "3", "--samples", "1000000", "--interval",
+                             str(FAST), "--mtbf", "0", "--no-progress"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(300):  # up to ~30 s for the interpreter to import and spawn
+        kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        if len(kids) >= 3:
+            return proc, kids
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the run never started its workers")
+
+
+def _wait_gone(pids: list[int]) -> list[int]:
+    for _ in range(100):
+        alive = [p for p in pids if pid_alive(p)]
+        if not alive:
+            return []
+        time.sleep(0.05)
+    return alive
+
+
+def test_ctrl_c_stops_every_worker():
+    proc, kids = _start_long_run()
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted" in err
+    assert _wait_gone(kids) == []
+
+
+def test_killed_collector_takes_its_workers_along():
+    proc, kids = _start_long_run()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert _wait_gone(kids) == []  # parent-death signal
+
+
+def test_worker_subcommand_is_the_emulator():
+    res = run_cli("worker", "-workerId", "1")  # no -port: Go-style usage error
+    assert res.returncode == 2
+    assert "port" in res.stderr
