@@ -177,6 +177,53 @@ def perfect_run(n_workers: int = 4, target: int = 20, *, interval: float = 1.0, 
     return b
 
 
+def bulk_run(n_workers: int = 16, per_worker: int = 6250, *, interval: float = 0.01, lead: float = 0.01,
+             run_id: str = "bulk") -> pd.DataFrame:
+    """A large fault-free log, fast (no per-sample Python calls): for scale tests.
+
+    Every slot spawns at 0, is ready at 0.05, connects at 0.06 and sends ``per_worker`` samples
+    at ``0.06 + lead + k * interval``; the target is every sample, so all are kept.
+    """
+    import numpy as np
+
+    n = n_workers * per_worker
+    recs = []
+    for w in range(1, n_workers + 1):
+        pid, port = 500 + w, 3000 + w
+        recs += [("spawn", w, pid, port, None, 0.0, "attempt=1"), ("ready", w, pid, port, None, 0.05, None),
+                 ("connect", w, pid, port, None, 0.06, f"n={per_worker}")]
+    ws = np.tile(np.arange(1, n_workers + 1), per_worker).tolist()
+    ts = (0.06 + lead + np.repeat(np.arange(per_worker), n_workers) * interval).tolist()
+    recs += [("sample", w, 500 + w, 3000 + w, 1, t, None) for w, t in zip(ws, ts)]
+    recs.append(("stop", 0, None, None, None, ts[-1] + 0.01, f"target={n} outcome=reached"))
+    return events.from_records(recs, run_id=run_id, n_workers=n_workers, samples=n, wall0=0.0)
+
+
+def faulty_run(run_id: str = "faulty") -> LogBuilder:
+    """A known-answer run: 2 workers, target 8, interval 1 s; worker 1 crashes, worker 2 stalls; one sample after the target.
+
+    Samples arrive at 0.7 0.8 1.7 1.8 2.7 3.7 4.7 5.5 | 5.7 (the 9th is not kept), so
+    elapsed = 5.5. Leads: 0.5 (pid 101), 0.3 (102), 0.5 (103), 0.4 (104) -> median 0.45.
+    Gaps: all 1.0 -> interval 1.0. Bound = 0.45 + (ceil(8/2) - 1) * 1.0 = 3.45.
+    Restart latencies: crash 3.0 -> 3.7 (0.7), stall 4.6 -> 5.5 (0.9).
+    """
+    b = LogBuilder(n_workers=2, target=8, run_id=run_id)
+    b.spawn(1, 0.0, pid=101); b.ready(1, 0.1); b.connect(1, 0.2)
+    b.spawn(2, 0.0, pid=102); b.ready(2, 0.2); b.connect(2, 0.5)
+    b.samples(1, [0.7, 1.7, 2.7])
+    b.samples(2, [0.8, 1.8])
+    b.error(1, 2.2, "rnd=??")          # a garbage line: recorded, never a number
+    b.crash(1, 3.0); b.restart(1, 3.01)
+    b.spawn(1, 3.02, pid=103); b.ready(1, 3.12); b.connect(1, 3.2)
+    b.samples(1, [3.7, 4.7, 5.7])
+    b.stall(2, 4.6); b.restart(2, 4.61)
+    b.spawn(2, 4.62, pid=104); b.ready(2, 4.72); b.connect(2, 5.1)
+    b.sample(2, 5.5)
+    b.stop(1, 5.75); b.stop(2, 5.75)
+    b.run_stop(5.8, "reached")
+    return b
+
+
 def sweep(*builders: LogBuilder) -> pd.DataFrame:
     """Concatenate the frames of several builders, as a sweep would."""
     return events.concat(b.frame() for b in builders)

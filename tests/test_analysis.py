@@ -3,42 +3,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logbuilder import LogBuilder, perfect_run, simulated_run, sweep
+from logbuilder import LogBuilder, bulk_run, faulty_run, perfect_run, simulated_run, sweep
 from workerlab import analysis, events
 from workerlab.analysis import latencies, summary, worker_summary
 
 approx = pytest.approx
-
-
-def faulty_run(run_id: str = "faulty") -> LogBuilder:
-    """2 workers, target 8, interval 1 s; worker 1 crashes, worker 2 stalls; one sample after the target.
-
-    Samples arrive at 0.7 0.8 1.7 1.8 2.7 3.7 4.7 5.5 | 5.7 (the 9th is not kept), so
-    elapsed = 5.5. Leads: 0.5 (pid 101), 0.3 (102), 0.5 (103), 0.4 (104) -> median 0.45.
-    Gaps: all 1.0 -> interval 1.0. Bound = 0.45 + (ceil(8/2) - 1) * 1.0 = 3.45.
-    Restart latencies: crash 3.0 -> 3.7 (0.7), stall 4.6 -> 5.5 (0.9).
-    """
-    b = LogBuilder(n_workers=2, target=8, run_id=run_id)
-    b.spawn(1, 0.0, pid=101); b.ready(1, 0.1); b.connect(1, 0.2)
-    b.spawn(2, 0.0, pid=102); b.ready(2, 0.2); b.connect(2, 0.5)
-    b.samples(1, [0.7, 1.7, 2.7])
-    b.samples(2, [0.8, 1.8])
-    b.error(1, 2.2, "rnd=??")          # a garbage line: recorded, never a number
-    b.crash(1, 3.0); b.restart(1, 3.01)
-    b.spawn(1, 3.02, pid=103); b.ready(1, 3.12); b.connect(1, 3.2)
-    b.samples(1, [3.7, 4.7, 5.7])
-    b.stall(2, 4.6); b.restart(2, 4.61)
-    b.spawn(2, 4.62, pid=104); b.ready(2, 4.72); b.connect(2, 5.1)
-    b.sample(2, 5.5)
-    b.stop(1, 5.75); b.stop(2, 5.75)
-    b.run_stop(5.8, "reached")
-    return b
 
 
 def row(df: pd.DataFrame, run_id: str | None = None) -> pd.Series:
@@ -279,21 +253,11 @@ def test_select_run_defaults_to_the_first_and_rejects_unknown_ids():
 def test_large_log_is_summarised_correctly():
     """100k sample rows (16 workers x 6250 at 10 ms): values exact, vectorised paths exercised."""
     n, per, interval = 16, 6250, 0.01
-    recs = []
-    for w in range(1, n + 1):
-        pid = 500 + w
-        recs += [("spawn", w, pid, 3000 + w, None, 0.0, "attempt=1"),
-                 ("ready", w, pid, 3000 + w, None, 0.05, None),
-                 ("connect", w, pid, 3000 + w, None, 0.06, f"n={per}")]
-    k = np.repeat(np.arange(per), n)
-    ws = np.tile(np.arange(1, n + 1), per)
-    ts = 0.07 + k * interval
-    recs += [("sample", int(w), 500 + int(w), 3000 + int(w), 1, float(t), None) for w, t in zip(ws, ts)]
-    recs.append(("stop", 0, None, None, None, float(ts[-1]) + 0.01, f"target={n * per} outcome=reached"))
-    df = events.from_records(recs, run_id="big", n_workers=n, samples=n * per, wall0=0.0)
+    df = bulk_run(n, per, interval=interval, lead=0.01)
     s = row(df)
     assert s["samples"] == 100_000 and s["numbers_processed"] == 100_000
     assert s["interval_s"] == approx(interval) and s["lead_s"] == approx(0.01)
     assert s["bound_s"] == approx(0.01 + (per - 1) * interval)
     lat = latencies(df)
     assert (lat["kind"] == "gap").sum() == n * (per - 1)
+    assert (worker_summary(df)["samples"] == per).all()

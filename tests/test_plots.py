@@ -1,0 +1,248 @@
+"""The plots show the right things: lanes, markers, lines — checked on hand-built logs."""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from logbuilder import bulk_run, faulty_run, perfect_run, sweep  # noqa: E402
+from workerlab import analysis, plots  # noqa: E402
+
+approx = pytest.approx
+
+
+@pytest.fixture(autouse=True)
+def _no_show_and_close(monkeypatch):
+    """Plots must never call plt.show(); close every figure a test made."""
+    def refuse(*a, **k):
+        raise AssertionError("plt.show() was called")
+
+    monkeypatch.setattr(plt, "show", refuse)
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def ax():
+    return plt.figure(figsize=(8, 5)).add_subplot()
+
+
+def by_gid(ax, gid):
+    return [a for a in [*ax.lines, *ax.collections, *ax.patches] if a.get_gid() == gid]
+
+
+def one(ax, gid):
+    found = by_gid(ax, gid)
+    assert len(found) == 1, f"expected one {gid!r} artist, found {len(found)}"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def run16():
+    """16 workers, target 150, three crashes at known places and one stall."""
+    b = perfect_run(16, 150, extra=4, lead=0.1, run_id="r16")
+    b.crash(3, 2.5); b.restart(3, 2.51); b.spawn(3, 2.52); b.ready(3, 2.6)
+    b.crash(7, 4.5)
+    b.crash(3, 5.5)
+    b.stall(12, 6.2)
+    return b.frame()
+
+
+# -- timeline -------------------------------------------------------------------------------
+
+def test_timeline_has_one_lane_per_worker_and_every_event(ax, run16):
+    out = plots.plot_timeline(run16, ax=ax)
+    assert out is ax
+    assert list(ax.get_yticks()) == list(range(1, 17))
+    assert [t.get_text() for t in ax.get_yticklabels()] == [str(w) for w in range(1, 17)]
+    assert ax.yaxis_inverted()                                     # worker 1 on top
+    samples = one(ax, "samples")
+    assert len(samples.get_segments()) == 154                      # one tick per sample row, one artist
+    assert len(one(ax, "lifetimes").get_paths()) == len(analysis.processes(run16)) == 17
+    assert len(one(ax, "crash").get_offsets()) == 3
+    assert len(one(ax, "stall").get_offsets()) == 1
+    assert len(one(ax, "restart").get_offsets()) == 1
+    crash_lanes = sorted(np.round(one(ax, "crash").get_offsets()[:, 1]).astype(int).tolist())
+    assert crash_lanes == [3, 3, 7]
+    reached = one(ax, "reached")
+    assert reached.get_xdata()[0] == approx(analysis.summary(run16)["elapsed_s"].iloc[0])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for want in ("crash (3)", "stall (1)", "restart (1)", "sample (kept)", "sample (after target)"):
+        assert want in labels
+    assert "(s)" in ax.get_xlabel() and ax.get_ylabel() == "worker id"
+
+
+def test_timeline_marks_kept_and_unkept_samples_differently(ax):
+    plots.plot_timeline(faulty_run().frame(), ax=ax)
+    colors = one(ax, "samples").get_colors()
+    distinct, counts = np.unique(np.round(colors, 3), axis=0, return_counts=True)
+    assert sorted(counts.tolist()) == [1, 8]                      # 8 kept, 1 after the target
+
+
+def test_timeline_lifetime_bars_span_spawn_to_end(ax):
+    plots.plot_timeline(faulty_run().frame(), ax=ax)
+    spans = sorted((round(p.vertices[:, 0].min(), 3), round(p.vertices[:, 0].max(), 3))
+                   for p in one(ax, "lifetimes").get_paths())
+    assert spans == [(0.0, 3.0), (0.0, 4.6), (3.02, 5.75), (4.62, 5.75)]
+
+
+def test_timeline_of_one_worker_has_a_single_lane(ax):
+    plots.plot_timeline(perfect_run(1, 5).frame(), ax=ax)
+    assert list(ax.get_yticks()) == [1]
+    assert not by_gid(ax, "crash")
+
+
+def test_timeline_of_a_sweep_shows_one_run_and_says_which(ax):
+    df = sweep(perfect_run(2, 4, run_id="a"), perfect_run(5, 10, run_id="b"))
+    plots.plot_timeline(df, ax=ax)
+    assert "run a (1 of 2 runs)" in ax.get_title()
+    assert len(ax.get_yticks()) == 2
+    ax2 = plt.figure().add_subplot()
+    plots.plot_timeline(df, ax=ax2, run_id="b")
+    assert "run b (2 of 2 runs)" in ax2.get_title() and len(ax2.get_yticks()) == 5
+
+
+def test_timeline_of_a_timed_out_run_has_no_reached_line(ax):
+    b = perfect_run(2, 4)
+    b._records = [r for r in b._records if r[1] != 0]
+    b.run_stop(9.0, "timeout", target=40)
+    plots.plot_timeline(b.frame(), ax=ax)
+    assert not by_gid(ax, "reached")
+    assert "not reached (timeout)" in ax.get_title()
+
+
+def test_timeline_stays_one_artist_for_many_samples(ax):
+    df = bulk_run(16, 1250)
+    n_artists = len(ax.get_children())
+    plots.plot_timeline(df, ax=ax)
+    assert len(one(ax, "samples").get_segments()) == (df["event"] == "sample").sum()
+    assert len(ax.get_children()) - n_artists < 15
+
+
+# -- throughput ------------------------------------------------------------------------------
+
+def test_throughput_curve_ideal_target_deadline_and_crashes(ax):
+    df = faulty_run().frame()
+    s = analysis.summary(df).iloc[0]
+    out = plots.plot_throughput(df, ax=ax, deadline=5.0)
+    assert out is ax
+    observed = one(ax, "observed")
+    assert observed.get_ydata()[-1] == 8                           # kept samples only
+    assert np.all(np.diff(observed.get_ydata()) >= 0)
+    ideal = one(ax, "ideal")
+    assert ideal.get_xdata()[-1] == approx(s["bound_s"])          # reaches the target at the bound
+    assert ideal.get_ydata()[-1] == 8
+    assert ideal.get_ydata()[1] == 2                               # 2 workers: 2 samples per step
+    assert one(ax, "target").get_ydata()[0] == 8
+    assert one(ax, "deadline").get_xdata()[0] == 5.0
+    crash = one(ax, "crash").get_offsets()
+    assert crash.tolist() == [[3.0, 5.0]]                          # 5 kept samples by t = 3.0
+    assert one(ax, "stall").get_offsets().tolist() == [[4.6, 6.0]]
+    assert "(s)" in ax.get_xlabel() and "samples" in ax.get_ylabel()
+
+
+def test_throughput_without_deadline_and_for_a_sweep(ax):
+    df = sweep(perfect_run(2, 6, run_id="a"), perfect_run(4, 6, run_id="b"), perfect_run(4, 6, run_id="c"))
+    plots.plot_throughput(df, ax=ax, deadline=None)
+    assert not by_gid(ax, "deadline")
+    assert len(by_gid(ax, "observed")) == 3
+    assert len(by_gid(ax, "ideal")) == 2                          # one per worker count
+    widths = {line.get_linewidth() for line in by_gid(ax, "observed")}
+    assert max(widths) < 1.8                                       # many runs: thinner lines
+    assert "3 runs" in ax.get_title()
+
+
+def test_throughput_creates_its_own_figure_without_ax():
+    before = set(plt.get_fignums())
+    ax = plots.plot_throughput(perfect_run(1, 3).frame())
+    assert set(plt.get_fignums()) - before == {ax.figure.number}
+
+
+# -- latency -----------------------------------------------------------------------------------
+
+def test_latency_shows_every_kind_with_its_n(ax):
+    out = plots.plot_latency(faulty_run().frame(), ax=ax)
+    assert out is ax
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 4
+    assert "gap between samples" in labels[0] and "n=5" in labels[0]
+    assert "spawn → ready" in labels[1] and "n=4" in labels[1]
+    assert "connect → first sample" in labels[2] and "n=4" in labels[2]
+    assert "restart" in labels[3] and "n=2" in labels[3]
+    assert len(by_gid(ax, "box")) == 4
+    assert ax.get_xscale() == "log" and "seconds" in ax.get_xlabel()
+    assert len(one(ax, "strip").get_offsets()) == 5 + 4 + 4 + 2
+
+
+def test_latency_without_restarts_says_n0_and_draws_three_boxes(ax):
+    plots.plot_latency(perfect_run(3, 9, lead=0.0).frame(), ax=ax)   # lead 0: drawn at the floor
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[3].endswith("n=0")
+    assert len(by_gid(ax, "box")) == 3
+    assert "3 ≤ 1 µs" in labels[2]
+
+
+def test_latency_of_a_sweep_pools_runs(ax):
+    df = sweep(faulty_run("x"), faulty_run("y"))
+    plots.plot_latency(df, ax=ax)
+    assert "2 runs pooled" in ax.get_title()
+    assert "n=10" in ax.get_yticklabels()[0].get_text()
+
+
+# -- overview ----------------------------------------------------------------------------------
+
+def test_plot_run_has_three_panels_and_the_key_figures(run16):
+    before = set(plt.get_fignums())
+    fig = plots.plot_run(run16)
+    assert isinstance(fig, Figure) and set(plt.get_fignums()) == before   # not registered with pyplot
+    assert len(fig.axes) == 3
+    timeline, throughput, latency = fig.axes
+    assert len(timeline.get_yticks()) == 16
+    assert by_gid(throughput, "ideal") and by_gid(latency, "box")
+    title = fig._suptitle.get_text()
+    s = analysis.summary(run16).iloc[0]
+    for want in ("16 workers", "150/150 samples", "154 numbers processed", f"elapsed {s['elapsed_s']:.2f} s",
+                 f"bound {s['bound_s']:.2f} s", f"efficiency {s['efficiency']:.0%}", "crashes 3", "stalls 1"):
+        assert want in title
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=50)
+    assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_run_of_a_sweep_shows_the_chosen_run():
+    df = sweep(perfect_run(2, 4, run_id="a"), perfect_run(3, 6, run_id="b"))
+    fig = plots.plot_run(df, run_id="b")
+    assert "run b" in fig._suptitle.get_text() and "3 workers" in fig._suptitle.get_text()
+    assert len(fig.axes[0].get_yticks()) == 3
+
+
+def test_plots_refuse_an_empty_log(ax):
+    from workerlab import events
+
+    for fn in (plots.plot_throughput, plots.plot_latency, plots.plot_timeline):
+        with pytest.raises(ValueError, match="empty"):
+            fn(events.empty(), ax=ax)
+
+
+def test_public_names_resolve_to_this_module():
+    import workerlab as wl
+
+    assert wl.plot_run is plots.plot_run and wl.plot_timeline is plots.plot_timeline
+
+
+def test_timeline_legend_lists_only_the_process_endings_that_occur(ax):
+    plots.plot_timeline(perfect_run(2, 4).frame(), ax=ax)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [lab for lab in labels if lab.startswith("process")] == ["process (stopped)"]
+    ax2 = plt.figure().add_subplot()
+    plots.plot_timeline(faulty_run().frame(), ax=ax2)
+    labels = [t.get_text() for t in ax2.get_legend().get_texts()]
+    assert [lab for lab in labels if lab.startswith("process")] == [
+        "process (stopped)", "process (crashed)", "process (stalled)"]
