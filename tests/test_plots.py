@@ -246,3 +246,15 @@ def test_timeline_legend_lists_only_the_process_endings_that_occur(ax):
     labels = [t.get_text() for t in ax2.get_legend().get_texts()]
     assert [lab for lab in labels if lab.startswith("process")] == [
         "process (stopped)", "process (crashed)", "process (stalled)"]
+
+
+def test_throughput_keeps_a_compressed_run_readable_when_the_deadline_is_far(ax):
+    df = perfect_run(4, 20, interval=0.02).frame()              # done in ~0.2 s
+    plots.plot_throughput(df, ax=ax, deadline=10.0)
+    assert ax.get_xlim()[1] < 1.0
+    assert one(ax, "deadline").get_xdata()[0] == 10.0
+    assert any("deadline 10 s (off the axis" in t.get_text() for t in ax.get_legend().get_texts())
+    ax2 = plt.figure().add_subplot()
+    plots.plot_throughput(perfect_run(4, 20, interval=1.0).frame(), ax=ax2, deadline=6.0)  # done at 4.2 s
+    assert ax2.get_xlim()[1] > 6.0                               # a near deadline is on the axis
+    assert all("off the axis" not in t.get_text() for t in ax2.get_legend().get_texts())

@@ -59,6 +59,8 @@ LATENCY_FLOOR = 1e-6
 #: At most this many points per latency kind in the strip (the box uses all of them).
 STRIP_MAX = 1500
 TIME_LABEL = "time since run start (s)"
+#: The throughput axis stretches to show the deadline only if it is within this factor of the data.
+DEADLINE_STRETCH = 2.0
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -89,8 +91,9 @@ def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, deadline: float | 
 
     The ideal (dashed staircase, one per worker count) is ``n_workers`` samples every measured
     interval starting at the measured lead, so it reaches the target at the bound. Also: the
-    target (horizontal), the ``deadline`` (vertical; None hides it), and crashes (x) and stalls
-    (◆) marked on the curve at the instant they happened. Many runs are drawn thinner and
+    target (horizontal), the ``deadline`` (vertical; None hides it; a deadline far beyond the
+    data stays off the axis and the legend says so), and crashes (x) and stalls (◆) marked on
+    the curve at the instant they happened. Many runs are drawn thinner and
     coloured by worker count.
     """
     p, run_ids = analysis._prepare(df)
@@ -155,9 +158,13 @@ def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, deadline: float | 
     for g in sorted(set(goal.tolist())):
         ax.axhline(g, color=COLORS["target"], lw=0.9, ls=":", gid="target",
                    label=f"target {g}" if g == max(goal) else None, zorder=1)
+    data_end = max(float(np.nanmax(run_end, initial=0.0)), ideal_end)
+    # a deadline far beyond the data (time-compressed runs) would squash the curves: keep the
+    # axis on the data and point at the deadline instead
+    far = deadline is not None and deadline > DEADLINE_STRETCH * data_end
     if deadline is not None:
         ax.axvline(deadline, color=COLORS["deadline"], lw=1.1, ls="--", gid="deadline",
-                   label=f"deadline {deadline:g} s", zorder=1)
+                   label=f"deadline {deadline:g} s" + (" (off the axis, →)" if far else ""), zorder=1)
     for kind, pts in marks.items():
         if pts:
             xy = np.asarray(pts, dtype="float64")
@@ -170,7 +177,7 @@ def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, deadline: float | 
 
         sm = cm.ScalarMappable(norm=mcolors.Normalize(min(distinct) - 0.5, max(distinct) + 0.5), cmap=_cmap())
         ax.figure.colorbar(sm, ax=ax, label="workers", pad=0.01)
-    ax.set_xlim(0, max(np.nanmax(run_end, initial=0.0), deadline or 0.0, ideal_end) * 1.03 or 1.0)
+    ax.set_xlim(0, (data_end if far or deadline is None else max(data_end, deadline)) * 1.03 or 1.0)
     ax.set_ylim(0, max(goal.max(initial=1), summ["samples"].max() if n_runs else 1) * 1.06)
     ax.set_xlabel(TIME_LABEL)
     ax.set_ylabel("kept samples (cumulative)")
