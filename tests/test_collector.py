@@ -245,8 +245,9 @@ def test_bad_input_is_one_clear_error_before_any_spawn(kwargs, match, tmp_path):
 
 
 def test_seventeen_workers_when_the_cap_is_raised():
-    df = wl.collect(17, 34, max_workers=17, mtbf=0, **FAST_ARGS)
-    assert df.worker_id.max() == 17 and df.kept.sum() == 34
+    df = wl.collect(17, 850, max_workers=17, mtbf=0, **FAST_ARGS)  # long enough for all to start
+    assert (df.n_workers == 17).all() and df.kept.sum() == 850
+    assert df.worker_id.max() == 17
     assert_clean(df)
 
 
