@@ -15,13 +15,14 @@ instead of ``socket`` and ``threading`` (those pull in enum, selectors and colle
 what ``random.Random(seed)`` would give: ``expovariate(1 / mtbf)`` first, then ``randrange(100)`` per line.
 """
 import _random
+import _signal
 import _socket
 import _thread
 import errno
 import math
 import sys
 import time
-from posix import _exit, getpid, write  # `os` is another ~2 ms of imports
+from posix import _exit, getpid, kill, write  # `os` is another ~2 ms of imports
 
 #: name -> (type, default, help); the order of the usage text is alphabetical, as in Go.
 FLAGS = {
@@ -239,8 +240,16 @@ class Worker:
                   f"(mtbf {self.opts['mtbf']:g}, seed {self.opts['seed']})\n").encode())
         _exit(self.opts["crashCode"])
 
+    def terminate(self, signum: int, _frame) -> None:
+        """SIGTERM with -sentLog: finish logging the line being written, then die of the signal."""
+        self.writing.acquire(timeout=0.1)
+        _signal.signal(signum, _signal.SIG_DFL)
+        kill(getpid(), signum)
+
     def run(self) -> int:
         """Listen and serve until killed. Returns the exit status when it cannot listen."""
+        if self.sent_log:  # the log must hold every line the client could have received
+            _signal.signal(_signal.SIGTERM, self.terminate)
         if self.lifetime is not None:
             _thread.start_new_thread(self.crash_later, ())
         if self.opts["startDelay"]:
