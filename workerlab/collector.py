@@ -97,32 +97,39 @@ class Run:
             outcome, message = "cancelled", "cancelled"
             raise
         except BaseExceptionGroup as group:
-            first = _first_error(group)
-            outcome, message = "failed", str(first)
-            if isinstance(first, CollectError):
-                first.events = self._finish(outcome, message, bar)
-            raise first from None
+            error = _first_error(group)
+            outcome, message = "failed", str(error)
+        else:
+            error = None
         finally:
-            if not self.finished:
-                self._finish(outcome, message, bar)
-        df = self._finish(outcome, message, bar)
+            self._finish(outcome, message, bar)
+        df = self.frame()
+        if error is not None:
+            if isinstance(error, CollectError):
+                error.events = df
+            raise error from None
         if outcome == "timeout":
             raise CollectTimeout(message + ". The partial event log is in the error's .events.", df)
         return df
 
-    def _finish(self, outcome: str, message: str, bar: Any) -> pd.DataFrame:
-        if not self.finished:
-            self.finished = True
-            detail = f"target={self.config.samples} outcome={outcome}"
-            self.record("stop", 0, detail=f"{detail}; {message}" if message else detail)
-            procs.kill_all(self.pids)  # normally a no-op: every slot stopped its own process
-            if bar is not None:
-                bar.n = min(self.count, self.config.samples)
-                bar.set_postfix(crashes=self.crashes, refresh=False)
-                bar.close()
-            if self._on_update is not None:
-                self._on_update(self)
-        return self.frame()
+    def _finish(self, outcome: str, message: str, bar: Any) -> None:
+        """Record how the run ended, make sure nothing of it still runs, final progress."""
+        self.finished = True
+        detail = f"target={self.config.samples} outcome={outcome}"
+        self.record("stop", 0, detail=f"{detail}; {message}" if message else detail)
+        procs.kill_all(self.pids)  # normally a no-op: every slot stopped its own process
+        self._report(bar)
+        if bar is not None:
+            bar.close()
+
+    def _report(self, bar: Any) -> None:
+        """Refresh the progress bar and tell ``on_update`` (during the run and once at the end)."""
+        if bar is not None:
+            bar.n = min(self.count, self.config.samples)
+            bar.set_postfix(crashes=self.crashes, refresh=False)
+            bar.refresh()
+        if self._on_update is not None:
+            self._on_update(self)
 
     def abandon(self) -> None:
         """Kill this run's processes at once (when its task could not finish cleanly)."""
@@ -131,12 +138,7 @@ class Run:
     async def _ticker(self, bar: Any) -> None:
         while True:
             await asyncio.sleep(UPDATE_EVERY)
-            if bar is not None:
-                bar.n = min(self.count, self.config.samples)
-                bar.set_postfix(crashes=self.crashes, refresh=False)
-                bar.refresh()
-            if self._on_update is not None:
-                self._on_update(self)
+            self._report(bar)
 
     # -- one worker slot ---------------------------------------------------------
     async def _slot(self, wid: int) -> None:
