@@ -37,9 +37,10 @@ $(LABSTAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dask,lab]'
 	@touch $@
 
-## lab: JupyterLab on the notebooks.
+## lab: JupyterLab on the notebooks. (As root, e.g. in a container, Jupyter refuses to start
+## unless told --allow-root; anyone else gets the default.)
 lab: $(LABSTAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis *.egg-info
