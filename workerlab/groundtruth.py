@@ -1,0 +1,333 @@
+"""Check an event log against what the workers really sent (the emulator's ``-sentLog``).
+
+The emulator appends ``<pid> <monotonic time> <value>`` to its ``-sentLog`` file for every line it
+fully handed to the socket. That is ground truth from the worker's side, and this module compares it
+with the event log, process by process:
+
+* **lost** — a line the worker wrote that is not among the ``sample`` rows of its pid;
+* **duplicated** — a received line that repeats the lines right before or after it (a replay);
+* **invented** — any other received line that was never sent (wrong value, foreign pid, ...);
+* **in flight** — for a process *we stopped on purpose* at the end of the run (it has a
+  per-process ``stop`` row), the lines it wrote after the last one we read: the socket was closed
+  with them on the way. Its received lines must be a prefix of its sent lines. A process that
+  crashed or stalled gets no such allowance: every line it wrote was in the kernel before it died,
+  so received must equal sent exactly;
+* **unlogged** — for a process we stopped on purpose, at most :data:`UNLOGGED_MAX` lines received
+  *after* the last line of its sent log (received = sent + those). The emulator logs a line just
+  after handing it to the socket; our SIGTERM can land in between (the last line is what made us stop,
+  so this is exactly when we stop it). Its crash path waits for the log, its SIGTERM does not.
+  Allowed and counted apart, like in-flight lines; anything more is invented;
+* **wrong worker** — a sample row whose ``worker_id`` is not the slot that spawned its pid.
+
+:func:`check_run` adds the process-level checks: no worker process left (by pid, the process's
+command line confirming it is still ours and not a reused pid) and no worker port left bound.
+
+Standard library plus pandas only (it reads the event log); no test-only dependency, so the soak,
+the benchmarks and the tests can all use it.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["SentLog", "Report", "read_sent_log", "compare", "orphans", "bound_ports", "check_run"]
+
+HOST = "127.0.0.1"
+#: most lines one emulator write carries (-split coalesces two): the most a SIGTERM can leave unlogged
+UNLOGGED_MAX = 2
+
+
+@dataclass
+class SentLog:
+    """What the workers wrote: pid -> values and pid -> monotonic times, in the order written."""
+
+    values: dict[int, list[int]] = field(default_factory=dict)
+    times: dict[int, list[float]] = field(default_factory=dict)
+    malformed: int = 0  # lines that are not '<pid> <time> <value>' (never expected)
+
+    @property
+    def lines(self) -> int:
+        return sum(len(v) for v in self.values.values())
+
+
+def read_sent_log(path: str | os.PathLike[str]) -> SentLog:
+    """Parse a ``-sentLog`` file (a missing file means nothing was sent)."""
+    values: dict[int, list[int]] = defaultdict(list)
+    times: dict[int, list[float]] = defaultdict(list)
+    malformed = 0
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        text = ""
+    for line in text.splitlines():
+        parts = line.split()
+        try:
+            pid, t, value = int(parts[0]), float(parts[1]), int(parts[2])
+        except (IndexError, ValueError):
+            malformed += 1
+            continue
+        if len(parts) != 3:
+            malformed += 1
+            continue
+        values[pid].append(value)
+        times[pid].append(t)
+    return SentLog(dict(values), dict(times), malformed)
+
+
+@dataclass
+class Report:
+    """The outcome of one or more checks; ``+`` adds reports up (soak totals)."""
+
+    runs: int = 0
+    pids: int = 0               # worker processes of the run(s)
+    lines_sent: int = 0         # lines in the sent logs
+    lines_received: int = 0     # sample rows in the event logs
+    lines_checked: int = 0      # sent lines found exactly once, in order, with the right pid
+    lost: int = 0
+    duplicated: int = 0
+    invented: int = 0
+    in_flight: int = 0          # allowed: written by a process we stopped, not read before the stop
+    unlogged: int = 0           # allowed: received from a process we stopped, killed before logging it
+    wrong_worker: int = 0
+    foreign_pids: int = 0       # pids in the sent log that this run never spawned
+    malformed: int = 0          # unparsable sent-log lines
+    orphans: int = 0            # worker processes still alive after the run
+    ports_bound: int = 0        # worker ports still bound (by one of ours, or by an unknown holder)
+    ports_taken: int = 0        # worker ports bound again by someone else afterwards (not a fault)
+    problems: list[str] = field(default_factory=list)
+
+    #: counters that must be zero for a clean run
+    FAULTS = ("lost", "duplicated", "invented", "wrong_worker", "foreign_pids", "malformed",
+              "orphans", "ports_bound")
+
+    @property
+    def ok(self) -> bool:
+        return all(getattr(self, name) == 0 for name in self.FAULTS)
+
+    def __add__(self, other: Report) -> Report:
+        out = Report()
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            setattr(out, f.name, a + b)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Every counter (no problem texts), for JSON."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "problems"}
+
+
+def _classify_extra(block: list[int], received: list[int], j1: int, j2: int) -> tuple[int, int]:
+    """(duplicated, invented) for received[j1:j2], lines that match nothing sent.
+
+    A block that repeats the received lines right before or right after it is a replay
+    (duplicated); anything else was invented.
+    """
+    k = j2 - j1
+    if (j1 >= k and received[j1 - k:j1] == block) or received[j2:j2 + k] == block:
+        return k, 0
+    return 0, k
+
+
+def _compare_pid(sent: list[int], got: list[int], stopped: bool) -> dict[str, int]:
+    """Counts for one process: matched, lost, duplicated, invented, in_flight, unlogged."""
+    c = dict(matched=0, lost=0, duplicated=0, invented=0, in_flight=0, unlogged=0)
+    if got == sent:
+        c["matched"] = len(sent)
+        return c
+    if stopped and len(got) < len(sent) and got == sent[:len(got)]:
+        c["matched"], c["in_flight"] = len(got), len(sent) - len(got)
+        return c
+    if stopped and 0 < len(got) - len(sent) <= UNLOGGED_MAX and got[:len(sent)] == sent:
+        c["matched"], c["unlogged"] = len(sent), len(got) - len(sent)
+        return c
+    # something is wrong: align the two sequences to say what
+    ops = SequenceMatcher(None, sent, got, autojunk=False).get_opcodes()
+    for n, (tag, i1, i2, j1, j2) in enumerate(ops):
+        if tag == "equal":
+            c["matched"] += i2 - i1
+            continue
+        if tag in ("delete", "replace"):
+            if stopped and i2 == len(sent) and all(op[0] in ("delete", "replace") for op in ops[n:]):
+                c["in_flight"] += i2 - i1  # the unread tail of a process we stopped
+            else:
+                c["lost"] += i2 - i1
+        if tag in ("insert", "replace"):
+            dup, inv = _classify_extra(got[j1:j2], got, j1, j2)
+            c["duplicated"] += dup
+            c["invented"] += inv
+    return c
+
+
+def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Report:
+    """Compare the sample rows of one run's event log with the sent log of that run."""
+    r = Report(runs=1, malformed=sent.malformed, lines_sent=sent.lines)
+    is_sample = (df["event"] == "sample").to_numpy()
+    samples = df.loc[is_sample, ["worker_id", "pid", "value"]]
+    r.lines_received = len(samples)
+    spawn = df[(df["event"] == "spawn") & df["pid"].notna()]
+    slot_of = {int(p): int(w) for p, w in zip(spawn["pid"], spawn["worker_id"])}
+    stopped = {int(p) for p in df.loc[(df["event"] == "stop") & (df["worker_id"] > 0), "pid"].dropna()}
+    r.pids = len(slot_of)
+
+    def problem(text: str) -> None:
+        if len(r.problems) < max_problems:
+            r.problems.append(text)
+
+    got: dict[int, list[int]] = {}
+    if len(samples):
+        pids = samples["pid"].to_numpy(dtype="int64", na_value=-1)
+        wids = samples["worker_id"].to_numpy(dtype="int64")
+        vals = samples["value"].to_numpy(dtype="int64", na_value=-1)
+        order: dict[int, list[int]] = defaultdict(list)
+        wrong: dict[int, int] = defaultdict(int)
+        for pid, wid, val in zip(pids.tolist(), wids.tolist(), vals.tolist()):
+            order[pid].append(val)
+            if slot_of.get(pid, wid) != wid:
+                wrong[pid] += 1
+        got = dict(order)
+        for pid, n in wrong.items():
+            r.wrong_worker += n
+            problem(f"pid {pid}: {n} sample rows under a worker_id other than {slot_of[pid]}")
+
+    for pid in sorted(set(sent.values) | set(got)):
+        s, g = sent.values.get(pid, []), got.get(pid, [])
+        if pid not in slot_of and s:
+            r.foreign_pids += 1
+            problem(f"pid {pid} wrote {len(s)} lines to the sent log but was not spawned by this run")
+        c = _compare_pid(s, g, pid in stopped)
+        r.lines_checked += c["matched"]
+        r.lost += c["lost"]
+        r.duplicated += c["duplicated"]
+        r.invented += c["invented"]
+        r.in_flight += c["in_flight"]
+        r.unlogged += c["unlogged"]
+        if c["lost"] or c["duplicated"] or c["invented"]:
+            how = "stopped" if pid in stopped else "crashed/stalled"
+            problem(f"pid {pid} ({how}, worker {slot_of.get(pid, '?')}): sent {len(s)}, received {len(g)}: "
+                    f"lost {c['lost']}, duplicated {c['duplicated']}, invented {c['invented']}")
+    return r
+
+
+# -- processes and ports ----------------------------------------------------------------------
+
+def _cmdline(pid: int) -> list[str] | None:
+    """argv of a live, non-zombie process; None if there is none with this pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
+                return None
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace").split("\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except PermissionError:  # pragma: no cover - someone else's process: not ours
+        return []
+
+
+def orphans(df: pd.DataFrame) -> list[int]:
+    """Worker processes of this run (spawn rows) still alive: pid and command line both match.
+
+    A pid whose process is alive but whose command line is not that worker's (``-port <its
+    port>``) was reused by the system for something else: not an orphan.
+    """
+    spawn = df[(df["event"] == "spawn") & df["pid"].notna()]
+    left = []
+    for pid, port in zip(spawn["pid"].astype(int), spawn["port"]):
+        argv = _cmdline(int(pid))
+        if argv is None:
+            continue
+        if pd.isna(port) or str(int(port)) in argv or not argv:
+            left.append(int(pid))
+    return sorted(set(left))
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _listen_inodes(port: int) -> set[str]:
+    """Socket inodes of IPv4/IPv6 TCP sockets bound to ``port`` (from /proc/net)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if int(parts[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(parts[9])
+        except (OSError, StopIteration, IndexError, ValueError):
+            continue
+    return inodes
+
+
+def _holders(port: int) -> set[int]:
+    """Pids of the processes holding a socket on ``port`` (those we may inspect)."""
+    inodes = {f"socket:[{i}]" for i in _listen_inodes(port)}
+    found = set()
+    if not inodes:
+        return found
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in os.scandir(f"/proc/{entry.name}/fd"):
+                if os.readlink(fd.path) in inodes:
+                    found.add(int(entry.name))
+                    break
+        except OSError:
+            continue
+    return found
+
+
+def bound_ports(df: pd.DataFrame, *, settle: float = 0.05) -> tuple[list[int], list[int]]:
+    """(ports of the run still bound by one of its workers or an unknown holder, ports taken by others).
+
+    A port that cannot be bound is tried again after ``settle`` seconds; if it is still taken and the
+    holder is a live process that is not one of this run's workers (another run on the machine picked
+    the free port), it is reported apart, not as a leak.
+    """
+    ours = {int(p) for p in df.loc[df["pid"].notna(), "pid"]}
+    ports = sorted({int(p) for p in df["port"].dropna()})
+    busy = [p for p in ports if not _bindable(p)]
+    if busy:
+        time.sleep(settle)
+        busy = [p for p in busy if not _bindable(p)]
+    leaked, taken = [], []
+    for port in busy:
+        holders = _holders(port)
+        (taken if holders and not holders & ours else leaked).append(port)
+    return leaked, taken
+
+
+def check_run(df: pd.DataFrame, sent_log: str | os.PathLike[str] | SentLog | None = None) -> Report:
+    """Every check of one run: the sent log (if given), orphans by pid, ports left bound."""
+    if sent_log is None:
+        r = Report(runs=1)
+        r.pids = int(df.loc[df["event"] == "spawn", "pid"].nunique())
+        r.lines_received = int((df["event"] == "sample").sum())
+    else:
+        sent = sent_log if isinstance(sent_log, SentLog) else read_sent_log(sent_log)
+        r = compare(df, sent)
+    left = orphans(df)
+    r.orphans = len(left)
+    if left:
+        r.problems.append(f"worker processes still alive after the run: {left}")
+    leaked, taken = bound_ports(df)
+    r.ports_bound, r.ports_taken = len(leaked), len(taken)
+    if leaked:
+        r.problems.append(f"worker ports still bound after the run: {leaked}")
+    return r
