@@ -1,0 +1,48 @@
+"""The short soak: 20 runs with random faults, each checked against the emulator's sent log.
+
+The same code as ``make soak`` (benchmarks/soak.py, 200+ runs), with a fixed seed so that the plan of
+runs is the same every time (timing is not: the machine is shared). Counts only, no durations.
+"""
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import soak  # noqa: E402
+
+SEED, RUNS = 20240607, 20
+
+
+def test_plan_is_reproducible_and_mixes_every_fault():
+    a = [soak.plan(random.Random(SEED), i) for i in range(1)]
+    b = [soak.plan(random.Random(SEED), i) for i in range(1)]
+    assert a == b
+    rng = random.Random(SEED)
+    plans = [soak.plan(rng, i) for i in range(RUNS)]
+    kinds = {k for p in plans for k in p["faults"]}
+    assert kinds == set(soak.FAULT_KINDS)
+    assert any(len(p["faults"]) >= 3 for p in plans)  # faults are also combined
+    for p in plans:
+        assert 1 <= p["workers"] <= 16 and p["samples"] >= 1
+        assert ("-hangAfter" in p["worker_args"]) == ("stall" in p["faults"])
+        assert (p["mtbf"] > 0) == ("crash" in p["faults"])
+
+
+@pytest.mark.timeout(400)
+def test_short_soak_loses_nothing_and_leaves_nothing():
+    totals = soak.soak(runs=RUNS, seed=SEED, verbose=False)
+    r = totals["report"]
+    failed = [(f["spec"], f["counts"]["outcome"], f["problems"]) for f in totals["failed_runs"]]
+    assert r.runs == RUNS and r.pids >= RUNS and r.lines_checked > 0
+    assert (r.lost, r.duplicated, r.invented, r.wrong_worker) == (0, 0, 0, 0), failed
+    assert (r.orphans, r.ports_bound, r.foreign_pids, r.malformed) == (0, 0, 0, 0), failed
+    assert r.lines_checked + r.in_flight == r.lines_sent
+    assert r.lines_checked + r.unlogged == r.lines_received
+    assert totals["not_reached"] == 0, failed
+    assert totals["hung"] == 0, f"runs that did not return after reaching their target: {failed}"
+    assert totals["fault_events"]["crashes"] > 0 and totals["fault_events"]["stalls"] > 0
