@@ -1,0 +1,667 @@
+"""Sweep worker counts with repeats, and say honestly how many workers meet the deadline.
+
+One run cannot answer "how many workers do I need for 150 numbers within 10 s?": once workers
+crash, completion time is random. ``sweep`` repeats runs over a range of worker counts and
+returns their event logs concatenated (one ``run_id`` per run); ``threshold`` turns that into a
+success rate per count with a Wilson interval and the smallest count that meets the deadline
+often enough, saying whether the evidence is strong enough or how many more repeats it needs.
+
+Local runs share one event loop (the work is waiting on sockets and processes), several at
+once, bounded by a *capacity* of live worker processes: a run of W workers holds W units until
+every one of its processes is gone, so a sweep never has more than ``max_live_workers``
+processes alive. Ports are reserved process-wide (``workerlab.ports``), so concurrent runs
+never collide. With ``client=`` (a ``dask.distributed.Client``) each run is a task instead and
+its worker processes start on the Dask worker that runs it; Dask is imported only then.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import math
+import sys
+import time
+import types
+import uuid
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import events
+from .config import make_config
+from .errors import CollectError
+
+__all__ = ["sweep", "sweep_async", "threshold", "Threshold", "wilson_interval", "repeats_needed",
+           "parse_workers"]
+
+#: options of one run that a sweep passes through (``collect_async``'s, less what the sweep sets)
+RUN_OPTIONS = frozenset({"worker_bin", "worker_args", "interval", "mtbf", "seed", "timeout",
+                         "stall_after", "start_timeout", "max_workers"})
+#: confidence of the intervals ``threshold`` reports
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One run of the sweep: its place in the result, worker count, repeat (1-based), id, seed."""
+
+    index: int
+    workers: int
+    repeat: int
+    run_id: str
+    seed: int | None
+
+
+# -- statistics ---------------------------------------------------------------------------
+
+def _z(confidence: float) -> float:
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def wilson_interval(successes: int, runs: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of a success rate: ``(low, high)``; ``(nan, nan)`` for 0 runs.
+
+    Unlike the normal approximation it stays inside [0, 1] and is informative at 5/5 or 0/5:
+    with all ``n`` runs successful the low end is ``n / (n + z²)``.
+    """
+    if runs <= 0:
+        return math.nan, math.nan
+    z2 = _z(confidence) ** 2
+    p = successes / runs
+    denom = 1 + z2 / runs
+    centre = (p + z2 / (2 * runs)) / denom
+    half = math.sqrt(z2) * math.sqrt(p * (1 - p) / runs + z2 / (4 * runs * runs)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def repeats_needed(successes: int, runs: int, level: float,
+                   confidence: float = CONFIDENCE) -> int | None:
+    """Total runs after which the interval's low end reaches ``level`` if every further run succeeds.
+
+    ``runs`` itself when it already does; None if ``level`` is out of reach (``level >= 1``).
+    """
+    if not 0 < level < 1:
+        return None
+
+    def enough(more: int) -> bool:
+        return wilson_interval(successes + more, runs + more, confidence)[0] >= level
+
+    if enough(0):
+        return runs
+    hi = 1
+    while not enough(hi):  # the low end tends to 1 as successes are added: this ends
+        hi *= 2
+    lo = hi // 2  # not enough (or 0, known not enough)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    return runs + hi
+
+
+# -- the threshold ------------------------------------------------------------------------
+
+#: column -> dtype of ``Threshold.table``, in column order
+TABLE_DTYPES: dict[str, str] = {
+    "workers": "int64",
+    "runs": "int64",
+    "successes": "int64",
+    "not_reached": "int64",
+    "success_rate": "float64",
+    "ci_low": "float64",
+    "ci_high": "float64",
+    "median_elapsed_s": "float64",
+    "p95_elapsed_s": "float64",
+    "median_bound_s": "float64",
+}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The smallest worker count that meets the deadline, with the evidence (see ``threshold``).
+
+    ``workers`` is None when no count qualifies. ``table`` has one row per worker count:
+    runs, successes (deadline met), not_reached (runs that never got the target: failed,
+    timed out), success_rate with its Wilson interval (ci_low, ci_high), median and 95th
+    percentile elapsed time of the runs that reached the target, and the median bound.
+    ``strong`` says whether the interval's low end at the threshold reaches ``level``;
+    ``repeats_needed`` is how many runs at that count would make it so if all further runs
+    succeed (the current number when it is already strong).
+    """
+
+    workers: int | None
+    table: pd.DataFrame = field(repr=False)
+    strong: bool
+    repeats_needed: int | None
+    level: float
+    deadline: float
+    confidence: float = CONFIDENCE
+
+    def row(self, workers: int | None = None) -> pd.Series | None:
+        """The table row of ``workers`` (default: the threshold); None if absent."""
+        w = self.workers if workers is None else workers
+        rows = self.table[self.table["workers"] == w]
+        return None if w is None or rows.empty else rows.iloc[0]
+
+    @property
+    def sentence(self) -> str:
+        """The answer in one plain sentence."""
+        t = self.table
+        conf = f"{self.confidence:.0%} CI"
+        dl = f"{self.deadline:g} s"
+        if t.empty:
+            return "no runs: nothing to conclude"
+        failed = int(t["not_reached"].sum())
+        tail = (f" ({failed} run{'s' if failed != 1 else ''} did not reach the target and count as misses)"
+                if failed else "")
+        if self.workers is None:
+            best = t.sort_values(["success_rate", "workers"], ascending=[False, True]).iloc[0]
+            span = (f"{t['workers'].min()}–{t['workers'].max()}" if len(t) > 1
+                    else f"{t['workers'].iloc[0]}")
+            return (f"no worker count tested ({span}) meets {dl} in at least {self.level:g} of runs; "
+                    f"best: {int(best['workers'])} workers in {int(best['successes'])}/{int(best['runs'])} runs "
+                    f"({conf} {best['ci_low']:.2f}–{best['ci_high']:.2f}){tail}")
+        r = self.row()
+        assert r is not None
+        head = (f"{self.workers} workers meet {dl} in {int(r['successes'])}/{int(r['runs'])} runs "
+                f"({conf} {r['ci_low']:.2f}–{r['ci_high']:.2f})")
+        if self.strong:
+            verdict = f": conclusive at {self.level:g}"
+        elif self.repeats_needed is not None:
+            more = self.repeats_needed - int(r["runs"])
+            verdict = (f": not yet conclusive at {self.level:g} — about {self.repeats_needed} "
+                       f"successful repeats would be ({more} more)")
+        else:
+            verdict = f": a level of {self.level:g} cannot be shown by repeats"
+        below = t[t["workers"] < self.workers]
+        if not below.empty:
+            b = below.iloc[-1]
+            verdict += f"; {int(b['workers'])} workers: {int(b['successes'])}/{int(b['runs'])}"
+        return head + verdict + tail
+
+    def __str__(self) -> str:
+        return self.sentence
+
+    def _repr_html_(self) -> str:
+        import html
+
+        table = self.table.to_html(index=False, float_format=lambda v: f"{v:.2f}", na_rep="–")
+        return f"<p><b>{html.escape(self.sentence)}</b></p>{table}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the threshold and its evidence (CLI ``--json``)."""
+        r = self.row()
+        return {
+            "workers": self.workers,
+            "strong": self.strong,
+            "repeats_needed": self.repeats_needed,
+            "level": self.level,
+            "deadline": self.deadline,
+            "confidence": self.confidence,
+            "runs": None if r is None else int(r["runs"]),
+            "successes": None if r is None else int(r["successes"]),
+            "ci_low": None if r is None else float(r["ci_low"]),
+            "ci_high": None if r is None else float(r["ci_high"]),
+            "sentence": self.sentence,
+        }
+
+
+def threshold(df: pd.DataFrame, deadline: float = 10.0, level: float = 0.95, *,
+              confidence: float = CONFIDENCE) -> Threshold:
+    """The smallest worker count of a sweep that meets ``deadline`` in at least ``level`` of runs.
+
+    A run succeeds when it reached its target within ``deadline`` (``summary``'s
+    ``deadline_met``); a run that never reached it (failed, timed out, unknown) is a miss. The
+    threshold is the smallest count whose success rate reaches ``level`` *and* every larger
+    count tested does too (a lucky small count among failing larger ones is not an answer).
+    The evidence is strong when the Wilson interval's low end at the threshold reaches
+    ``level``; otherwise ``repeats_needed`` says how many runs would make it so.
+    """
+    from .analysis import summary
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (a share of runs), got {level!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    s = summary(df, deadline=deadline)
+    if s.empty:
+        raise ValueError("the event log is empty: there are no runs to judge")
+    s = s.assign(met=s["deadline_met"].fillna(False).astype(bool),
+                 reached=(s["outcome"] == "reached").fillna(False).astype(bool))
+    rows = []
+    for w, g in s.groupby("workers", sort=True):
+        n, k = len(g), int(g["met"].sum())
+        lo, hi = wilson_interval(k, n, confidence)
+        el = g.loc[g["reached"], "elapsed_s"].to_numpy(dtype="float64")
+        el = el[np.isfinite(el)]
+        rows.append({
+            "workers": int(w), "runs": n, "successes": k, "not_reached": int((~g["reached"]).sum()),
+            "success_rate": k / n, "ci_low": lo, "ci_high": hi,
+            "median_elapsed_s": float(np.median(el)) if len(el) else math.nan,
+            "p95_elapsed_s": float(np.percentile(el, 95)) if len(el) else math.nan,
+            "median_bound_s": float(g["bound_s"].median()),
+        })
+    table = pd.DataFrame(rows).astype(TABLE_DTYPES)
+    ok = (table["success_rate"] >= level).to_numpy()
+    # smallest count from which on every count qualifies
+    tail_ok = np.flip(np.logical_and.accumulate(np.flip(ok)))
+    found = table["workers"].to_numpy()[tail_ok]
+    workers = int(found[0]) if len(found) else None
+    strong, needed = False, None
+    if workers is not None:
+        r = table[table["workers"] == workers].iloc[0]
+        strong = bool(r["ci_low"] >= level)
+        needed = repeats_needed(int(r["successes"]), int(r["runs"]), level, confidence)
+    return Threshold(workers=workers, table=table, strong=strong, repeats_needed=needed,
+                     level=level, deadline=deadline, confidence=confidence)
+
+
+# -- planning -----------------------------------------------------------------------------
+
+def parse_workers(spec: str) -> list[int]:
+    """Worker counts from ``"A-B"``, ``"A,B,C"``, a single value, or a mix (``"1-4,8,12-16"``)."""
+    counts: set[int] = set()
+    for part in str(spec).replace(" ", "").split(","):
+        if not part:
+            raise ValueError(f"bad worker counts {spec!r}: an empty item")
+        a, dash, b = part.partition("-")
+        try:
+            lo = int(a)
+            hi = int(b) if dash else lo
+        except ValueError:
+            raise ValueError(f"bad worker counts {spec!r}: use A-B, A,B,C or a single number") from None
+        if hi < lo:
+            raise ValueError(f"bad worker counts {spec!r}: {part} is an empty range")
+        counts.update(range(lo, hi + 1))
+    return sorted(counts)
+
+
+def _run_seed(seed: int, workers: int, repeat: int) -> int:
+    """A distinct, reproducible seed per run (31 bits), derived from the sweep's seed."""
+    digest = hashlib.blake2b(f"{seed}:{workers}:{repeat}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _plan(workers: int | Iterable[int], repeats: int, samples: int, parallel: int | None,
+          max_live_workers: int, options: dict[str, Any]) -> list[_Plan]:
+    """Validate everything and lay out the runs; nothing is spawned before this passes."""
+    unknown = set(options) - RUN_OPTIONS
+    if unknown:
+        extra = " (the sweep gives every run its own)" if unknown & {"run_id", "progress"} else ""
+        raise TypeError(f"sweep() got unexpected option(s) {sorted(unknown)}{extra}; "
+                        f"run options are {sorted(RUN_OPTIONS)} and on_update")
+    counts = [workers] if isinstance(workers, int) else list(workers)
+    if not counts:
+        raise ValueError("workers is empty: give at least one worker count, e.g. range(8, 17)")
+    for c in counts:
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
+            raise TypeError(f"worker counts must be whole numbers, got {c!r}")
+    counts = sorted({int(c) for c in counts})
+    for name, value in (("repeats", repeats), ("max_live_workers", max_live_workers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if parallel is not None and (isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1):
+        raise ValueError(f"parallel must be None or a whole number >= 1, got {parallel!r}")
+    for c in counts:  # every distinct run configuration, checked as collect() would
+        make_config(c, samples, **options)
+    if counts[-1] > max_live_workers:
+        raise ValueError(f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than "
+                         f"max_live_workers={max_live_workers}; raise it or sweep fewer workers")
+    seed = options.get("seed")
+    tag = uuid.uuid4().hex[:6]
+    width = len(str(counts[-1]))
+    plans = []
+    # fewest workers first: they take longest (ceil(samples / W) rounds), so starting them
+    # first keeps the sweep's wall time short; the result is in this order too
+    for w in counts:
+        for r in range(1, repeats + 1):
+            plans.append(_Plan(len(plans), w, r, f"{tag}-w{w:0{width}d}-r{r}",
+                               None if seed is None else _run_seed(seed, w, r)))
+    return plans
+
+
+def _run_options(options: dict[str, Any], plan: _Plan) -> dict[str, Any]:
+    return {**options, "seed": plan.seed, "run_id": plan.run_id}
+
+
+def _failed_frame(plan: _Plan, samples: int, exc: BaseException, df: pd.DataFrame | None) -> pd.DataFrame:
+    """The log of a run that did not reach its target, ending in a run-level row that says so."""
+    if df is None or df.empty:
+        df = events.from_records([], run_id=plan.run_id, n_workers=plan.workers, samples=samples,
+                                 wall0=time.time())
+    has_run_row = ((df["event"] == "stop") & (df["worker_id"] == 0)).any()
+    if has_run_row:
+        return df
+    t = float(df["t"].max()) if len(df) else 0.0
+    wall0 = (df["timestamp"].iloc[0].timestamp() - float(df["t"].iloc[0])) if len(df) else time.time()
+    message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    row = events.from_records([("stop", 0, None, None, None, t,
+                                f"target={samples} outcome=failed; {message}")],
+                              run_id=plan.run_id, n_workers=plan.workers, samples=samples, wall0=wall0)
+    return events.concat([df, row]) if len(df) else row
+
+
+def _outcome(df: pd.DataFrame) -> str:
+    rows = df.loc[(df["event"] == "stop") & (df["worker_id"] == 0), "detail"].dropna()
+    text = rows.iloc[-1] if len(rows) else ""
+    return text.split("outcome=")[1].split(";")[0].split()[0] if "outcome=" in text else "unknown"
+
+
+def _met(df: pd.DataFrame, deadline: float) -> bool:
+    kept = df.loc[(df["event"] == "sample") & df["kept"].fillna(False).astype(bool), "t"]
+    return _outcome(df) == "reached" and len(kept) > 0 and float(kept.max()) <= deadline
+
+
+# -- local runs ---------------------------------------------------------------------------
+
+class _Capacity:
+    """A weighted FIFO semaphore: ``acquire(n)`` waits for ``n`` units, first come first served."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.free = total
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    async def acquire(self, n: int) -> None:
+        if n > self.total:
+            raise ValueError(f"{n} units requested of a capacity of {self.total}")
+        if not self._waiters and self.free >= n:
+            self.free -= n
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((n, fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # granted, then cancelled: give it back
+                self.release(n)
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove((n, fut))
+                self._wake()
+            raise
+
+    def release(self, n: int) -> None:
+        self.free += n
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            n, fut = self._waiters[0]
+            if fut.done():  # cancelled while waiting
+                self._waiters.popleft()
+                continue
+            if n > self.free:
+                break
+            self._waiters.popleft()
+            self.free -= n
+            fut.set_result(None)
+
+
+class _Progress:
+    """One bar over runs (tqdm.auto: a widget in Jupyter), or nothing."""
+
+    def __init__(self, total: int, enabled: bool, deadline: float) -> None:
+        self.deadline = deadline
+        self.running = self.met = self.failed = 0
+        self.bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="runs", unit="run", leave=True)
+            self._post()
+
+    def _post(self) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix({"running": self.running, "met": self.met, "failed": self.failed},
+                                 refresh=False)
+
+    def started(self) -> None:
+        self.running += 1
+        self._post()
+        if self.bar is not None:
+            self.bar.refresh()
+
+    def done(self, df: pd.DataFrame, *, ran: bool = True) -> None:
+        if ran:
+            self.running -= 1
+        if _outcome(df) == "reached":
+            self.met += _met(df, self.deadline)
+        else:
+            self.failed += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        self._post()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Interrupted(Exception):
+    """Carries a KeyboardInterrupt / SystemExit of one run up to the sweep."""
+
+    def __init__(self, interrupt: BaseException) -> None:
+        super().__init__(repr(interrupt))
+        self.interrupt = interrupt
+
+
+class _LocalSweep:
+    """The runs of one local sweep, in one event loop, within the live-process capacity."""
+
+    def __init__(self, plans: list[_Plan], samples: int, options: dict[str, Any],
+                 on_update: Callable[[Any], Any] | None, parallel: int | None, capacity: int,
+                 progress: _Progress) -> None:
+        self.plans = plans
+        self.samples = samples
+        self.options = options
+        self.on_update = on_update
+        self.parallel = parallel
+        self.capacity = capacity
+        self.progress = progress
+        self.runs: list[Any] = []  # every collector.Run started, for abandon()
+        self.results: list[pd.DataFrame | None] = [None] * len(plans)
+        self.interrupt: BaseException | None = None  # a run's KeyboardInterrupt / SystemExit
+
+    async def run(self) -> list[pd.DataFrame]:
+        cap = _Capacity(self.capacity)
+        par = asyncio.Semaphore(self.parallel) if self.parallel else contextlib.nullcontext()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for plan in self.plans:
+                    tg.create_task(self._one(plan, cap, par))
+        except* _Interrupted as group:
+            # end quietly: raised from this task it would escape the loop once more, in the
+            # middle of whoever is cleaning up; the caller raises it outside the loop
+            self.interrupt = group.exceptions[0].interrupt
+        return [df for df in self.results if df is not None]
+
+    async def _one(self, plan: _Plan, cap: _Capacity, par: Any) -> None:
+        from .collector import Run
+
+        async with par:
+            await cap.acquire(plan.workers)
+            try:
+                config = make_config(plan.workers, self.samples, **_run_options(self.options, plan))
+                run = Run(config, progress=False, on_update=self.on_update)
+                self.runs.append(run)
+                self.progress.started()
+                try:
+                    df = await run.run()
+                except CollectError as exc:
+                    df = _failed_frame(plan, self.samples, exc, exc.events)
+                except Exception as exc:  # noqa: BLE001 - one broken run must not end the sweep
+                    run.abandon()
+                    df = _failed_frame(plan, self.samples, exc, run.frame())
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    # asyncio lets these escape the event loop from every task they pass
+                    # through; as a plain exception the TaskGroup cancels the other runs
+                    # (each stops its workers) and the sweep re-raises it once, at the top
+                    raise _Interrupted(exc) from None
+            finally:
+                cap.release(plan.workers)  # every process of the run is gone by now
+        self.results[plan.index] = df
+        self.progress.done(df)
+
+    def abandon(self) -> None:
+        for run in self.runs:
+            run.abandon()
+
+
+def _check_local(options: dict[str, Any]) -> tuple[dict[str, Any], Callable[[Any], Any] | None]:
+    options = dict(options)
+    on_update = options.pop("on_update", None)
+    if on_update is not None and not callable(on_update):
+        raise TypeError(f"on_update must be callable, got {on_update!r}")
+    return options, on_update
+
+
+def _finish(frames: list[pd.DataFrame], plans: list[_Plan]) -> pd.DataFrame:
+    df = events.concat(frames)
+    failed = [p for p, f in zip(plans, frames) if _outcome(f) != "reached"]
+    if failed:
+        warnings.warn(f"{len(failed)} of {len(plans)} runs did not reach the target (first: "
+                      f"{failed[0].run_id}); they are in the log with their outcome and count as "
+                      "missed deadlines", RuntimeWarning, stacklevel=3)
+    return df
+
+
+async def sweep_async(workers: int | Iterable[int] = range(1, 17), repeats: int = 5, samples: int = 150,
+                      deadline: float = 10.0, parallel: int | None = None, progress: bool = True,
+                      max_live_workers: int = 64, **collect_options: Any) -> pd.DataFrame:
+    """``sweep`` for async code and notebook top-level ``await`` (local runs only)."""
+    options, on_update = _check_local(collect_options)
+    plans = _plan(workers, repeats, samples, parallel, max_live_workers, options)
+    bar = _Progress(len(plans), progress, deadline)
+    local = _LocalSweep(plans, samples, options, on_update, parallel, max_live_workers, bar)
+    try:
+        frames = await local.run()
+    finally:
+        local.abandon()
+        bar.close()
+    if local.interrupt is not None:
+        raise local.interrupt
+    return _finish(frames, plans)
+
+
+# -- Dask ---------------------------------------------------------------------------------
+
+def _collect_task(workers: int, samples: int, options: dict[str, Any]) -> pd.DataFrame:
+    """One run on a Dask worker: its worker processes start there; a failure comes back as a log."""
+    import workerlab
+
+    plan = _Plan(0, workers, 0, options["run_id"], options.get("seed"))
+    try:
+        return workerlab.collect(workers, samples, progress=False, **options)
+    except CollectError as exc:
+        return _failed_frame(plan, samples, exc, exc.events)
+
+
+def _run_on_dask(client: Any, plans: list[_Plan], samples: int, options: dict[str, Any],
+                 parallel: int | None, progress: _Progress) -> list[pd.DataFrame]:
+    try:
+        from distributed import as_completed
+    except ImportError as exc:  # pragma: no cover - a client implies distributed
+        raise ImportError("client= needs dask.distributed: pip install 'workerlab[dask]'") from exc
+    results: list[pd.DataFrame | None] = [None] * len(plans)
+    queue = iter(plans)
+    owner: dict[str, _Plan] = {}
+    submitted = []
+
+    def submit(plan: _Plan) -> Any:
+        fut = client.submit(_collect_task, plan.workers, samples, _run_options(options, plan),
+                            key=f"workerlab-run-{plan.run_id}", pure=False)
+        owner[fut.key] = plan
+        submitted.append(fut)
+        return fut
+
+    first = [submit(p) for p, _ in zip(queue, range(parallel or len(plans)))]
+    done = as_completed(first)
+    try:
+        for fut in done:
+            plan = owner[fut.key]
+            try:
+                df = fut.result()
+            except Exception as exc:  # noqa: BLE001 - the task itself broke (lost worker, ...)
+                df = _failed_frame(plan, samples, exc, None)
+            results[plan.index] = df
+            progress.done(df, ran=False)
+            fut.release()
+            nxt = next(queue, None)
+            if nxt is not None:
+                done.add(submit(nxt))
+    finally:
+        client.cancel([f for f in submitted if not f.done()])
+    return [df for df in results if df is not None]
+
+
+# -- the public entry point -----------------------------------------------------------------
+
+def sweep(workers: int | Iterable[int] = range(1, 17), repeats: int = 5, samples: int = 150,
+          deadline: float = 10.0, parallel: int | None = None, client: Any = None,
+          progress: bool = True, max_live_workers: int = 64, **collect_options: Any) -> pd.DataFrame:
+    """Run ``repeats`` collections per worker count; return their event logs concatenated.
+
+    Each run has its own ``run_id`` (``<sweep>-w<W>-r<repeat>``) and ``n_workers``; the frame
+    lists runs by worker count, then repeat. ``collect_options`` go to every run (``interval``,
+    ``mtbf``, ``worker_bin``, ``worker_args``, ``timeout``, ``max_workers``, ...); with ``seed``
+    every run gets its own seed derived from it, so repeats differ but a sweep is reproducible.
+
+    Locally, runs share one event loop, as many at once as ``max_live_workers`` live worker
+    processes allow (a run of W workers counts W) and at most ``parallel`` if given. With
+    ``client`` (a ``dask.distributed.Client``) each run is a Dask task whose worker processes
+    start on the Dask worker that runs it; there the cluster's threads set how many runs go at
+    once (``max_live_workers`` is not enforced across machines), and ``parallel`` caps how many
+    tasks are submitted at once. A run that fails is kept, its run-level ``stop`` row
+    saying how it ended, and the sweep goes on (a RuntimeWarning counts such runs).
+    ``deadline`` only feeds the progress bar (met / failed counts); pass it to ``threshold``.
+    Works from a script and inside a running Jupyter kernel.
+    """
+    if client is None:
+        from .sync import run_sync
+
+        options, on_update = _check_local(collect_options)
+        plans = _plan(workers, repeats, samples, parallel, max_live_workers, options)
+        bar = _Progress(len(plans), progress, deadline)
+        local = _LocalSweep(plans, samples, options, on_update, parallel, max_live_workers, bar)
+        try:
+            frames = run_sync(local.run(), on_abandon=local.abandon)
+        finally:
+            bar.close()
+        if local.interrupt is not None:
+            raise local.interrupt
+        return _finish(frames, plans)
+    if "on_update" in collect_options:
+        raise ValueError("on_update is not available with client=: the runs happen on Dask workers")
+    plans = _plan(workers, repeats, samples, parallel, max_live_workers, dict(collect_options))
+    bar = _Progress(len(plans), progress, deadline)
+    try:
+        frames = _run_on_dask(client, plans, samples, dict(collect_options), parallel, bar)
+    finally:
+        bar.close()
+    return _finish(frames, plans)
+
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as ``sweep``.
+
+    The package exports the function ``sweep`` lazily under the same name as this module.
+    Whichever way this module is first imported (``wl.threshold``, ``wl.plot_sweep``,
+    ``import workerlab.sweep``), the import system then sets the package attribute
+    ``workerlab.sweep`` to the module, hiding the function; calling the module runs the
+    function, so ``wl.sweep(...)`` works in every order.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+__signature__ = inspect.signature(sweep)
