@@ -1,7 +1,8 @@
 """Command line: ``workerlab run``, ``workerlab sweep`` and ``workerlab worker`` (the emulator).
 
 Exit status: 0 when the target was reached, 1 when a run failed (one line on stderr, the
-partial event log still written to ``--out``), 2 for bad arguments, 130 on Ctrl-C.
+partial event log still written to ``--out``), 2 for bad arguments, 130 on Ctrl-C. A sweep
+exits 0 whatever the threshold (runs that fail are part of its answer), 1 only if every run failed.
 With ``--json`` nothing but one JSON object goes to stdout.
 """
 from __future__ import annotations
@@ -91,6 +92,31 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    sw = sub.add_parser("sweep", help="repeat runs over worker counts and find the deadline threshold")
+    sw.add_argument("--workers", default="1-16", metavar="SPEC",
+                    help="worker counts: A-B, A,B,C or a single number (default 1-16)")
+    sw.add_argument("--repeats", type=int, default=5, help="runs per worker count (default 5)")
+    sw.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
+    sw.add_argument("--deadline", type=float, default=10.0, help="seconds a run may take (default 10)")
+    sw.add_argument("--level", type=float, default=0.95,
+                    help="share of runs that must meet the deadline (default 0.95)")
+    sw.add_argument("--parallel", type=int, metavar="K", help="at most K runs at once (default: as many "
+                    "as --max-live-workers allows)")
+    sw.add_argument("--max-live-workers", type=int, default=64,
+                    help="worker processes alive at once over all runs (default 64)")
+    sw.add_argument("--worker-bin", metavar="PATH", help="a worker program with the original's CLI")
+    sw.add_argument("--worker-arg", metavar="ARG", action="append", default=[],
+                    help="extra argument for every worker (repeat; use --worker-arg=-flag)")
+    sw.add_argument("--interval", type=float, help="emulator: seconds between numbers (default 1)")
+    sw.add_argument("--mtbf", type=float, help="emulator: mean seconds to a crash (0 = never; default 30)")
+    sw.add_argument("--seed", type=int, help="emulator: seed for a reproducible sweep (each run derives its own)")
+    sw.add_argument("--timeout", type=float, help="give up on a run after this many seconds")
+    sw.add_argument("--max-workers", type=int, default=16, help="raise the 16-worker cap on purpose")
+    sw.add_argument("--out", metavar="FILE.parquet", help="save the event log of every run")
+    sw.add_argument("--plot", metavar="FILE.png", help="save the sweep plot")
+    sw.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     sub.add_parser("worker", help="the worker emulator: workerlab worker -workerId N -port P ...",
                    add_help=False)
     return p
@@ -134,6 +160,103 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
+    """A sweep as a JSON-ready dict: per-worker-count rows, the threshold, and run times."""
+    import pandas as pd
+
+    from .sweep import threshold
+
+    th = threshold(df, deadline=deadline, level=level)
+    rows = [{k: _jsonable(v) for k, v in row.items()} for row in th.table.to_dict("records")]
+    run_rows = df[(df["event"] == "stop") & (df["worker_id"] == 0)]
+    durations = run_rows.groupby("run_id", sort=False)["t"].max()
+    outcomes = run_rows["detail"].fillna("").str.extract(r"outcome=(\w+)")[0]
+    return {
+        "rows": rows,
+        "threshold": th.to_dict(),
+        "runs": int(pd.unique(df["run_id"]).size),
+        "failed_runs": int((outcomes == "failed").sum()),
+        "not_reached_runs": int((outcomes != "reached").sum()),
+        "run_time_sum_s": float(durations.sum()),
+        "deadline_s": deadline,
+        "level": level,
+    }
+
+
+def format_sweep(rep: dict[str, Any]) -> str:
+    """The per-worker-count table and the threshold sentence, for people."""
+
+    def sec(v: Any) -> str:
+        return "     –" if v is None else f"{v:6.2f}"
+
+    lines = [" workers  runs  met  not reached  share   95% CI        median s  p95 s  bound s"]
+    for r in rep["rows"]:
+        lines.append(f"{r['workers']:8d}  {r['runs']:4d}  {r['successes']:3d}  {r['not_reached']:11d}  "
+                     f"{r['success_rate']:5.2f}   {r['ci_low']:.2f}–{r['ci_high']:.2f}    {sec(r['median_elapsed_s'])}"
+                     f"  {sec(r['p95_elapsed_s'])}  {sec(r['median_bound_s'])}")
+    lines.append("")
+    lines.append(rep["threshold"]["sentence"])
+    if rep.get("wall_s"):
+        lines.append(f"{rep['runs']} runs in {rep['wall_s']:.1f} s wall; their own times add up to "
+                     f"{rep['run_time_sum_s']:.1f} s (wall/sum {rep['wall_s'] / max(rep['run_time_sum_s'], 1e-9):.2f})")
+    return "\n".join(lines)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    import time
+    import warnings
+
+    from . import persist
+    from .sweep import _plan, parse_workers, sweep
+
+    try:
+        counts = parse_workers(args.workers)
+        if not 0 < args.level < 1:
+            raise ValueError(f"--level must be between 0 and 1 (a share of runs), got {args.level:g}")
+        if not args.deadline > 0:
+            raise ValueError(f"--deadline must be > 0 seconds, got {args.deadline:g}")
+        options = dict(worker_bin=args.worker_bin, worker_args=args.worker_arg, interval=args.interval,
+                       mtbf=args.mtbf, seed=args.seed, timeout=args.timeout, max_workers=args.max_workers)
+        _plan(counts, args.repeats, args.samples, args.parallel, args.max_live_workers, options)
+    except (ValueError, TypeError) as exc:
+        return _fail(str(exc), 2)
+    start = time.monotonic()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # reported below, in one line
+            df = sweep(counts, args.repeats, args.samples, deadline=args.deadline, parallel=args.parallel,
+                          progress=not args.no_progress, max_live_workers=args.max_live_workers, **options)
+    except KeyboardInterrupt:
+        return _fail("interrupted; every worker process was stopped", 130)
+    wall = time.monotonic() - start
+    if args.out:
+        persist.save(df, args.out)
+    rep = sweep_report(df, args.deadline, args.level)
+    rep["wall_s"] = wall
+    if args.plot:
+        from matplotlib.figure import Figure
+
+        from .plots import plot_sweep
+
+        fig = Figure(figsize=(10, 5), layout="constrained")
+        plot_sweep(df, ax=fig.add_subplot(), deadline=args.deadline, level=args.level)
+        fig.savefig(args.plot, dpi=110)
+    if rep["failed_runs"] == rep["runs"]:
+        detail = df.loc[(df["event"] == "stop") & (df["worker_id"] == 0), "detail"].iloc[0]
+        return _fail(f"every run failed; the first: {detail.split('; ', 1)[-1]}", 1)
+    if args.json:
+        print(json.dumps(rep))
+    else:
+        print(format_sweep(rep))
+        if rep["not_reached_runs"]:
+            print(f"  {rep['not_reached_runs']} run(s) did not reach the target; see their stop rows"
+                  + (f" in {args.out}" if args.out else " (save them with --out)"))
+        for label, path in (("event log", args.out), ("plot", args.plot)):
+            if path:
+                print(f"  {label:<10} {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workerlab`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -144,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "sweep":
+        return _sweep(args)
     return _fail(f"unknown command {args.command!r}", 2)  # pragma: no cover
 
 
