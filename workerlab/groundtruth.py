@@ -11,12 +11,9 @@ with the event log, process by process:
   per-process ``stop`` row), the lines it wrote after the last one we read: the socket was closed
   with them on the way. Its received lines must be a prefix of its sent lines. A process that
   crashed or stalled gets no such allowance: every line it wrote was in the kernel before it died,
-  so received must equal sent exactly;
-* **unlogged** — for a process we stopped on purpose, at most :data:`UNLOGGED_MAX` lines received
-  *after* the last line of its sent log (received = sent + those). The emulator logs a line just
-  after handing it to the socket; our SIGTERM can land in between (the last line is what made us stop,
-  so this is exactly when we stop it). Its crash path waits for the log, its SIGTERM does not.
-  Allowed and counted apart, like in-flight lines; anything more is invented;
+  so received must equal sent exactly. (The emulator logs a line just after handing it to the
+  socket; both its crash path and, with ``-sentLog``, its SIGTERM wait for that log write, so a line
+  we received is always in the log.)
 * **wrong worker** — a sample row whose ``worker_id`` is not the slot that spawned its pid.
 
 :func:`check_run` adds the process-level checks: no worker process left (by pid, the process's
@@ -40,8 +37,6 @@ import pandas as pd
 __all__ = ["SentLog", "Report", "read_sent_log", "compare", "orphans", "bound_ports", "check_run"]
 
 HOST = "127.0.0.1"
-#: most lines one emulator write carries (-split coalesces two): the most a SIGTERM can leave unlogged
-UNLOGGED_MAX = 2
 
 
 @dataclass
@@ -94,7 +89,6 @@ class Report:
     duplicated: int = 0
     invented: int = 0
     in_flight: int = 0          # allowed: written by a process we stopped, not read before the stop
-    unlogged: int = 0           # allowed: received from a process we stopped, killed before logging it
     wrong_worker: int = 0
     foreign_pids: int = 0       # pids in the sent log that this run never spawned
     malformed: int = 0          # unparsable sent-log lines
@@ -136,16 +130,13 @@ def _classify_extra(block: list[int], received: list[int], j1: int, j2: int) -> 
 
 
 def _compare_pid(sent: list[int], got: list[int], stopped: bool) -> dict[str, int]:
-    """Counts for one process: matched, lost, duplicated, invented, in_flight, unlogged."""
-    c = dict(matched=0, lost=0, duplicated=0, invented=0, in_flight=0, unlogged=0)
+    """Counts for one process: matched, lost, duplicated, invented, in_flight."""
+    c = dict(matched=0, lost=0, duplicated=0, invented=0, in_flight=0)
     if got == sent:
         c["matched"] = len(sent)
         return c
     if stopped and len(got) < len(sent) and got == sent[:len(got)]:
         c["matched"], c["in_flight"] = len(got), len(sent) - len(got)
-        return c
-    if stopped and 0 < len(got) - len(sent) <= UNLOGGED_MAX and got[:len(sent)] == sent:
-        c["matched"], c["unlogged"] = len(sent), len(got) - len(sent)
         return c
     # something is wrong: align the two sequences to say what
     ops = SequenceMatcher(None, sent, got, autojunk=False).get_opcodes()
@@ -207,7 +198,6 @@ def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Repor
         r.duplicated += c["duplicated"]
         r.invented += c["invented"]
         r.in_flight += c["in_flight"]
-        r.unlogged += c["unlogged"]
         if c["lost"] or c["duplicated"] or c["invented"]:
             how = "stopped" if pid in stopped else "crashed/stalled"
             problem(f"pid {pid} ({how}, worker {slot_of.get(pid, '?')}): sent {len(s)}, received {len(g)}: "
