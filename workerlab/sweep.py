@@ -444,6 +444,66 @@ class _Progress:
             self.bar.close()
 
 
+#: seconds a run may take to stop once it has its answer (target or timeout) before the
+#: sweep cancels it again; a normal stop takes at most ~1.5 s (0.5 s SIGTERM grace, 1 s to
+#: see a crashed process exit)
+STUCK_AFTER = 5.0
+_STUCK_NOTE = "stopped again by the sweep: a worker slot ignored the end of the run"
+
+
+async def _unstick(run: Any, task: asyncio.Task[Any]) -> bool:
+    """Cancel ``task`` (which awaits ``run.run()``) if the run does not stop once it is over.
+
+    On Python 3.11, ``asyncio.wait_for`` returns the result instead of raising when the
+    cancellation arrives just as the awaited future completes, so a collector slot that is
+    waiting for a crashed process (``wait_for(proc.wait(), ...)``) at the moment the run
+    ends can miss its cancellation and keep restarting workers forever, holding the run
+    open. A second cancellation ends it. True if it had to.
+    """
+    cfg = run.config
+    since: float | None = None
+    while not run.finished:
+        await asyncio.sleep(0.25)
+        over = run.elapsed is not None or (cfg.timeout is not None and run.now() > cfg.timeout)
+        if not over:
+            continue
+        since = time.monotonic() if since is None else since
+        if time.monotonic() - since > STUCK_AFTER and not run.finished:
+            task.cancel()
+            return True
+    return False
+
+
+def _unstuck_frame(run: Any) -> pd.DataFrame:
+    """The log of a run the sweep had to stop again, its run-level row saying how it really ended."""
+    df = run.frame()
+    cfg = run.config
+    outcome = "reached" if run.elapsed is not None else "timeout"
+    rows = (df["event"] == "stop") & (df["worker_id"] == 0)
+    df.loc[rows, "detail"] = f"target={cfg.samples} outcome={outcome}; {_STUCK_NOTE}"
+    return df
+
+
+async def _run_one(run: Any, plan: _Plan, samples: int) -> pd.DataFrame:
+    """Run one collection; its event log whether it reached the target or failed."""
+    me = asyncio.current_task()
+    assert me is not None
+    guard = asyncio.create_task(_unstick(run, me))
+    try:
+        return await run.run()
+    except asyncio.CancelledError:
+        if not guard.done() or not guard.result() or me.uncancel() > 0:
+            raise  # a real cancellation (Ctrl-C, the caller), not our nudge
+        return _unstuck_frame(run)
+    except CollectError as exc:
+        return _failed_frame(plan, samples, exc, exc.events)
+    except Exception as exc:  # noqa: BLE001 - one broken run must not end the sweep
+        run.abandon()
+        return _failed_frame(plan, samples, exc, run.frame())
+    finally:
+        guard.cancel()
+
+
 class _Interrupted(Exception):
     """Carries a KeyboardInterrupt / SystemExit of one run up to the sweep."""
 
@@ -493,12 +553,7 @@ class _LocalSweep:
                 self.runs.append(run)
                 self.progress.started()
                 try:
-                    df = await run.run()
-                except CollectError as exc:
-                    df = _failed_frame(plan, self.samples, exc, exc.events)
-                except Exception as exc:  # noqa: BLE001 - one broken run must not end the sweep
-                    run.abandon()
-                    df = _failed_frame(plan, self.samples, exc, run.frame())
+                    df = await _run_one(run, plan, self.samples)
                 except (KeyboardInterrupt, SystemExit) as exc:
                     # asyncio lets these escape the event loop from every task they pass
                     # through; as a plain exception the TaskGroup cancels the other runs
@@ -553,14 +608,17 @@ async def sweep_async(workers: int | Iterable[int] = range(1, 17), repeats: int 
 # -- Dask ---------------------------------------------------------------------------------
 
 def _collect_task(workers: int, samples: int, options: dict[str, Any]) -> pd.DataFrame:
-    """One run on a Dask worker: its worker processes start there; a failure comes back as a log."""
-    import workerlab
+    """One run on a Dask worker: its worker processes start there; a failure comes back as a log.
+
+    What ``workerlab.collect`` does (``run_sync`` of a ``Run``, progress off), handled like a
+    local run of the sweep: failures are kept as logs and a run that will not stop is ended.
+    """
+    from .collector import Run
+    from .sync import run_sync
 
     plan = _Plan(0, workers, 0, options["run_id"], options.get("seed"))
-    try:
-        return workerlab.collect(workers, samples, progress=False, **options)
-    except CollectError as exc:
-        return _failed_frame(plan, samples, exc, exc.events)
+    run = Run(make_config(workers, samples, **options), progress=False)
+    return run_sync(_run_one(run, plan, samples), on_abandon=run.abandon)
 
 
 def _run_on_dask(client: Any, plans: list[_Plan], samples: int, options: dict[str, Any],
