@@ -86,8 +86,9 @@ def test_plots_are_redrawn_live_during_the_run(monkeypatch):
     """Frames come from the growing log while collecting, then one last frame of the result."""
     frames: list[tuple[int, bool]] = []  # (samples in the frame, run still going)
 
-    def fake_render(df, deadline=10.0, fig=None):
+    def fake_render(df, deadline=10.0, fig=None, live=False):
         running = df.detail.str.contains("outcome=running", na=False).any()
+        assert live == running
         frames.append((int((df.event == "sample").sum()), bool(running)))
         return PNG + str(len(frames)).encode()
 
@@ -102,6 +103,7 @@ def test_plots_are_redrawn_live_during_the_run(monkeypatch):
 
     run_in_loop(body)
 
+    assert dash.render_errors == []
     live = [n for n, running in frames if running]
     assert dash.live_redraws >= 2 and len(live) >= 2
     assert live == sorted(live) and live[-1] < int((dash.events.event == "sample").sum())
@@ -144,7 +146,7 @@ def test_a_live_snapshot_of_a_real_run_draws():
     for records, run in snaps:
         frame = board._frame(records, run)
         assert frame.detail.iloc[-1] == "target=120 outcome=running"
-        assert board.render_png(frame).startswith(PNG)
+        assert board.render_png(frame, live=True).startswith(PNG)
     assert board.render_png(df).startswith(PNG)
 
 

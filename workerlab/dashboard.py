@@ -83,8 +83,10 @@ def new_figure() -> Any:
     return FigureCanvasAgg(Figure(figsize=FIG_SIZE, dpi=FIG_DPI)).figure
 
 
-def render_png(df: Any, deadline: float | None = 10.0, fig: Any = None) -> bytes:
+def render_png(df: Any, deadline: float | None = 10.0, fig: Any = None, live: bool = False) -> bytes:
     """Throughput and crash timeline of the event log ``df``, side by side, as PNG bytes.
+
+    ``live``: ``df`` is a snapshot of a run in progress (titles say so).
 
     Draws on a bare ``Figure`` (no pyplot, no backend switch, nothing shown in the notebook);
     pass the previous frame's ``fig`` (from :func:`new_figure`) to redraw it in place. Margins
@@ -97,8 +99,11 @@ def render_png(df: Any, deadline: float | None = 10.0, fig: Any = None) -> bytes
     fig.clear()
     grid = fig.add_gridspec(1, 2, width_ratios=[1.0, 1.15], left=0.055, right=0.855, bottom=0.11,
                             top=0.93, wspace=0.2)
-    plots.plot_throughput(df, ax=fig.add_subplot(grid[0]), deadline=deadline)
-    plots.plot_timeline(df, ax=fig.add_subplot(grid[1]))
+    ax_tp = plots.plot_throughput(df, ax=fig.add_subplot(grid[0]), deadline=deadline)
+    ax_tl = plots.plot_timeline(df, ax=fig.add_subplot(grid[1]))
+    if live:  # the plots would call a run in progress "not reached"
+        ax_tp.set_title("throughput — live")
+        ax_tl.set_title("worker timeline — live")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})  # fast: frames are short-lived
     return buf.getvalue()
@@ -477,7 +482,7 @@ class Dashboard(widgets.VBox):
         def draw() -> bytes:
             started = time.perf_counter()
             try:
-                return render_png(_frame(records, run), self.deadline, self._figure())
+                return render_png(_frame(records, run), self.deadline, self._figure(), live=True)
             finally:
                 self.render_seconds.append(time.perf_counter() - started)
 
