@@ -314,7 +314,8 @@ def _salvage(content: aiohttp.StreamReader) -> bytes:
 async def _exit_detail(proc: procs.Worker, err: BaseException) -> str:
     """'exit=<status>; <error>' once the process is gone (it is killed if it lingers)."""
     try:
-        await asyncio.wait_for(proc.wait(), 1.0)
+        async with asyncio.timeout(1.0):  # not wait_for: see procs.stop
+            await proc.wait()
     except TimeoutError:
         await procs.stop(proc, grace=0)
         return f"exit={proc.returncode} (killed: alive after its stream broke); {type(err).__name__}: {err}"

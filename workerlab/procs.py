@@ -162,7 +162,10 @@ async def stop(worker: Worker, grace: float = 0.5) -> int:
         if grace > 0:
             worker.signal(signal.SIGTERM)
             try:
-                return await asyncio.wait_for(worker.wait(), grace)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as the process exits, and the run would then never end
+                async with asyncio.timeout(grace):
+                    return await worker.wait()
             except TimeoutError:
                 pass
         worker.signal(signal.SIGKILL)
