@@ -174,6 +174,17 @@ def test_a_worker_that_dies_at_start_shows_an_error_and_gives_the_button_back(tm
     assert_no_worker_left(dash)
 
 
+def test_a_timeout_is_a_message_with_the_partial_run_shown():
+    dash = fast(wl.dashboard(timeout=0.5), workers=2, samples=100_000, interval=0.02)
+    run_in_loop(dash.run)
+    status = text(dash.status.value)
+    assert status.startswith("The run timed out: timed out after 0.5 s with")
+    assert "of 100000 samples" in status and not dash.run_button.disabled
+    assert "target of 100000 not reached (timeout)" in text(dash.summary_out.value)
+    assert bytes(dash.plot.value).startswith(PNG)
+    assert_no_worker_left(dash)
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("samples", 0, "samples must be at least 1"),
     ("interval", 0.0, "interval must be > 0"),
