@@ -48,6 +48,9 @@ def test_wilson_interval_against_hand_computed_values():
     assert wilson_interval(4, 5) == approx((0.3755, 0.9638), abs=1e-4)
     assert wilson_interval(10, 20) == approx((0.2993, 0.7007), abs=1e-4)  # symmetric around 0.5
     assert all(math.isnan(v) for v in wilson_interval(0, 0))
+    # the ends are exact, so that a share of 0 or 1 lies inside the interval of 0/n or n/n
+    for n in range(1, 200):
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
 
 
 def test_repeats_needed_is_the_first_count_whose_low_end_reaches_the_level():

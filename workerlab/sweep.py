@@ -78,7 +78,10 @@ def wilson_interval(successes: int, runs: int, confidence: float = CONFIDENCE) -
     denom = 1 + z2 / runs
     centre = (p + z2 / (2 * runs)) / denom
     half = math.sqrt(z2) * math.sqrt(p * (1 - p) / runs + z2 / (4 * runs * runs)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # exact ends for 0/n and n/n (rounding would leave 1e-17 and 0.9999999999999999)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == runs else min(1.0, centre + half)
+    return low, high
 
 
 def repeats_needed(successes: int, runs: int, level: float,
