@@ -258,3 +258,13 @@ def test_throughput_keeps_a_compressed_run_readable_when_the_deadline_is_far(ax)
     plots.plot_throughput(perfect_run(4, 20, interval=1.0).frame(), ax=ax2, deadline=6.0)  # done at 4.2 s
     assert ax2.get_xlim()[1] > 6.0                               # a near deadline is on the axis
     assert all("off the axis" not in t.get_text() for t in ax2.get_legend().get_texts())
+
+
+def test_plots_accept_a_log_that_is_still_running(ax):
+    """Mid-run snapshots (the dashboard's live frames) have no run-level stop row yet."""
+    df = perfect_run(4, 20, interval=0.02).frame()
+    live = df[~((df.event == "stop") & (df.worker_id == 0))]
+    plots.plot_timeline(live, ax=ax)
+    assert not [line for line in ax.get_lines() if line.get_gid() == "reached"]
+    fig = plots.plot_run(live)
+    assert "numbers processed" in fig._suptitle.get_text()

@@ -78,6 +78,12 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return ax
 
 
+def _outcome(summary_row: pd.Series) -> str | None:
+    """How a run ended, or None while it is still running (no run-level stop row yet)."""
+    outcome = summary_row["outcome"]
+    return None if pd.isna(outcome) else str(outcome)
+
+
 def _seconds(x: float) -> str:
     if not np.isfinite(x):
         return "–"
@@ -325,7 +331,7 @@ def plot_timeline(df: pd.DataFrame, ax: Axes | None = None, run_id: str | None =
         handles.append(ax.scatter(
             k["t"], y, marker=MARKERS[kind], s=msize * (0.8 if kind != "crash" else 1), color=COLORS[kind],
             edgecolors="white", linewidths=0.5, zorder=4, gid=kind, label=f"{kind} ({len(k)})"))
-    if summ["outcome"] == "reached" and np.isfinite(summ["elapsed_s"]):
+    if _outcome(summ) == "reached" and np.isfinite(summ["elapsed_s"]):
         handles.append(ax.axvline(summ["elapsed_s"], color=COLORS["reached"], lw=1.3, zorder=5, gid="reached",
                                   label=f"target reached ({summ['elapsed_s']:.2f} s)"))
 
@@ -340,7 +346,7 @@ def plot_timeline(df: pd.DataFrame, ax: Axes | None = None, run_id: str | None =
     if n_runs > 1:
         k = list(pd.unique(df["run_id"])).index(rid) + 1
         title += f" — run {rid} ({k} of {n_runs} runs)"
-    if summ["outcome"] != "reached" and pd.notna(summ["outcome"]):
+    if _outcome(summ) not in ("reached", None):
         title += f" — target not reached ({summ['outcome']})"
     ax.set_title(title)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small",
@@ -356,7 +362,7 @@ def _headline(row: pd.Series, deadline: float) -> str:
     target = row["target"] if pd.notna(row["target"]) else row["samples"]
     first = (f"{w} worker{'s' if w != 1 else ''} · {row['samples']}/{target} samples"
              f" · {row['numbers_processed']} numbers processed")
-    if row["outcome"] == "reached":
+    if _outcome(row) == "reached":
         met = "met" if row["deadline_met"] else "missed"
         second = (f"elapsed {row['elapsed_s']:.2f} s · bound {row['bound_s']:.2f} s"
                   f" · efficiency {row['efficiency']:.0%} · deadline {deadline:g} s {met}")
