@@ -22,7 +22,7 @@ from workerlab import procs
 
 from conftest import FAST, pid_alive
 
-board = importlib.import_module("workerlab.dashboard")
+board = importlib.import_module("workerlab.ui")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,6 +1,8 @@
 """workerlab: drive a flaky streaming worker program at its limit and see what happened.
 
-The public surface is small and flat (``import workerlab as wl``). Names are resolved
+The public surface is small and flat (``import workerlab as wl``). No module is named like a
+public function (``wl.dashboard`` lives in ``workerlab.ui``): importing a submodule sets the
+package attribute of its name, which would shadow the function. Names are resolved
 lazily so that ``python -m workerlab worker`` (the emulator) and ``import workerlab``
 stay fast: pandas, aiohttp and matplotlib load only when something needs them.
 """
@@ -31,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "plot_sweep": "workerlab.plots",
     "sweep": "workerlab.sweep",
     "threshold": "workerlab.sweep",
-    "dashboard": "workerlab.dashboard",
+    "dashboard": "workerlab.ui",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -32,7 +32,6 @@ import io
 import math
 import sys
 import time
-import types
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -520,19 +519,3 @@ def dashboard(worker_bin: str | None = None, **defaults: Any) -> Dashboard:
     press Run; from code, ``await dash.run()`` does the same.
     """
     return Dashboard(worker_bin, **defaults)
-
-
-class _CallableModule(types.ModuleType):
-    """``wl.dashboard`` is the function, unless this module was imported first.
-
-    ``workerlab/__init__`` resolves ``wl.dashboard`` lazily to the function above, but importing
-    ``workerlab.dashboard`` (``from workerlab.dashboard import Dashboard``) makes Python set the
-    package attribute ``dashboard`` to this module. Calling the module does what calling the
-    function does, so ``wl.dashboard(...)`` works in either order.
-    """
-
-    def __call__(self, worker_bin: str | None = None, **defaults: Any) -> Dashboard:
-        return dashboard(worker_bin, **defaults)
-
-
-sys.modules[__name__].__class__ = _CallableModule
