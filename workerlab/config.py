@@ -19,6 +19,9 @@ EMULATOR = Path(__file__).resolve().parent / "emulator.py"
 MAX_WORKERS = 16
 #: the original worker's pace, used for stall detection when nothing else is known
 DEFAULT_INTERVAL = 1.0
+#: the shortest default stall limit: at compressed time 3 x interval is tens of milliseconds,
+#: and a loaded machine's scheduling hiccups (or a plot drawn in the same process) are not stalls
+STALL_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ def make_config(
         emulator=emulator,
         seed=seed if emulator else None,
         interval=interval,
-        stall_after=stall_after if stall_after is not None else 3 * interval + lead,
+        stall_after=stall_after if stall_after is not None else max(3 * interval + lead, STALL_FLOOR),
         start_timeout=start_timeout,
         timeout=timeout,
         run_id=run_id or uuid.uuid4().hex[:12],
