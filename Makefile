@@ -53,3 +53,38 @@ lab: $(LABSTAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis *.egg-info
+
+BROWSERSTAMP := $(VENV)/.installed-browser
+CHROMIUM ?= /usr/bin/chromium
+# Emulator seconds between numbers in the browser test's kernel: fast, but slow enough that a run
+# lasts a few seconds, so that live plot frames (one per ~0.5 s of drawing) show before it ends.
+BROWSER_INTERVAL ?= 0.2
+
+# Playwright from PyPI: its wheel ships the driver; the browser is Debian's (never `playwright install`).
+$(BROWSERSTAMP): $(LABSTAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dask,lab,browser]'
+	@touch $@
+
+## test-browser: the dashboard in JupyterLab, driven in headless Chromium by Playwright
+## (installs Debian's chromium if /usr/bin/chromium is missing; screenshots in tests/browser/artifacts/).
+test-browser: $(BROWSERSTAMP)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$(CHROMIUM)" != /usr/bin/chromium ]; then \
+	    echo "test-browser: no Chromium at $(CHROMIUM) (only /usr/bin/chromium is installed for you," \
+	      "from Debian's chromium package): fix CHROMIUM=... or install it there" >&2; exit 1; fi; \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "test-browser: /usr/bin/chromium is missing and there is no apt-get to install Debian's" \
+	      "chromium package: install Chromium and run 'make test-browser CHROMIUM=/path/to/chromium'" >&2; \
+	    exit 1; fi; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	    echo "test-browser: /usr/bin/chromium is missing; installing Debian's chromium package needs" \
+	      "root: run 'sudo apt-get install chromium', then make test-browser again" >&2; exit 1; fi; \
+	  echo "test-browser: /usr/bin/chromium is missing: apt-get install chromium (Debian's package)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium \
+	    >/dev/null || { echo "test-browser: 'apt-get install chromium' failed (its message is above);" \
+	      "the browser test needs Debian's chromium at /usr/bin/chromium" >&2; exit 1; }; \
+	  test -x /usr/bin/chromium || { echo "test-browser: apt-get installed chromium but /usr/bin/chromium" \
+	    "is still missing: try 'apt-get install --reinstall chromium'" >&2; exit 1; }; \
+	fi
+	WORKERLAB_CHROMIUM=$(CHROMIUM) WORKERLAB_INTERVAL=$(BROWSER_INTERVAL) WORKERLAB_QUICK=1 \
+	  $(BIN)/python -m pytest tests/browser -v -rP
