@@ -49,7 +49,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 #: the kernel's emulator pace (s between numbers): a run of a few seconds, so live frames show
 INTERVAL = os.environ.get("WORKERLAB_INTERVAL", "0.2")
 WORKERS = 8
-SAMPLES = 150
+#: more than the notebook's 150, typed into the samples box: a run of ~6 s at 0.2 s a number, so that
+#: several live frames (each ~0.5 s to draw, more on a loaded machine) show before it ends
+SAMPLES = 240
 MARKER = "WORKERLAB_BROWSER_TEST"  # env var set on Jupyter, inherited by its kernel and workers
 
 # bounds of the waits (seconds); generous for a loaded CI machine, never asserted as durations
