@@ -9,14 +9,13 @@ import asyncio
 import socket
 import stat
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import workerlab as wl
-from workerlab import ports
+from workerlab import groundtruth, ports
 from workerlab.errors import CollectTimeout, WorkerStartError
 
 from conftest import FAST, pid_alive
@@ -24,19 +23,11 @@ from conftest import FAST, pid_alive
 FAST_ARGS = dict(interval=FAST, progress=False)
 
 
-def worker_pids(df: pd.DataFrame) -> set[int]:
-    return {int(p) for p in df.loc[df.event == "spawn", "pid"]}
-
-
 def assert_clean(df: pd.DataFrame) -> None:
-    """No worker process of this run is alive, and every port it used can be bound again."""
-    pids = worker_pids(df)
-    assert pids, "the run spawned nothing"
-    assert [p for p in pids if pid_alive(p)] == []
-    for port in {int(p) for p in df["port"].dropna()}:
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((ports.HOST, port))  # raises if a worker still listens there
+    """No worker process of this run is alive, and no port it used is still bound."""
+    assert (df.event == "spawn").any(), "the run spawned nothing"
+    report = groundtruth.check_run(df)
+    assert report.ok, report.problems
 
 
 def run_row(df: pd.DataFrame) -> pd.Series:
@@ -50,24 +41,11 @@ def assert_matches_sent_log(df: pd.DataFrame, sent_log: Path) -> int:
 
     A process that crashed or stalled must have delivered everything it wrote; one we
     stopped on purpose may have had lines in flight (received must be a prefix of sent).
+    Returns how many lines were checked.
     """
-    sent: dict[int, list[int]] = defaultdict(list)
-    for line in sent_log.read_text().splitlines():
-        pid, _t, value = line.split()
-        sent[int(pid)].append(int(value))
-    samples = df[df.event == "sample"]
-    got = {int(p): list(g["value"].astype(int)) for p, g in samples.groupby("pid")}
-    stopped = {int(p) for p in df.loc[(df.event == "stop") & (df.worker_id > 0), "pid"]}
-    assert set(got) <= set(sent), "numbers from a process that never sent any"
-    checked = 0
-    for pid, values in sent.items():
-        mine = got.get(pid, [])
-        if pid in stopped:
-            assert mine == values[: len(mine)], f"pid {pid}: received is not a prefix of sent"
-        else:
-            assert mine == values, f"pid {pid}: lost or invented numbers"
-        checked += len(mine)
-    return checked
+    report = groundtruth.compare(df, groundtruth.read_sent_log(sent_log))
+    assert report.ok, report.problems
+    return report.lines_checked
 
 
 def test_exact_target_with_consistent_seq_and_summary():
@@ -313,8 +291,14 @@ def test_interrupt_inside_a_running_loop_leaves_no_worker():
     async def cell():
         return wl.collect(3, 100_000, mtbf=0, on_update=interrupt, **FAST_ARGS)
 
-    with pytest.raises(KeyboardInterrupt):
-        asyncio.run(cell())
+    loop = asyncio.new_event_loop()  # the "kernel's" loop, with the cell as its task
+    task = loop.create_task(cell())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(task)
+        assert isinstance(task.exception(), KeyboardInterrupt)  # as the kernel reports it
+    finally:
+        loop.close()
     assert len(pids) == 3
     assert [p for p in pids if pid_alive(p)] == []
 
@@ -323,3 +307,36 @@ def test_progress_bar_shows_samples_and_crashes(capsys):
     wl.collect(2, 40, interval=FAST, mtbf=0)
     err = capsys.readouterr().err
     assert "40/40" in err and "crashes=0" in err
+
+
+def test_salvage_returns_the_bytes_aiohttp_would_drop():
+    """aiohttp raises a stored error before handing out buffered bytes; _salvage takes them."""
+    import aiohttp
+    from aiohttp.streams import StreamReader
+
+    from workerlab.collector import _salvage
+
+    class Protocol:
+        _reading_paused = False
+
+        def pause_reading(self) -> None: ...
+
+        def resume_reading(self) -> None: ...
+
+    async def main() -> tuple[bytes, bytes, bool]:
+        reader = StreamReader(Protocol(), 2**16, loop=asyncio.get_running_loop())
+        reader.feed_data(b"rnd=1\nrnd=2\n")
+        reader.feed_data(b"rnd=3\n")
+        assert await reader.read(3) == b"rnd"  # partly consumed: the offset must be honoured
+        reader.set_exception(aiohttp.ClientPayloadError("worker died"))
+        try:
+            await reader.readany()
+            raised = False
+        except aiohttp.ClientPayloadError:
+            raised = True
+        return _salvage(reader), _salvage(reader), raised
+
+    first, again, raised = asyncio.run(main())
+    assert raised  # the behaviour that makes salvaging necessary
+    assert first == b"=1\nrnd=2\nrnd=3\n"
+    assert again == b""

@@ -39,6 +39,11 @@ def run_sync(coro: Coroutine[Any, Any, T], on_abandon: Callable[[], None] | None
                 loop.run_until_complete(task)
             except BaseException:
                 pass
+        if task.done() and not task.cancelled():
+            # mark its error as retrieved: otherwise the task logs it when garbage-collected, and
+            # Python 3.11 formats that traceback with ast.parse, which fails with a SystemError if
+            # the collection happened inside another ast.parse (e.g. pytest rewriting an import)
+            task.exception()
         raise
     finally:
         if on_abandon is not None:
