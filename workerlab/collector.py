@@ -302,13 +302,17 @@ class Run:
 
 
 def _salvage(content: aiohttp.StreamReader) -> bytes:
-    """Bytes still buffered in a reader whose connection failed (aiohttp would drop them)."""
-    try:
-        if content._buffer:  # noqa: SLF001 - no public API returns them once an error is set
-            return content._read_nowait(-1)  # noqa: SLF001
-    except Exception:  # pragma: no cover - aiohttp internals moved
-        pass
-    return b""
+    """Bytes still buffered in a reader whose connection failed (aiohttp would drop them).
+
+    No public API returns them once an error is set, so this reads the reader's buffer
+    directly (not ``_read_nowait``: after a read timeout that re-raises the timeout).
+    """
+    buffer = getattr(content, "_buffer", None)
+    if not buffer:
+        return b""
+    data = b"".join(buffer)[getattr(content, "_buffer_offset", 0):]
+    buffer.clear()
+    return data
 
 
 async def _exit_detail(proc: procs.Worker, err: BaseException) -> str:
