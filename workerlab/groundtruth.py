@@ -7,11 +7,11 @@ with the event log, process by process:
 * **lost** — a line the worker wrote that is not among the ``sample`` rows of its pid;
 * **duplicated** — a received line that repeats the lines right before or after it (a replay);
 * **invented** — any other received line that was never sent (wrong value, foreign pid, ...);
-* **in flight** — for a process *we stopped on purpose* at the end of the run (it has a
-  per-process ``stop`` row), the lines it wrote after the last one we read: the socket was closed
-  with them on the way. Its received lines must be a prefix of its sent lines. A process that
-  crashed or stalled gets no such allowance: every line it wrote was in the kernel before it died,
-  so received must equal sent exactly. (The emulator logs a line just after handing it to the
+* **in flight** — for a process *we ended on purpose* (a per-process ``stop`` row at the end of
+  the run, or a ``stall`` row: we stop reading when the stall limit expires, then kill it), the
+  lines it wrote after the last one we read: the socket was closed with them on the way. Its
+  received lines must be a prefix of its sent lines. A process that crashed gets no such
+  allowance: every line it wrote was in the kernel before it died, so received must equal sent. (The emulator logs a line just after handing it to the
   socket; both its crash path and, with ``-sentLog``, its SIGTERM wait for that log write, so a line
   we received is always in the log.)
 * **wrong worker** — a sample row whose ``worker_id`` is not the slot that spawned its pid.
@@ -164,7 +164,10 @@ def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Repor
     r.lines_received = len(samples)
     spawn = df[(df["event"] == "spawn") & df["pid"].notna()]
     slot_of = {int(p): int(w) for p, w in zip(spawn["pid"], spawn["worker_id"])}
-    stopped = {int(p) for p in df.loc[(df["event"] == "stop") & (df["worker_id"] > 0), "pid"].dropna()}
+    # ended on purpose: stopped at the end of the run, or given up on as stalled (we stop reading
+    # when the stall limit expires, so a late worker's last lines may be on the way when killed)
+    on_purpose = ((df["event"] == "stop") & (df["worker_id"] > 0)) | (df["event"] == "stall")
+    stopped = {int(p) for p in df.loc[on_purpose, "pid"].dropna()}
     r.pids = len(slot_of)
 
     def problem(text: str) -> None:
@@ -199,7 +202,7 @@ def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Repor
         r.invented += c["invented"]
         r.in_flight += c["in_flight"]
         if c["lost"] or c["duplicated"] or c["invented"]:
-            how = "stopped" if pid in stopped else "crashed/stalled"
+            how = "stopped or stalled" if pid in stopped else "crashed"
             problem(f"pid {pid} ({how}, worker {slot_of.get(pid, '?')}): sent {len(s)}, received {len(g)}: "
                     f"lost {c['lost']}, duplicated {c['duplicated']}, invented {c['invented']}")
     return r
