@@ -299,6 +299,23 @@ def test_live_worker_processes_stay_within_the_limit(active_runs):
     assert active_runs["runs"] >= 2  # the two 2-worker runs fit together
 
 
+def test_runs_start_their_workers_one_run_at_a_time():
+    """Concurrent runs, but a run spawns only once the previous one's workers are all ready."""
+    df = wl.sweep([2, 3, 4], repeats=2, **SMALL)
+    phases = []
+    for _, g in df.groupby("run_id"):
+        w = int(g.n_workers.iloc[0])
+        spawn = g.loc[g.event == "spawn", "timestamp"].min()
+        up = g.loc[g.event == "ready", "timestamp"].sort_values().iloc[w - 1]
+        end = g.loc[(g.event == "stop") & (g.worker_id == 0), "timestamp"].iloc[0]
+        phases.append((spawn, up, end))
+    phases.sort()
+    slack = pd.Timedelta(milliseconds=2)  # wall clock at t=0 plus monotonic t
+    for (_, up, _), (spawn, _, _) in zip(phases, phases[1:]):
+        assert spawn >= up - slack
+    assert any(b[0] < a[2] for a, b in zip(phases, phases[1:]))  # and yet runs overlapped
+
+
 def test_parallel_caps_concurrent_runs(active_runs):
     wl.sweep([2, 3], repeats=2, parallel=1, **SMALL)
     assert active_runs["runs"] == 1
@@ -446,7 +463,7 @@ def test_cli_sweep_json(capsys, tmp_path):
     assert all(r["runs"] == 2 and r["successes"] == 2 for r in rep["rows"])
     th = rep["threshold"]
     assert (th["workers"], th["strong"], th["repeats_needed"], th["level"], th["deadline"]) == (2, False, 73, 0.95, 30)
-    assert rep["runs"] == 4 and rep["wall_s"] > 0 and rep["run_time_sum_s"] > 0
+    assert rep["runs"] == 4 and rep["wall_s"] > 0 and rep["run_time_sum_s"] >= rep["elapsed_sum_s"] > 0
     assert wl.load(out).run_id.nunique() == 4
 
 

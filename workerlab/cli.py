@@ -164,9 +164,11 @@ def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
     """A sweep as a JSON-ready dict: per-worker-count rows, the threshold, and run times."""
     import pandas as pd
 
+    from .analysis import summary
     from .sweep import threshold
 
     th = threshold(df, deadline=deadline, level=level)
+    elapsed = summary(df, deadline=deadline)["elapsed_s"]
     rows = [{k: _jsonable(v) for k, v in row.items()} for row in th.table.to_dict("records")]
     run_rows = df[(df["event"] == "stop") & (df["worker_id"] == 0)]
     durations = run_rows.groupby("run_id", sort=False)["t"].max()
@@ -178,6 +180,7 @@ def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
         "failed_runs": int((outcomes == "failed").sum()),
         "not_reached_runs": int((outcomes != "reached").sum()),
         "run_time_sum_s": float(durations.sum()),
+        "elapsed_sum_s": float(elapsed.sum()),
         "deadline_s": deadline,
         "level": level,
     }
@@ -225,7 +228,7 @@ def _sweep(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # reported below, in one line
             df = sweep(counts, args.repeats, args.samples, deadline=args.deadline, parallel=args.parallel,
-                          progress=not args.no_progress, max_live_workers=args.max_live_workers, **options)
+                       progress=not args.no_progress, max_live_workers=args.max_live_workers, **options)
     except KeyboardInterrupt:
         return _fail("interrupted; every worker process was stopped", 130)
     wall = time.monotonic() - start
