@@ -71,6 +71,17 @@ def format_summary(rec: dict[str, Any]) -> str:
     ])
 
 
+def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> None:
+    """The worker and emulator options that ``run`` and ``sweep`` share."""
+    p.add_argument("--worker-bin", metavar="PATH", help="a worker program with the original's CLI")
+    p.add_argument("--worker-arg", metavar="ARG", action="append", default=[],
+                   help="extra argument for every worker (repeat; use --worker-arg=-flag)")
+    p.add_argument("--interval", type=float, help="emulator: seconds between numbers (default 1)")
+    p.add_argument("--mtbf", type=float, help="emulator: mean seconds to a crash (0 = never; default 30)")
+    p.add_argument("--seed", type=int, help=seed)
+    p.add_argument("--timeout", type=float, help=timeout)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -78,13 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="collect samples from many workers and report")
     run.add_argument("--workers", type=int, default=16, help="worker processes (default 16)")
     run.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
-    run.add_argument("--worker-bin", metavar="PATH", help="a worker program with the original's CLI")
-    run.add_argument("--worker-arg", metavar="ARG", action="append", default=[],
-                     help="extra argument for every worker (repeat; use --worker-arg=-flag)")
-    run.add_argument("--interval", type=float, help="emulator: seconds between numbers (default 1)")
-    run.add_argument("--mtbf", type=float, help="emulator: mean seconds to a crash (0 = never; default 30)")
-    run.add_argument("--seed", type=int, help="emulator: seed for reproducible runs")
-    run.add_argument("--timeout", type=float, help="give up after this many seconds")
+    _worker_options(run, seed="emulator: seed for reproducible runs",
+                    timeout="give up after this many seconds")
     run.add_argument("--deadline", type=float, default=10.0, help="deadline for the report (default 10)")
     run.add_argument("--max-workers", type=int, default=16, help="raise the 16-worker cap on purpose")
     run.add_argument("--out", metavar="FILE.parquet", help="save the event log")
@@ -104,13 +110,8 @@ def _parser() -> argparse.ArgumentParser:
                     "as --max-live-workers allows)")
     sw.add_argument("--max-live-workers", type=int, default=64,
                     help="worker processes alive at once over all runs (default 64)")
-    sw.add_argument("--worker-bin", metavar="PATH", help="a worker program with the original's CLI")
-    sw.add_argument("--worker-arg", metavar="ARG", action="append", default=[],
-                    help="extra argument for every worker (repeat; use --worker-arg=-flag)")
-    sw.add_argument("--interval", type=float, help="emulator: seconds between numbers (default 1)")
-    sw.add_argument("--mtbf", type=float, help="emulator: mean seconds to a crash (0 = never; default 30)")
-    sw.add_argument("--seed", type=int, help="emulator: seed for a reproducible sweep (each run derives its own)")
-    sw.add_argument("--timeout", type=float, help="give up on a run after this many seconds")
+    _worker_options(sw, seed="emulator: seed for a reproducible sweep (each run derives its own)",
+                    timeout="give up on a run after this many seconds")
     sw.add_argument("--max-workers", type=int, default=16, help="raise the 16-worker cap on purpose")
     sw.add_argument("--out", metavar="FILE.parquet", help="save the event log of every run")
     sw.add_argument("--plot", metavar="FILE.png", help="save the sweep plot")

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .ports import bindable
+
 __all__ = ["SentLog", "Report", "read_sent_log", "compare", "orphans", "bound_ports", "check_run"]
 
 HOST = "127.0.0.1"
@@ -241,16 +243,6 @@ def orphans(df: pd.DataFrame) -> list[int]:
     return sorted(set(left))
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def _listen_inodes(port: int) -> set[str]:
     """Socket inodes of IPv4/IPv6 TCP sockets bound to ``port`` (from /proc/net)."""
     inodes = set()
@@ -295,10 +287,10 @@ def bound_ports(df: pd.DataFrame, *, settle: float = 0.05) -> tuple[list[int], l
     """
     ours = {int(p) for p in df.loc[df["pid"].notna(), "pid"]}
     ports = sorted({int(p) for p in df["port"].dropna()})
-    busy = [p for p in ports if not _bindable(p)]
+    busy = [p for p in ports if not bindable(p)]
     if busy:
         time.sleep(settle)
-        busy = [p for p in busy if not _bindable(p)]
+        busy = [p for p in busy if not bindable(p)]
     leaked, taken = [], []
     for port in busy:
         holders = _holders(port)

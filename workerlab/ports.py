@@ -33,7 +33,8 @@ def _candidate_range() -> range:
 _RANGE = _candidate_range()
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
+    """True if a listener could bind ``port`` on loopback now (SO_REUSEADDR, as workers do)."""
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -48,7 +49,7 @@ def reserve() -> int:
     with _lock:
         for _ in range(1000):
             port = _rng.choice(_RANGE)
-            if port not in _reserved and _bindable(port):
+            if port not in _reserved and bindable(port):
                 _reserved.add(port)
                 return port
     raise RuntimeError(f"no free loopback port found in {_RANGE.start}-{_RANGE.stop - 1}")
