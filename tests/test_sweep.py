@@ -26,7 +26,8 @@ import pytest  # noqa: E402
 
 import workerlab as wl  # noqa: E402
 from workerlab import cli, collector, procs  # noqa: E402
-from workerlab.sweeping import parse_workers, repeats_needed, wilson_interval  # noqa: E402
+from workerlab.sweeping import parse_workers  # noqa: E402
+from workerlab.verdict import repeats_needed, wilson_interval  # noqa: E402
 
 from conftest import FAST, ROOT, pid_alive  # noqa: E402
 from logbuilder import LogBuilder, perfect_run, sweep as concat_logs  # noqa: E402

@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "plot_sweep": "workerlab.plots",
     "sweep": "workerlab.sweeping",
     "sweep_async": "workerlab.sweeping",
-    "threshold": "workerlab.sweeping",
+    "threshold": "workerlab.verdict",
     "latencies": "workerlab.analysis",
     "dashboard": "workerlab.ui",
 }

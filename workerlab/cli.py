@@ -166,7 +166,7 @@ def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
     import pandas as pd
 
     from .analysis import summary
-    from .sweeping import threshold
+    from .verdict import threshold
 
     th = threshold(df, deadline=deadline, level=level)
     elapsed = summary(df, deadline=deadline)["elapsed_s"]

@@ -410,7 +410,7 @@ def plot_sweep(df: pd.DataFrame, ax: Axes | None = None, deadline: float = 10.0,
     line; the title says it in words. A deadline far above the data stays off the axis and the
     legend says so. Returns the main Axes (the twin is ``ax.get_shared_x_axes().get_siblings(ax)``).
     """
-    from .sweeping import threshold
+    from .verdict import threshold
 
     summ = analysis.summary(df, deadline=deadline)
     if summ.empty:
