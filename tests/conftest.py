@@ -1,6 +1,7 @@
 """Shared test fixtures: the emulator as a real process on a real loopback port."""
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -61,4 +62,33 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-__all__ = ["ROOT", "WORKER_BIN", "EMULATOR", "FAST", "free_port", "emulator_cmd", "pid_alive", "os"]
+def run_cell_interrupted(cell) -> None:
+    """Run ``cell()`` as a Jupyter kernel would (a task on the kernel's loop) and expect an interrupt.
+
+    The cell's error is retrieved as the kernel does: an unretrieved task error is logged when
+    the task is garbage-collected, and on CPython 3.11.7 that logging inside another ast.parse
+    (pytest rewriting an import) raises "SystemError: AST constructor recursion depth mismatch".
+    """
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(cell())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(task)
+        assert isinstance(task.exception(), KeyboardInterrupt)
+    finally:
+        loop.close()
+
+
+def by_gid(ax, gid: str) -> list:
+    """The artists of a matplotlib Axes tagged with ``gid``."""
+    return [a for a in [*ax.lines, *ax.collections, *ax.patches] if a.get_gid() == gid]
+
+
+def one(ax, gid: str):
+    """The single artist tagged ``gid`` (fails if there is not exactly one)."""
+    found = by_gid(ax, gid)
+    assert len(found) == 1, f"expected one {gid!r} artist, found {len(found)}"
+    return found[0]
+
+
+__all__ = ["ROOT", "WORKER_BIN", "EMULATOR", "FAST", "free_port", "emulator_cmd", "pid_alive", "run_cell_interrupted", "by_gid", "one", "os"]

@@ -18,7 +18,7 @@ import workerlab as wl
 from workerlab import groundtruth, ports
 from workerlab.errors import CollectTimeout, WorkerStartError
 
-from conftest import FAST, pid_alive
+from conftest import FAST, pid_alive, run_cell_interrupted
 
 FAST_ARGS = dict(interval=FAST, progress=False)
 
@@ -291,14 +291,7 @@ def test_interrupt_inside_a_running_loop_leaves_no_worker():
     async def cell():
         return wl.collect(3, 100_000, mtbf=0, on_update=interrupt, **FAST_ARGS)
 
-    loop = asyncio.new_event_loop()  # the "kernel's" loop, with the cell as its task
-    task = loop.create_task(cell())
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            loop.run_until_complete(task)
-        assert isinstance(task.exception(), KeyboardInterrupt)  # as the kernel reports it
-    finally:
-        loop.close()
+    run_cell_interrupted(cell)
     assert len(pids) == 3
     assert [p for p in pids if pid_alive(p)] == []
 

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from conftest import by_gid, one  # noqa: E402
 from logbuilder import bulk_run, faulty_run, perfect_run, sweep  # noqa: E402
 from workerlab import analysis, plots  # noqa: E402
 
@@ -34,14 +35,6 @@ def ax():
     return plt.figure(figsize=(8, 5)).add_subplot()
 
 
-def by_gid(ax, gid):
-    return [a for a in [*ax.lines, *ax.collections, *ax.patches] if a.get_gid() == gid]
-
-
-def one(ax, gid):
-    found = by_gid(ax, gid)
-    assert len(found) == 1, f"expected one {gid!r} artist, found {len(found)}"
-    return found[0]
 
 
 @pytest.fixture(scope="module")

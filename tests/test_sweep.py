@@ -29,7 +29,7 @@ from workerlab import cli, collector, procs  # noqa: E402
 from workerlab.sweeping import parse_workers  # noqa: E402
 from workerlab.verdict import repeats_needed, wilson_interval  # noqa: E402
 
-from conftest import FAST, ROOT, pid_alive  # noqa: E402
+from conftest import FAST, ROOT, by_gid, one, pid_alive, run_cell_interrupted  # noqa: E402
 from logbuilder import LogBuilder, perfect_run, sweep as concat_logs  # noqa: E402
 from test_collector import _script, assert_clean, run_row  # noqa: E402
 
@@ -151,14 +151,6 @@ def test_parse_workers():
 
 # -- the plot --------------------------------------------------------------------------------
 
-def by_gid(ax, gid):
-    return [a for a in [*ax.lines, *ax.collections, *ax.patches] if a.get_gid() == gid]
-
-
-def one(ax, gid):
-    found = by_gid(ax, gid)
-    assert len(found) == 1, f"expected one {gid!r} artist, found {len(found)}"
-    return found[0]
 
 
 def test_plot_sweep_shows_runs_median_bound_deadline_rate_and_threshold(constructed):
@@ -362,8 +354,7 @@ def test_kernel_interrupt_stops_every_run():
         return wl.sweep([2, 3], repeats=2, samples=100_000, interval=FAST, mtbf=0, progress=False,
                         on_update=interrupt)
 
-    with pytest.raises(KeyboardInterrupt):
-        asyncio.run(cell())
+    run_cell_interrupted(cell)
     assert len(pids) >= 5
     assert [p for p in pids if pid_alive(p)] == []
 
