@@ -339,9 +339,8 @@ def test_sweep_inside_a_running_loop():
     assert_sweep(asyncio.run(cell()), [2, 3], 1, 30)
 
 
-def test_kernel_interrupt_stops_every_run():
-    """A kernel interrupt (one KeyboardInterrupt raised in the loop) mid-sweep, inside a running loop."""
-    pids: set[int] = set()
+def _interrupt_once_five_workers_ran(pids: set[int]):
+    """An on_update that records pids and raises one KeyboardInterrupt once 5 workers have run."""
     raised: list[bool] = []
 
     def interrupt(run):
@@ -350,9 +349,18 @@ def test_kernel_interrupt_stops_every_run():
             raised.append(True)
             raise KeyboardInterrupt
 
+    return interrupt
+
+
+INTERRUPTED_SWEEP = dict(workers=[2, 3], repeats=2, samples=100_000, interval=FAST, mtbf=0, progress=False)
+
+
+def test_kernel_interrupt_stops_every_run():
+    """A kernel interrupt (one KeyboardInterrupt raised in the loop) mid-sweep, inside a running loop."""
+    pids: set[int] = set()
+
     async def cell():
-        return wl.sweep([2, 3], repeats=2, samples=100_000, interval=FAST, mtbf=0, progress=False,
-                        on_update=interrupt)
+        return wl.sweep(**INTERRUPTED_SWEEP, on_update=_interrupt_once_five_workers_ran(pids))
 
     run_cell_interrupted(cell)
     assert len(pids) >= 5
@@ -361,16 +369,8 @@ def test_kernel_interrupt_stops_every_run():
 
 def test_interrupt_in_a_script_stops_every_run():
     pids: set[int] = set()
-    raised: list[bool] = []
-
-    def interrupt(run):
-        pids.update(run.pids)
-        if not raised and len(pids) >= 5 and run.count > 5:
-            raised.append(True)
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        wl.sweep([2, 3], repeats=2, samples=100_000, interval=FAST, mtbf=0, progress=False, on_update=interrupt)
+        wl.sweep(**INTERRUPTED_SWEEP, on_update=_interrupt_once_five_workers_ran(pids))
     assert len(pids) >= 5
     assert [p for p in pids if pid_alive(p)] == []
 
