@@ -138,9 +138,7 @@ class LogBuilder:
     def run_stop(self, t: float, outcome: str = "reached", target: int | None = None,
                  message: str | None = None) -> LogBuilder:
         """The run-level ``stop`` row (worker_id 0, no pid/port) with target and outcome."""
-        detail = f"target={self.target if target is None else target} outcome={outcome}"
-        if message:
-            detail += f"; {message}"
+        detail = events.run_stop_detail(self.target if target is None else target, outcome, message or "")
         self._records.append(("stop", 0, None, None, None, float(t), detail))
         return self
 

@@ -87,7 +87,7 @@ def test_plots_are_redrawn_live_during_the_run(monkeypatch):
     frames: list[tuple[int, bool]] = []  # (samples in the frame, run still going)
 
     def fake_render(df, deadline=10.0, fig=None, live=False):
-        running = df.detail.str.contains("outcome=running", na=False).any()
+        running = not ((df.event == "stop") & (df.worker_id == 0)).any()  # no run-level row yet
         assert live == running
         frames.append((int((df.event == "sample").sum()), bool(running)))
         return PNG + str(len(frames)).encode()
@@ -139,13 +139,13 @@ def test_a_live_snapshot_of_a_real_run_draws():
 
     def grab(run):
         if not run.finished and (not snaps or (len(snaps) == 1 and run.count >= 20)):
-            snaps.append((board._snapshot(run), run))
+            snaps.append((list(run.records), run))
 
     df = wl.collect(3, 120, interval=FAST, mtbf=0, progress=False, on_update=grab)
     assert len(snaps) == 2
     for records, run in snaps:
-        frame = board._frame(records, run)
-        assert frame.detail.iloc[-1] == "target=120 outcome=running"
+        frame = run.frame(records)
+        assert not ((frame.event == "stop") & (frame.worker_id == 0)).any()  # still running
         assert board.render_png(frame, live=True).startswith(PNG)
     assert board.render_png(df).startswith(PNG)
 

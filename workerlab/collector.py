@@ -52,6 +52,7 @@ class Run:
         self._progress = progress
         self._on_update = on_update
         self._done: asyncio.Event | None = None
+        self._starting: asyncio.Semaphore | None = None  # made in run(): bound to its loop
         self._session: aiohttp.ClientSession | None = None
 
     # -- recording ---------------------------------------------------------------
@@ -62,10 +63,11 @@ class Run:
                value: int | None = None, detail: str | None = None) -> None:
         self.records.append((event, worker_id, pid, port, value, self.now(), detail))
 
-    def frame(self) -> pd.DataFrame:
-        """The event log so far (safe to call during the run)."""
+    def frame(self, records: list[tuple] | None = None) -> pd.DataFrame:
+        """The event log so far (safe to call during the run), or of a copy of its ``records``."""
         cfg = self.config
-        return events.from_records(list(self.records), run_id=cfg.run_id, n_workers=cfg.workers,
+        return events.from_records(list(self.records) if records is None else records,
+                                   run_id=cfg.run_id, n_workers=cfg.workers,
                                    samples=cfg.samples, wall0=self.wall0)
 
     # -- the run -----------------------------------------------------------------
@@ -115,9 +117,8 @@ class Run:
     def _finish(self, outcome: str, message: str, bar: Any) -> None:
         """Record how the run ended, make sure nothing of it still runs, final progress."""
         self.finished = True
-        detail = f"target={self.config.samples} outcome={outcome}"
-        self.record("stop", 0, detail=f"{detail}; {message}" if message else detail)
-        procs.kill_all(self.pids)  # normally a no-op: every slot stopped its own process
+        self.record("stop", 0, detail=events.run_stop_detail(self.config.samples, outcome, message))
+        self.abandon()  # normally a no-op: every slot stopped its own process
         self._report(bar)
         if bar is not None:
             bar.close()

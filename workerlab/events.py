@@ -40,6 +40,12 @@ SCHEMA: dict[str, Any] = {
 RECORD_FIELDS: tuple[str, ...] = ("event", "worker_id", "pid", "port", "value", "t", "detail")
 
 
+def run_stop_detail(target: int, outcome: str, message: str = "") -> str:
+    """``detail`` of the run-level ``stop`` row: ``target=<n> outcome=<o>[; <message>]``."""
+    detail = f"target={target} outcome={outcome}"
+    return f"{detail}; {message}" if message else detail
+
+
 def empty() -> pd.DataFrame:
     """An event log with no rows and the full schema."""
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in SCHEMA.items()})

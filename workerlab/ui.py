@@ -30,7 +30,6 @@ import asyncio
 import html
 import io
 import math
-import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -100,7 +99,7 @@ def render_png(df: Any, deadline: float | None = 10.0, fig: Any = None, live: bo
                             top=0.93, wspace=0.2)
     ax_tp = plots.plot_throughput(df, ax=fig.add_subplot(grid[0]), deadline=deadline)
     ax_tl = plots.plot_timeline(df, ax=fig.add_subplot(grid[1]))
-    if live:  # the plots would call a run in progress "not reached"
+    if live:  # say that the run is still going
         ax_tp.set_title("throughput — live")
         ax_tl.set_title("worker timeline — live")
     buf = io.BytesIO()
@@ -129,29 +128,6 @@ def warm_up() -> Future:
     if _warm is None:
         _warm = _render_pool().submit(_warm_up)
     return _warm
-
-
-def _snapshot(run: Any) -> list[tuple]:
-    """A copy of a run's records that can become a complete-looking event log (on the loop).
-
-    A finished log ends with the run-level ``stop`` row (worker_id 0) that says how it ended, and
-    the plots read the outcome from it. Mid-run we add that row provisionally, saying
-    ``outcome=running``, so the live frame has the same shape as a finished one.
-    """
-    records = list(run.records)
-    if not run.finished:
-        records.append(("stop", 0, None, None, None, run.now(),
-                        f"target={run.config.samples} outcome=running"))
-    return records
-
-
-def _frame(records: list[tuple], run: Any) -> Any:
-    """The event log of ``records`` of ``run`` (pandas work: runs in the render thread)."""
-    from . import events
-
-    cfg = run.config
-    return events.from_records(records, run_id=cfg.run_id, n_workers=cfg.workers,
-                               samples=cfg.samples, wall0=run.wall0)
 
 
 def _fmt(value: Any, column: str) -> str:
@@ -476,12 +452,12 @@ class Dashboard(widgets.VBox):
             self._render = asyncio.ensure_future(self._redraw_live(run))
 
     async def _redraw_live(self, run: Any) -> None:
-        records = _snapshot(run)  # on the loop, where the collector appends
+        records = list(run.records)  # copied on the loop, where the collector appends
 
         def draw() -> bytes:
             started = time.perf_counter()
             try:
-                return render_png(_frame(records, run), self.deadline, self._figure(), live=True)
+                return render_png(run.frame(records), self.deadline, self._figure(), live=True)
             finally:
                 self.render_seconds.append(time.perf_counter() - started)
 
