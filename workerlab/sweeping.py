@@ -120,31 +120,26 @@ def _run_options(options: dict[str, Any], plan: _Plan) -> dict[str, Any]:
 
 
 def _failed_frame(plan: _Plan, samples: int, exc: BaseException, df: pd.DataFrame | None) -> pd.DataFrame:
-    """The log of a run that did not reach its target, ending in a run-level row that says so."""
-    if df is None or df.empty:
-        df = events.from_records([], run_id=plan.run_id, n_workers=plan.workers, samples=samples,
-                                 wall0=time.time())
-    has_run_row = ((df["event"] == "stop") & (df["worker_id"] == 0)).any()
-    if has_run_row:
+    """The log of a run that did not reach its target.
+
+    A collector log already ends with its run-level row (``Run`` records it whatever happens);
+    with no log at all (a Dask task that failed), a one-row log says the run failed and why.
+    """
+    if df is not None and not df.empty:
         return df
-    t = float(df["t"].max()) if len(df) else 0.0
-    wall0 = (df["timestamp"].iloc[0].timestamp() - float(df["t"].iloc[0])) if len(df) else time.time()
     message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    row = events.from_records([("stop", 0, None, None, None, t,
-                                f"target={samples} outcome=failed; {message}")],
-                              run_id=plan.run_id, n_workers=plan.workers, samples=samples, wall0=wall0)
-    return events.concat([df, row]) if len(df) else row
+    row = ("stop", 0, None, None, None, 0.0, events.run_stop_detail(samples, "failed", message))
+    return events.from_records([row], run_id=plan.run_id, n_workers=plan.workers, samples=samples,
+                               wall0=time.time())
 
 
-def _outcome(df: pd.DataFrame) -> str:
-    rows = df.loc[(df["event"] == "stop") & (df["worker_id"] == 0), "detail"].dropna()
-    text = rows.iloc[-1] if len(rows) else ""
-    return text.split("outcome=")[1].split(";")[0].split()[0] if "outcome=" in text else "unknown"
+def _verdict(df: pd.DataFrame, deadline: float) -> tuple[bool, bool]:
+    """(reached its target, met the deadline) of one run's log, as ``wl.summary`` judges it."""
+    from .analysis import summary
 
-
-def _met(df: pd.DataFrame, deadline: float) -> bool:
-    kept = df.loc[(df["event"] == "sample") & df["kept"].fillna(False).astype(bool), "t"]
-    return _outcome(df) == "reached" and len(kept) > 0 and float(kept.max()) <= deadline
+    row = summary(df, deadline=deadline).iloc[0]
+    reached = pd.notna(row["outcome"]) and row["outcome"] == "reached"
+    return reached, reached and pd.notna(row["deadline_met"]) and bool(row["deadline_met"])
 
 
 # -- local runs ---------------------------------------------------------------------------
@@ -220,10 +215,9 @@ class _Progress:
     def done(self, df: pd.DataFrame, *, ran: bool = True) -> None:
         if ran:
             self.running -= 1
-        if _outcome(df) == "reached":
-            self.met += _met(df, self.deadline)
-        else:
-            self.failed += 1
+        reached, met = _verdict(df, self.deadline)
+        self.met += met
+        self.failed += not reached
         if self.bar is not None:
             self.bar.update(1)
         self._post()
@@ -372,10 +366,13 @@ def _check_local(options: dict[str, Any]) -> tuple[dict[str, Any], Callable[[Any
 
 def _finish(frames: list[pd.DataFrame], plans: list[_Plan]) -> pd.DataFrame:
     df = events.concat(frames)
-    failed = [p for p, f in zip(plans, frames) if _outcome(f) != "reached"]
+    from .analysis import summary
+
+    runs = summary(df)
+    failed = runs["run_id"][runs["outcome"].ne("reached").fillna(True)].tolist()
     if failed:
         warnings.warn(f"{len(failed)} of {len(plans)} runs did not reach the target (first: "
-                      f"{failed[0].run_id}); they are in the log with their outcome and count as "
+                      f"{failed[0]}); they are in the log with their outcome and count as "
                       "missed deadlines", RuntimeWarning, stacklevel=3)
     return df
 
