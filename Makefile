@@ -8,7 +8,7 @@ LABSTAMP := $(VENV)/.installed-lab
 # Workers started through bin/worker find the venv's python first (fast start, no pyenv shim).
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test bench soak lab test-browser clean
+.PHONY: venv run test lint bench soak lab test-browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ test: $(STAMP)
 	echo "== notebooks (nbval, $(NB_ENV))"; \
 	$(NB_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/ || rc=1; \
 	exit $$rc
+
+## lint: ruff (lint rules and formatting) and mypy, as configured in pyproject.toml.
+LINT_PATHS := workerlab tests benchmarks
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
 
 ## bench: every benchmark; results in benchmarks/results/.
 bench: $(STAMP)
