@@ -9,6 +9,7 @@ run_all.py can build the results table from the files alone:
 
 ``met`` is true/false for a figure with a goal and null for one that is only reported.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,13 @@ def machine() -> dict:
             model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
     except OSError:
         pass
-    return {"cpu_count": cpus, "cpu_model": model, "python": platform.python_version(),
-            "implementation": platform.python_implementation(), "platform": platform.platform()}
+    return {
+        "cpu_count": cpus,
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+    }
 
 
 def load() -> list[float]:
@@ -53,8 +59,9 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
-def figure(name: str, value, unit: str = "", goal: str | None = None, met: bool | None = None,
-           note: str = "") -> dict:
+def figure(
+    name: str, value, unit: str = "", goal: str | None = None, met: bool | None = None, note: str = ""
+) -> dict:
     """One row of the results table."""
     if isinstance(value, float):
         value = None if math.isnan(value) else round(value, 4)
@@ -99,12 +106,17 @@ class Bench:
         return path
 
     def print_table(self) -> None:
-        print(f"{self.title}  (load before {self.load_before[0]:g}, now {load()[0]:g}; "
-              f"{machine()['cpu_count']} CPUs)")
+        print(
+            f"{self.title}  (load before {self.load_before[0]:g}, now {load()[0]:g}; "
+            f"{machine()['cpu_count']} CPUs)"
+        )
         width = max(len(f["figure"]) for f in self.figures) if self.figures else 10
         for f in self.figures:
-            value = "-" if f["value"] is None else (f"{f['value']:,.4g}" if isinstance(f["value"], float)
-                                                  else f"{f['value']}")
+            value = (
+                "-"
+                if f["value"] is None
+                else (f"{f['value']:,.4g}" if isinstance(f["value"], float) else f"{f['value']}")
+            )
             met = {True: "met", False: "MISSED", None: ""}[f["met"]]
             goal = f"goal {f['goal']}" if f["goal"] else ""
             print(f"  {f['figure']:<{width}}  {value:>12} {f['unit']:<10} {goal:<16} {met}")

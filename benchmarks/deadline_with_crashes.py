@@ -8,6 +8,7 @@ p95 elapsed, crashes per run, and the restart latency of these real-interval run
 kept in the JSON; restart_latency.py reports them next to the compressed-time measurement).
 Writes benchmarks/results/deadline_with_crashes.json; exit 1 if a goal is missed.
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,10 +27,13 @@ GOAL_RESTART_MS = 100.0
 
 
 def main() -> int:
-    bench = Bench("deadline_with_crashes", "2. Deadline with the default crash model (mtbf 30 s), 20 runs",
-                  f"{RUNS} runs of wl.collect({WORKERS}, {SAMPLES}, mtbf={MTBF:g}) at the real 1 s interval; "
-                  f"deadline {DEADLINE:g} s; restart latency = crash or stall -> next sample of that worker_id "
-                  "(wl.latencies kind 'restart'); p95 = nearest rank.")
+    bench = Bench(
+        "deadline_with_crashes",
+        "2. Deadline with the default crash model (mtbf 30 s), 20 runs",
+        f"{RUNS} runs of wl.collect({WORKERS}, {SAMPLES}, mtbf={MTBF:g}) at the real 1 s interval; "
+        f"deadline {DEADLINE:g} s; restart latency = crash or stall -> next sample of that worker_id "
+        "(wl.latencies kind 'restart'); p95 = nearest rank.",
+    )
     rows, restarts = [], []
     for i in range(RUNS):
         df = wl.collect(WORKERS, SAMPLES, mtbf=MTBF, progress=False)
@@ -37,11 +41,22 @@ def main() -> int:
         lat = latencies(df)
         r = lat[lat.kind == "restart"].seconds.tolist()
         restarts += r
-        rows.append({"elapsed_s": float(s.elapsed_s), "bound_s": float(s.bound_s),
-                     "efficiency": float(s.efficiency), "crashes": int(s.crashes), "stalls": int(s.stalls),
-                     "deadline_met": bool(s.deadline_met), "restart_latencies_s": [round(x, 5) for x in r]})
-        print(f"  run {i + 1:>2}: elapsed {s.elapsed_s:.3f} s, crashes {s.crashes}, "
-              f"{'met' if s.deadline_met else 'MISSED'}", flush=True)
+        rows.append(
+            {
+                "elapsed_s": float(s.elapsed_s),
+                "bound_s": float(s.bound_s),
+                "efficiency": float(s.efficiency),
+                "crashes": int(s.crashes),
+                "stalls": int(s.stalls),
+                "deadline_met": bool(s.deadline_met),
+                "restart_latencies_s": [round(x, 5) for x in r],
+            }
+        )
+        print(
+            f"  run {i + 1:>2}: elapsed {s.elapsed_s:.3f} s, crashes {s.crashes}, "
+            f"{'met' if s.deadline_met else 'MISSED'}",
+            flush=True,
+        )
     met = sum(r["deadline_met"] for r in rows)
     elapsed = [r["elapsed_s"] for r in rows]
     crashes = [r["crashes"] for r in rows]
@@ -53,9 +68,14 @@ def main() -> int:
     bench.add("efficiency, median", median([r["efficiency"] for r in rows]), "")
     bench.add("crashes per run, mean", sum(crashes) / len(crashes), "")
     bench.add("crashes per run, max", max(crashes), "")
-    bench.add("restart latency at 1 s interval, median", median(restart_ms), "ms",
-              f"<= {GOAL_RESTART_MS:g} ms", median(restart_ms) <= GOAL_RESTART_MS if restart_ms else None,
-              note=f"{len(restart_ms)} restarts")
+    bench.add(
+        "restart latency at 1 s interval, median",
+        median(restart_ms),
+        "ms",
+        f"<= {GOAL_RESTART_MS:g} ms",
+        median(restart_ms) <= GOAL_RESTART_MS if restart_ms else None,
+        note=f"{len(restart_ms)} restarts",
+    )
     bench.add("restart latency at 1 s interval, p95", p95(restart_ms), "ms")
     return bench.finish()
 

@@ -10,6 +10,7 @@ sample. The emulators' VmRSS is read from /proc at every progress tick; the maxi
 and all ticks is reported. No goal is set in the issues; the figures are for the record.
 Writes benchmarks/results/memory.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, Bench  # noqa: E402
 
-CHILD = r'''
+CHILD = r"""
 import json, resource, sys
 import workerlab as wl
 import workerlab.collector, workerlab.events, pandas, aiohttp  # everything a run loads
@@ -49,7 +50,7 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"baseline_kib": baseline, "peak_kib": peak, "rows": len(df),
                   "samples": int((df.event == "sample").sum()), "emulator_max_kib": emulator_max[0],
                   "frame_mib": round(df.memory_usage(deep=True).sum() / 2**20, 2)}))
-'''
+"""
 
 CASES = {
     "main job: 16 workers, 150 samples, 1 s interval, mtbf 30": (16, 150, 1.0, 30.0),
@@ -58,33 +59,50 @@ CASES = {
 
 
 def measure(workers: int, samples: int, interval: float, mtbf: float) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(workers), str(samples), str(interval), str(mtbf)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(workers), str(samples), str(interval), str(mtbf)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"memory child failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
-    bench = Bench("memory", "5. Memory: peak RSS of the collecting process and of one emulator",
-                  "Each case in a fresh subprocess that only runs wl.collect; ru_maxrss of that process; "
-                  "emulator VmRSS from /proc at each progress tick (max over processes and ticks).")
+    bench = Bench(
+        "memory",
+        "5. Memory: peak RSS of the collecting process and of one emulator",
+        "Each case in a fresh subprocess that only runs wl.collect; ru_maxrss of that process; "
+        "emulator VmRSS from /proc at each progress tick (max over processes and ticks).",
+    )
     results = {}
     for name, args in CASES.items():
         r = measure(*args)
         results[name] = r
-        print(f"  {name}: peak {r['peak_kib'] / 1024:.1f} MiB (baseline {r['baseline_kib'] / 1024:.1f} MiB), "
-              f"emulator max {r['emulator_max_kib'] / 1024:.1f} MiB", flush=True)
+        print(
+            f"  {name}: peak {r['peak_kib'] / 1024:.1f} MiB (baseline {r['baseline_kib'] / 1024:.1f} MiB), "
+            f"emulator max {r['emulator_max_kib'] / 1024:.1f} MiB",
+            flush=True,
+        )
     bench.results = results
     main_job, large = results[list(CASES)[0]], results[list(CASES)[1]]
     bench.add("collector peak RSS, main job (16 w, 150 samples)", main_job["peak_kib"] / 1024, "MiB")
     bench.add("collector RSS after imports (baseline)", main_job["baseline_kib"] / 1024, "MiB")
     bench.add("collector peak RSS, 300k samples", large["peak_kib"] / 1024, "MiB")
     per_sample = (large["peak_kib"] - large["baseline_kib"]) * 1024 / max(large["samples"], 1)
-    bench.add("peak growth per sample (300k run)", per_sample, "bytes",
-              note="records list plus the DataFrame built from it at the end")
+    bench.add(
+        "peak growth per sample (300k run)",
+        per_sample,
+        "bytes",
+        note="records list plus the DataFrame built from it at the end",
+    )
     bench.add("event-log frame, 300k run", large["frame_mib"], "MiB")
-    bench.add("one emulator, max VmRSS", max(main_job["emulator_max_kib"], large["emulator_max_kib"]) / 1024, "MiB")
+    bench.add(
+        "one emulator, max VmRSS", max(main_job["emulator_max_kib"], large["emulator_max_kib"]) / 1024, "MiB"
+    )
     return bench.finish()
 
 

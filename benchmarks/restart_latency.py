@@ -14,6 +14,7 @@ an abrupt exit is noticed as a broken stream within a few ms.
 The same figure from benchmark 2's real-interval runs is reported beside it (from its JSON, if present).
 Goal (issue 7): median <= 100 ms with the emulator. Writes benchmarks/results/restart_latency.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,11 +62,14 @@ def breakdown(df) -> list[dict]:
 
 
 def main() -> int:
-    bench = Bench("restart_latency", "3. Restart latency (crash -> first number of the new process)",
-                  f"{RUNS} runs of wl.collect({WORKERS}, {SAMPLES}, interval={INTERVAL}, mtbf={MTBF:g}); latency per "
-                  "crash from the event log (wl.latencies kind 'restart') and its steps; the real-interval figure "
-                  "comes from deadline_with_crashes.json (benchmark 2). Milliseconds; p95 = nearest rank; "
-                  f"START_CONCURRENCY = {START_CONCURRENCY}.")
+    bench = Bench(
+        "restart_latency",
+        "3. Restart latency (crash -> first number of the new process)",
+        f"{RUNS} runs of wl.collect({WORKERS}, {SAMPLES}, interval={INTERVAL}, mtbf={MTBF:g}); latency per "
+        "crash from the event log (wl.latencies kind 'restart') and its steps; the real-interval figure "
+        "comes from deadline_with_crashes.json (benchmark 2). Milliseconds; p95 = nearest rank; "
+        f"START_CONCURRENCY = {START_CONCURRENCY}.",
+    )
     all_ms, steps = [], []
     for i in range(RUNS):
         df = wl.collect(WORKERS, SAMPLES, interval=INTERVAL, mtbf=MTBF, progress=False, stall_after=0.5)
@@ -81,21 +85,46 @@ def main() -> int:
     if real_path.exists():
         data = json.loads(real_path.read_text())
         real = [x * 1000 for x in data["results"].get("restart_latencies_s", [])]
-    bench.results = {"compressed": {"restarts": len(all_ms), "median_ms": median(all_ms),
-                                    "p95_ms": p95(all_ms), "steps_median_ms": step_median,
-                                    "steps_p95_ms": step_p95, "latencies_ms": [round(x, 2) for x in all_ms]},
-                     "real_interval": None if real is None else {
-                         "source": real_path.name, "restarts": len(real), "median_ms": median(real),
-                         "p95_ms": p95(real), "measured_at": data["timestamp"]}}
+    bench.results = {
+        "compressed": {
+            "restarts": len(all_ms),
+            "median_ms": median(all_ms),
+            "p95_ms": p95(all_ms),
+            "steps_median_ms": step_median,
+            "steps_p95_ms": step_p95,
+            "latencies_ms": [round(x, 2) for x in all_ms],
+        },
+        "real_interval": None
+        if real is None
+        else {
+            "source": real_path.name,
+            "restarts": len(real),
+            "median_ms": median(real),
+            "p95_ms": p95(real),
+            "measured_at": data["timestamp"],
+        },
+    }
     med = median(all_ms)
-    bench.add(f"median, interval {INTERVAL:g} s", med, "ms", f"<= {GOAL_MS:g} ms", med <= GOAL_MS,
-              note=f"{len(all_ms)} restarts")
+    bench.add(
+        f"median, interval {INTERVAL:g} s",
+        med,
+        "ms",
+        f"<= {GOAL_MS:g} ms",
+        med <= GOAL_MS,
+        note=f"{len(all_ms)} restarts",
+    )
     bench.add(f"p95, interval {INTERVAL:g} s", p95(all_ms), "ms")
     for k in STEPS:
         bench.add(f"  step {k}, median", step_median[k], "ms")
     if real:
-        bench.add("median, real 1 s interval (benchmark 2)", median(real), "ms", f"<= {GOAL_MS:g} ms",
-                  median(real) <= GOAL_MS, note=f"{len(real)} restarts")
+        bench.add(
+            "median, real 1 s interval (benchmark 2)",
+            median(real),
+            "ms",
+            f"<= {GOAL_MS:g} ms",
+            median(real) <= GOAL_MS,
+            note=f"{len(real)} restarts",
+        )
         bench.add("p95, real 1 s interval (benchmark 2)", p95(real), "ms")
     return bench.finish()
 

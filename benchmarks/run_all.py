@@ -8,6 +8,7 @@ machine, load, date). Append new scripts to BENCHMARKS.
     python benchmarks/run_all.py scaling.py       # only these scripts, then the table (of all results)
     python benchmarks/run_all.py --table          # only rebuild results/README.md from the JSON files
 """
+
 from __future__ import annotations
 
 import json
@@ -61,12 +62,27 @@ def _rows(data: dict) -> list[dict]:
         goal, rows = data["goal"], []
         for form, r in data["results"].items():
             rows += [
-                {"figure": f"{form}: start median", "value": r["median_ms"], "unit": "ms",
-                 "goal": f"<= {goal['median_ms']:g} ms", "met": r["median_ms"] <= goal["median_ms"]},
-                {"figure": f"{form}: start p95", "value": r["p95_ms"], "unit": "ms",
-                 "goal": f"<= {goal['p95_ms']:g} ms", "met": r["p95_ms"] <= goal["p95_ms"]},
-                {"figure": f"{form}: idle RSS (max)", "value": r["rss_max_mb"], "unit": "MB",
-                 "goal": f"<= {goal['rss_mb']:g} MB", "met": r["rss_max_mb"] <= goal["rss_mb"]},
+                {
+                    "figure": f"{form}: start median",
+                    "value": r["median_ms"],
+                    "unit": "ms",
+                    "goal": f"<= {goal['median_ms']:g} ms",
+                    "met": r["median_ms"] <= goal["median_ms"],
+                },
+                {
+                    "figure": f"{form}: start p95",
+                    "value": r["p95_ms"],
+                    "unit": "ms",
+                    "goal": f"<= {goal['p95_ms']:g} ms",
+                    "met": r["p95_ms"] <= goal["p95_ms"],
+                },
+                {
+                    "figure": f"{form}: idle RSS (max)",
+                    "value": r["rss_max_mb"],
+                    "unit": "MB",
+                    "goal": f"<= {goal['rss_mb']:g} MB",
+                    "met": r["rss_max_mb"] <= goal["rss_mb"],
+                },
             ]
         return rows
     return []
@@ -76,8 +92,10 @@ def write_table() -> Path:
     """results/README.md from every results/*.json."""
     files = sorted(RESULTS.glob("*.json"))
     order = {Path(s).stem: i for i, s in enumerate(BENCHMARKS)}
-    reports = sorted((json.loads(f.read_text()) for f in files),
-                     key=lambda d: order.get(d.get("benchmark", ""), len(order)))
+    reports = sorted(
+        (json.loads(f.read_text()) for f in files),
+        key=lambda d: order.get(d.get("benchmark", ""), len(order)),
+    )
     out = [
         "# Benchmark results",
         "",
@@ -95,15 +113,20 @@ def write_table() -> Path:
         name = d.get("title") or d.get("benchmark", "?")
         machine = _machine(d.get("machine", {}))
         load = d.get("load", {})
-        load_text = (f"{load['before'][0]:g} / {load['after'][0]:g}" if load.get("before") and load.get("after")
-                     else "–")
+        load_text = (
+            f"{load['before'][0]:g} / {load['after'][0]:g}"
+            if load.get("before") and load.get("after")
+            else "–"
+        )
         date = d.get("timestamp", "").replace("T", " ").replace("Z", "")
         for f in _rows(d):
             met = {True: "yes", False: "**no**", None: ""}[f.get("met")]
             goal = (f.get("goal") or "").replace("|", "\\|")
             value = _value(f.get("value")) + (f" {f['unit']}" if f.get("unit") else "")
-            out.append(f"| {name} | {f['figure'].strip()} | {value} | {goal} | {met} | {machine} | {load_text} "
-                       f"| {date} |")
+            out.append(
+                f"| {name} | {f['figure'].strip()} | {value} | {goal} | {met} | {machine} | {load_text} "
+                f"| {date} |"
+            )
             if f.get("met") is False:
                 missed.append((d.get("title") or d.get("benchmark", "?"), f))
             name = machine = load_text = date = ""  # once per benchmark, on its first row
@@ -111,8 +134,10 @@ def write_table() -> Path:
         out += ["", "## Goals missed", ""]
         for name, f in missed:
             note = f" — {f['note']}" if f.get("note") else ""
-            out.append(f"- {name}: {f['figure'].strip()}: {_value(f['value'])} {f.get('unit', '')}, "
-                       f"goal {f['goal']}{note}")
+            out.append(
+                f"- {name}: {f['figure'].strip()}: {_value(f['value'])} {f.get('unit', '')}, "
+                f"goal {f['goal']}{note}"
+            )
     notes = [(d.get("title", d.get("benchmark")), d.get("what", "")) for d in reports if d.get("what")]
     if notes:
         out += ["", "## What each benchmark measures", ""]

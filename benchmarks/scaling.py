@@ -7,6 +7,7 @@ Goal, set before measuring: for every W, median(elapsed - bound) <= median(elaps
 plus 2 intervals (0.1 s). (16 workers start at most START_CONCURRENCY at a time, so some growth is
 expected; the goal says how much is acceptable.) Writes benchmarks/results/scaling.json.
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,9 +27,12 @@ SLACK = 2 * INTERVAL
 
 
 def main() -> int:
-    bench = Bench("scaling", "6. Scaling: elapsed against the bound, 1-16 workers, interval 0.05 s",
-                  f"wl.collect(W, {SAMPLES}, interval={INTERVAL}, mtbf=0), {REPEATS} runs per W, medians; "
-                  f"START_CONCURRENCY = {START_CONCURRENCY}.")
+    bench = Bench(
+        "scaling",
+        "6. Scaling: elapsed against the bound, 1-16 workers, interval 0.05 s",
+        f"wl.collect(W, {SAMPLES}, interval={INTERVAL}, mtbf=0), {REPEATS} runs per W, medians; "
+        f"START_CONCURRENCY = {START_CONCURRENCY}.",
+    )
     table = {}
     for w in WORKERS:
         rows = []
@@ -37,27 +41,46 @@ def main() -> int:
             s = wl.summary(df).iloc[0]
             lat = latencies(df)
             first = df[df.event == "sample"].groupby("pid").t.min()
-            rows.append((float(s.elapsed_s), float(s.bound_s), float(s.efficiency),
-                         float(lat[lat.kind == "spawn_to_ready"].seconds.median()), float(first.max())))
-        table[w] = {"elapsed_s": median([r[0] for r in rows]), "bound_s": median([r[1] for r in rows]),
-                    "overhead_s": median([r[0] - r[1] for r in rows]), "efficiency": median([r[2] for r in rows]),
-                    "spawn_to_ready_s": median([r[3] for r in rows]),
-                    "last_worker_first_sample_s": median([r[4] for r in rows]),
-                    "runs": [{"elapsed_s": r[0], "bound_s": r[1]} for r in rows]}
+            rows.append(
+                (
+                    float(s.elapsed_s),
+                    float(s.bound_s),
+                    float(s.efficiency),
+                    float(lat[lat.kind == "spawn_to_ready"].seconds.median()),
+                    float(first.max()),
+                )
+            )
+        table[w] = {
+            "elapsed_s": median([r[0] for r in rows]),
+            "bound_s": median([r[1] for r in rows]),
+            "overhead_s": median([r[0] - r[1] for r in rows]),
+            "efficiency": median([r[2] for r in rows]),
+            "spawn_to_ready_s": median([r[3] for r in rows]),
+            "last_worker_first_sample_s": median([r[4] for r in rows]),
+            "runs": [{"elapsed_s": r[0], "bound_s": r[1]} for r in rows],
+        }
         t = table[w]
-        print(f"  W={w:>2}: elapsed {t['elapsed_s']:.3f} s, bound {t['bound_s']:.3f} s, "
-              f"elapsed - bound {t['overhead_s'] * 1000:.0f} ms", flush=True)
+        print(
+            f"  W={w:>2}: elapsed {t['elapsed_s']:.3f} s, bound {t['bound_s']:.3f} s, "
+            f"elapsed - bound {t['overhead_s'] * 1000:.0f} ms",
+            flush=True,
+        )
     bench.results = {"per_workers": table}
     base = table[1]["overhead_s"]
     for w, t in table.items():
         ok = t["overhead_s"] <= base + SLACK
-        bench.add(f"W={w:>2}: elapsed - bound", t["overhead_s"] * 1000, "ms",
-                  f"<= W=1 + {SLACK * 1000:.0f} ms" if w > 1 else None, ok if w > 1 else None,
-                  note=f"elapsed {t['elapsed_s']:.3f} s, bound {t['bound_s']:.3f} s, "
-                       f"efficiency {t['efficiency']:.3f}; spawn->ready {t['spawn_to_ready_s'] * 1000:.0f} ms; "
-                       f"last of the {w} workers sent its first number at {t['last_worker_first_sample_s']:.3f} s "
-                       f"(= {t['last_worker_first_sample_s'] / INTERVAL:.1f} intervals; at most "
-                       f"{START_CONCURRENCY} start at once)")
+        bench.add(
+            f"W={w:>2}: elapsed - bound",
+            t["overhead_s"] * 1000,
+            "ms",
+            f"<= W=1 + {SLACK * 1000:.0f} ms" if w > 1 else None,
+            ok if w > 1 else None,
+            note=f"elapsed {t['elapsed_s']:.3f} s, bound {t['bound_s']:.3f} s, "
+            f"efficiency {t['efficiency']:.3f}; spawn->ready {t['spawn_to_ready_s'] * 1000:.0f} ms; "
+            f"last of the {w} workers sent its first number at {t['last_worker_first_sample_s']:.3f} s "
+            f"(= {t['last_worker_first_sample_s'] / INTERVAL:.1f} intervals; at most "
+            f"{START_CONCURRENCY} start at once)",
+        )
     return bench.finish()
 
 

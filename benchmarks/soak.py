@@ -18,6 +18,7 @@ The run itself must reach its target and return promptly (a run still going 10 s
 "hung": counted, then cancelled until it ends). Exit status 1 if any fault counter is non-zero.
 Writes benchmarks/results/soak.json (unless --no-write).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,16 @@ def plan(rng: random.Random, index: int) -> dict:
         faults.append("lead")
         args += ["-lead", f"{rng.uniform(0.005, 0.05):.3f}"]
     samples = max(1, workers * rounds - rng.randint(0, workers - 1))
-    return {"index": index, "workers": workers, "samples": samples, "interval": interval, "mtbf": mtbf,
-            "faults": faults, "worker_args": args, "seed": rng.randrange(1, 10**6)}
+    return {
+        "index": index,
+        "workers": workers,
+        "samples": samples,
+        "interval": interval,
+        "mtbf": mtbf,
+        "faults": faults,
+        "worker_args": args,
+        "seed": rng.randrange(1, 10**6),
+    }
 
 
 async def _guarded(spec: dict, sent_log: Path) -> tuple[object, str, bool]:
@@ -87,11 +96,20 @@ async def _guarded(spec: dict, sent_log: Path) -> tuple[object, str, bool]:
     the run is cancelled again and again until it ends, so that the soak can go on and check it.
     """
     holder: dict = {}
-    task = asyncio.ensure_future(wl.collect_async(
-        spec["workers"], spec["samples"], interval=spec["interval"], mtbf=spec["mtbf"], seed=spec["seed"],
-        stall_after=STALL_AFTER, timeout=RUN_TIMEOUT, progress=False,
-        worker_args=[*spec["worker_args"], "-sentLog", str(sent_log)],
-        on_update=lambda run: holder.setdefault("run", run)))
+    task = asyncio.ensure_future(
+        wl.collect_async(
+            spec["workers"],
+            spec["samples"],
+            interval=spec["interval"],
+            mtbf=spec["mtbf"],
+            seed=spec["seed"],
+            stall_after=STALL_AFTER,
+            timeout=RUN_TIMEOUT,
+            progress=False,
+            worker_args=[*spec["worker_args"], "-sentLog", str(sent_log)],
+            on_update=lambda run: holder.setdefault("run", run),
+        )
+    )
     started, reached_at, hung = time.monotonic(), None, False
     while not task.done():
         await asyncio.wait({task}, timeout=0.05)
@@ -99,8 +117,10 @@ async def _guarded(spec: dict, sent_log: Path) -> tuple[object, str, bool]:
         now = time.monotonic()
         if reached_at is None and run is not None and run.elapsed is not None:
             reached_at = now
-        if not task.done() and ((reached_at is not None and now - reached_at > HANG_AFTER)
-                                or now - started > RUN_TIMEOUT + HANG_AFTER):
+        if not task.done() and (
+            (reached_at is not None and now - reached_at > HANG_AFTER)
+            or now - started > RUN_TIMEOUT + HANG_AFTER
+        ):
             hung = True
             for _ in range(200):
                 task.cancel()
@@ -132,10 +152,15 @@ def run_one(spec: dict, tmp: Path) -> tuple[groundtruth.Report, dict]:
     ev = df["event"].astype(str)
     kept = int(df["kept"].fillna(False).astype(bool).sum())
     counts = {
-        "crashes": int((ev == "crash").sum()), "stalls": int((ev == "stall").sum()),
-        "restarts": int((ev == "restart").sum()), "errors": int((ev == "error").sum()),
-        "kept": kept, "outcome": outcome, "hung": hung,
-        "reached": kept == spec["samples"] and outcome in ("reached", "hung after reaching its target"), "seconds": float(df["t"].max()) if len(df) else 0.0,
+        "crashes": int((ev == "crash").sum()),
+        "stalls": int((ev == "stall").sum()),
+        "restarts": int((ev == "restart").sum()),
+        "errors": int((ev == "error").sum()),
+        "kept": kept,
+        "outcome": outcome,
+        "hung": hung,
+        "reached": kept == spec["samples"] and outcome in ("reached", "hung after reaching its target"),
+        "seconds": float(df["t"].max()) if len(df) else 0.0,
     }
     return report, counts
 
@@ -146,8 +171,10 @@ def soak(runs: int = RUNS, seed: int | None = None, *, verbose: bool = True) -> 
         seed = int(time.time() * 1000) % 10**9
     rng = random.Random(seed)
     if verbose:
-        print(f"soak: {runs} runs, seed {seed} (replay: python benchmarks/soak.py --runs {runs} --seed {seed})",
-              flush=True)
+        print(
+            f"soak: {runs} runs, seed {seed} (replay: python benchmarks/soak.py --runs {runs} --seed {seed})",
+            flush=True,
+        )
     total = groundtruth.Report()
     runs_with: Counter = Counter()
     events: Counter = Counter()
@@ -166,20 +193,28 @@ def soak(runs: int = RUNS, seed: int | None = None, *, verbose: bool = True) -> 
             hung += counts["hung"]
             bad = not report.ok or not counts["reached"] or counts["hung"]
             if bad:
-                failed_runs.append({"spec": spec, "counts": counts, "report": report.counts(),
-                                    "problems": report.problems})
+                failed_runs.append(
+                    {"spec": spec, "counts": counts, "report": report.counts(), "problems": report.problems}
+                )
             if verbose:
                 flags = ",".join(spec["faults"]) or "-"
-                print(f"  {i + 1:>4} w={spec['workers']:<2} n={spec['samples']:<4} iv={spec['interval']:<5g} "
-                      f"{flags:<32} crash={counts['crashes']:<3} stall={counts['stalls']:<3} "
-                      f"lines={report.lines_sent:<5} in-flight={report.in_flight:<2} "
-                      f"{'ok' if not bad else 'FAIL ' + '; '.join(report.problems[:2]) + ' ' + counts['outcome']}",
-                      flush=True)
+                print(
+                    f"  {i + 1:>4} w={spec['workers']:<2} n={spec['samples']:<4} iv={spec['interval']:<5g} "
+                    f"{flags:<32} crash={counts['crashes']:<3} stall={counts['stalls']:<3} "
+                    f"lines={report.lines_sent:<5} in-flight={report.in_flight:<2} "
+                    f"{'ok' if not bad else 'FAIL ' + '; '.join(report.problems[:2]) + ' ' + counts['outcome']}",
+                    flush=True,
+                )
     return {
-        "seed": seed, "runs": runs, "seconds": round(time.monotonic() - t0, 1),
+        "seed": seed,
+        "runs": runs,
+        "seconds": round(time.monotonic() - t0, 1),
         "runs_with_fault": {k: runs_with.get(k, 0) for k in FAULT_KINDS},
         "fault_events": dict(events),
-        "report": total, "not_reached": not_reached, "hung": hung, "failed_runs": failed_runs,
+        "report": total,
+        "not_reached": not_reached,
+        "hung": hung,
+        "failed_runs": failed_runs,
     }
 
 
@@ -194,35 +229,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/soak.json")
     parser.add_argument("--quiet", action="store_true", help="totals only, no line per run")
     opts = parser.parse_args(argv)
-    bench = Bench("soak", f"Soak: {opts.runs} runs with random faults against the sent log",
-                  "Short runs at compressed time (interval 0.01-0.03 s), 1-16 workers, faults mixed at random "
-                  "(seeded): crashes (-mtbf), stalls (-hangAfter, stall_after 0.4 s), split writes (-split), "
-                  "slow starts (-startDelay), leads (-lead). After each run: every line the emulator wrote "
-                  "(-sentLog) is in the event log exactly once with its pid, worker and value; in-flight lines "
-                  "of processes stopped on purpose are counted apart; no worker pid alive; no port bound.")
+    bench = Bench(
+        "soak",
+        f"Soak: {opts.runs} runs with random faults against the sent log",
+        "Short runs at compressed time (interval 0.01-0.03 s), 1-16 workers, faults mixed at random "
+        "(seeded): crashes (-mtbf), stalls (-hangAfter, stall_after 0.4 s), split writes (-split), "
+        "slow starts (-startDelay), leads (-lead). After each run: every line the emulator wrote "
+        "(-sentLog) is in the event log exactly once with its pid, worker and value; in-flight lines "
+        "of processes stopped on purpose are counted apart; no worker pid alive; no port bound.",
+    )
     totals = soak(opts.runs, opts.seed, verbose=not opts.quiet)
     r: groundtruth.Report = totals["report"]
     c = r.counts()
     print(f"soak totals (seed {totals['seed']}, {totals['seconds']:g} s):")
-    print(f"  runs {totals['runs']}, not reaching the target {totals['not_reached']}, "
-          f"hung (not returning {HANG_AFTER:g} s after the target) {totals['hung']}")
-    print("  faults injected (runs with each): "
-          + ", ".join(f"{k} {v}" for k, v in totals["runs_with_fault"].items()))
+    print(
+        f"  runs {totals['runs']}, not reaching the target {totals['not_reached']}, "
+        f"hung (not returning {HANG_AFTER:g} s after the target) {totals['hung']}"
+    )
+    print(
+        "  faults injected (runs with each): "
+        + ", ".join(f"{k} {v}" for k, v in totals["runs_with_fault"].items())
+    )
     print("  fault events: " + ", ".join(f"{k} {v}" for k, v in totals["fault_events"].items()))
-    print(f"  worker processes {c['pids']}, lines sent {c['lines_sent']}, received {c['lines_received']}, "
-          f"checked {c['lines_checked']}")
-    print(f"  lost {c['lost']}, duplicated {c['duplicated']}, invented {c['invented']}, "
-          f"wrong worker {c['wrong_worker']}")
+    print(
+        f"  worker processes {c['pids']}, lines sent {c['lines_sent']}, received {c['lines_received']}, "
+        f"checked {c['lines_checked']}"
+    )
+    print(
+        f"  lost {c['lost']}, duplicated {c['duplicated']}, invented {c['invented']}, "
+        f"wrong worker {c['wrong_worker']}"
+    )
     print(f"  in flight when we stopped a process on purpose (allowed): {c['in_flight']}")
-    print(f"  orphans {c['orphans']}, ports left bound {c['ports_bound']} "
-          f"(ports re-bound by other processes, not ours: {c['ports_taken']})")
+    print(
+        f"  orphans {c['orphans']}, ports left bound {c['ports_bound']} "
+        f"(ports re-bound by other processes, not ours: {c['ports_taken']})"
+    )
     for f in totals["failed_runs"][:10]:
-        print(f"  FAILED run {f['spec']['index'] + 1}: {f['spec']} -> {f['counts']['outcome']}; {f['problems']}")
+        print(
+            f"  FAILED run {f['spec']['index'] + 1}: {f['spec']} -> {f['counts']['outcome']}; {f['problems']}"
+        )
     bench.results = {k: v for k, v in totals.items() if k != "report"} | {"counts": c}
     bench.add("runs", totals["runs"], "", ">= 200", totals["runs"] >= 200)
     bench.add("runs not reaching the target", totals["not_reached"], "", "= 0", totals["not_reached"] == 0)
-    bench.add("runs hung after the target", totals["hung"], "", "= 0", totals["hung"] == 0,
-              note=f"not returned {HANG_AFTER:g} s after the target; cancelled until they ended")
+    bench.add(
+        "runs hung after the target",
+        totals["hung"],
+        "",
+        "= 0",
+        totals["hung"] == 0,
+        note=f"not returned {HANG_AFTER:g} s after the target; cancelled until they ended",
+    )
     bench.add("lines checked", c["lines_checked"], "lines")
     for name in ("lost", "duplicated", "invented", "wrong_worker", "orphans", "ports_bound"):
         bench.add(name.replace("_", " "), c[name], "", "= 0", c[name] == 0)

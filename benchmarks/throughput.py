@@ -18,6 +18,7 @@ Three measurements, so that it is clear which side limits:
 Goal (issue 7): >= 200,000 samples/s recorded, measured as is (B, first variant).
 Writes benchmarks/results/throughput.json; exit 1 if the goal is missed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -100,6 +101,7 @@ def autogroups_enabled() -> bool:
 
 # -- A: the emulator alone ----------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -114,9 +116,26 @@ def emulator_alone(n: int, seconds: float = RAW_SECONDS) -> dict:
     try:
         for w in range(n):
             port = free_port()
-            procs.append(subprocess.Popen(
-                [sys.executable, "-I", "-S", str(EMULATOR), "-workerId", str(w + 1), "-port", str(port),
-                 "-mtbf", "0", "-interval", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-I",
+                        "-S",
+                        str(EMULATOR),
+                        "-workerId",
+                        str(w + 1),
+                        "-port",
+                        str(port),
+                        "-mtbf",
+                        "0",
+                        "-interval",
+                        "0",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             deadline = time.monotonic() + 10
             while True:
                 try:
@@ -143,9 +162,12 @@ def emulator_alone(n: int, seconds: float = RAW_SECONDS) -> dict:
                 data = key.fileobj.recv(1 << 20)
                 lines += data.count(b"rnd=")  # one split across two reads is missed: negligible
         elapsed = time.monotonic() - t0
-        return {"emulators": n, "lines_per_s": round(lines / elapsed),
-                "client_cpu_share": round((own_cpu() - cpu0) / elapsed, 3),
-                "emulators_cpu_share": round((cpu_of(p.pid for p in procs) - ecpu0) / elapsed, 3)}
+        return {
+            "emulators": n,
+            "lines_per_s": round(lines / elapsed),
+            "client_cpu_share": round((own_cpu() - cpu0) / elapsed, 3),
+            "emulators_cpu_share": round((cpu_of(p.pid for p in procs) - ecpu0) / elapsed, 3),
+        }
     finally:
         for s in socks:
             s.close()
@@ -156,10 +178,12 @@ def emulator_alone(n: int, seconds: float = RAW_SECONDS) -> dict:
 
 # -- B and C: the collector ------------------------------------------------------------------------
 
+
 def collector(niced: bool, samples: int = SAMPLES, profile: bool = False, workers: int = WORKERS) -> dict:
     """One flood run through ``Run``; figures of the steady state (see the module docstring)."""
-    cfg = make_config(workers, samples, interval=1e-6, mtbf=0, stall_after=10.0,
-                      worker_args=["-lead", str(LEAD)])
+    cfg = make_config(
+        workers, samples, interval=1e-6, mtbf=0, stall_after=10.0, worker_args=["-lead", str(LEAD)]
+    )
     snaps: list[tuple] = []
     reniced: set[int] = set()
     seen: dict[int, float] = {}
@@ -192,8 +216,10 @@ def collector(niced: bool, samples: int = SAMPLES, profile: bool = False, worker
     rate_all = round(len(window) / (t_target - t_all)) if t_target - t_all > 0.5 else None
     t_first = float(samples_rows.t.min())
     out = {
-        "workers": workers, "niced_emulators": niced,
-        "samples": samples, "numbers_processed": len(samples_rows),
+        "workers": workers,
+        "niced_emulators": niced,
+        "samples": samples,
+        "numbers_processed": len(samples_rows),
         "streams": int(samples_rows.pid.nunique()),
         "rate_all_streaming_per_s": rate_all,
         "rate_first_to_target_per_s": round(samples / (t_target - t_first)),
@@ -216,14 +242,19 @@ def summarize_profile(prof: cProfile.Profile, top: int = 15) -> dict:
     rows = sorted(st.stats.items(), key=lambda kv: kv[1][2], reverse=True)
 
     def where(filename: str) -> str:
-        for key, label in (("aiohttp/streams", "aiohttp StreamReader (per chunk)"),
-                           ("aiohttp/client_proto", "aiohttp response protocol"),
-                           ("aiohttp/base_protocol", "aiohttp flow control (pause/resume)"),
-                           ("aiohttp", "aiohttp other"), ("workerlab/lines", "workerlab LineParser"),
-                           ("workerlab/collector", "workerlab collector (_consume etc.)"),
-                           ("workerlab/events", "event log build (from_records)"),
-                           ("pandas", "pandas"), ("numpy", "numpy"), ("asyncio", "asyncio event loop"),
-                           ("selectors", "asyncio event loop")):
+        for key, label in (
+            ("aiohttp/streams", "aiohttp StreamReader (per chunk)"),
+            ("aiohttp/client_proto", "aiohttp response protocol"),
+            ("aiohttp/base_protocol", "aiohttp flow control (pause/resume)"),
+            ("aiohttp", "aiohttp other"),
+            ("workerlab/lines", "workerlab LineParser"),
+            ("workerlab/collector", "workerlab collector (_consume etc.)"),
+            ("workerlab/events", "event log build (from_records)"),
+            ("pandas", "pandas"),
+            ("numpy", "numpy"),
+            ("asyncio", "asyncio event loop"),
+            ("selectors", "asyncio event loop"),
+        ):
             if key in filename:
                 return label
         return "other" if filename != "~" else "built-ins (len, deque, select, ...)"
@@ -233,21 +264,30 @@ def summarize_profile(prof: cProfile.Profile, top: int = 15) -> dict:
         groups[where(filename)] = groups.get(where(filename), 0.0) + v[2]
     return {
         "total_s": round(total, 3),
-        "by_area_pct": {k: round(100 * v / total, 1) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])},
+        "by_area_pct": {
+            k: round(100 * v / total, 1) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])
+        },
         "top_functions": [
-            {"function": f"{Path(fn).name}:{line}({name})" if fn != "~" else name,
-             "calls": v[1], "own_s": round(v[2], 3), "own_pct": round(100 * v[2] / total, 1),
-             "cumulative_s": round(v[3], 3)}
+            {
+                "function": f"{Path(fn).name}:{line}({name})" if fn != "~" else name,
+                "calls": v[1],
+                "own_s": round(v[2], 3),
+                "own_pct": round(100 * v[2] / total, 1),
+                "cumulative_s": round(v[3], 3),
+            }
             for (fn, line, name), v in rows[:top]
         ],
     }
 
 
 def main() -> int:
-    bench = Bench("throughput", "4. Collector throughput, 16 emulators at full speed",
-                  __doc__.split("\n\n")[0] + ": A = emulators alone with a counting client; B = the collector "
-                  f"(Run, 16 workers, {SAMPLES} samples, -lead {LEAD}), as is and with the emulators at nice 10; "
-                  f"C = cProfile of the collector ({PROFILE_SAMPLES} samples, emulators niced).")
+    bench = Bench(
+        "throughput",
+        "4. Collector throughput, 16 emulators at full speed",
+        __doc__.split("\n\n")[0] + ": A = emulators alone with a counting client; B = the collector "
+        f"(Run, 16 workers, {SAMPLES} samples, -lead {LEAD}), as is and with the emulators at nice 10; "
+        f"C = cProfile of the collector ({PROFILE_SAMPLES} samples, emulators niced).",
+    )
     one = emulator_alone(1)
     print(f"  A: 1 emulator alone: {one['lines_per_s']:,} lines/s", flush=True)
     sixteen = emulator_alone(WORKERS)
@@ -259,37 +299,66 @@ def main() -> int:
     single = collector(niced=False, samples=PROFILE_SAMPLES, workers=1)
     print(f"  B: collector, 1 worker: {single['rate_all_streaming_per_s']:,} samples/s", flush=True)
     prof = collector(niced=True, samples=PROFILE_SAMPLES, profile=True)
-    print("  C: profile, own time by area: " + ", ".join(
-        f"{k} {v}%" for k, v in list(prof["profile"]["by_area_pct"].items())[:6]), flush=True)
-    bench.results = {"autogroups_enabled": autogroups_enabled(), "emulator_alone": {"one": one, "sixteen": sixteen},
-                     "collector_as_is": as_is, "collector_emulators_niced": niced, "collector_one_worker": single,
-                     "profiled_run": prof}
+    print(
+        "  C: profile, own time by area: "
+        + ", ".join(f"{k} {v}%" for k, v in list(prof["profile"]["by_area_pct"].items())[:6]),
+        flush=True,
+    )
+    bench.results = {
+        "autogroups_enabled": autogroups_enabled(),
+        "emulator_alone": {"one": one, "sixteen": sixteen},
+        "collector_as_is": as_is,
+        "collector_emulators_niced": niced,
+        "collector_one_worker": single,
+        "profiled_run": prof,
+    }
     rate = as_is["rate_all_streaming_per_s"] or as_is["rate_first_to_target_per_s"]
     niced_rate = niced["rate_all_streaming_per_s"] or niced["rate_first_to_target_per_s"]
     cap = round(1e5 / niced["collector_cpu_s_per_100k"])
-    limit = (f"the collector got {as_is['collector_cpu_share']:g} of a core, the emulators "
-             f"{as_is['emulators_cpu_share']:g}"
-             + (" (16 workers = 16 sessions = 16 scheduler autogroups, CPUs shared per session)"
-                if autogroups_enabled() else "")
-             + f"; with the emulators niced it records {niced_rate:,}/s on {niced['collector_cpu_share']:g} of a core;"
-             f" its cost, {niced['collector_cpu_s_per_100k']:g} CPU-s per 100k, is {cap:,} samples/s per core;"
-             f" the 16 emulators alone send {sixteen['lines_per_s']:,} lines/s to a client that only counts;"
-             f" 2 CPUs shared with other people's work")
-    bench.add("samples/s recorded, 16 streams, as is", rate, "samples/s", f">= {GOAL:,}", rate >= GOAL,
-              note=limit)
+    limit = (
+        f"the collector got {as_is['collector_cpu_share']:g} of a core, the emulators "
+        f"{as_is['emulators_cpu_share']:g}"
+        + (
+            " (16 workers = 16 sessions = 16 scheduler autogroups, CPUs shared per session)"
+            if autogroups_enabled()
+            else ""
+        )
+        + f"; with the emulators niced it records {niced_rate:,}/s on {niced['collector_cpu_share']:g} of a core;"
+        f" its cost, {niced['collector_cpu_s_per_100k']:g} CPU-s per 100k, is {cap:,} samples/s per core;"
+        f" the 16 emulators alone send {sixteen['lines_per_s']:,} lines/s to a client that only counts;"
+        f" 2 CPUs shared with other people's work"
+    )
+    bench.add(
+        "samples/s recorded, 16 streams, as is", rate, "samples/s", f">= {GOAL:,}", rate >= GOAL, note=limit
+    )
     bench.add("collector CPU per 100k samples, as is", as_is["collector_cpu_s_per_100k"], "s")
-    bench.add("collector CPU share, as is", as_is["collector_cpu_share"], "cores",
-              note="autogroups on: CPUs shared per session first" if autogroups_enabled() else "")
+    bench.add(
+        "collector CPU share, as is",
+        as_is["collector_cpu_share"],
+        "cores",
+        note="autogroups on: CPUs shared per session first" if autogroups_enabled() else "",
+    )
     bench.add("emulators' CPU share, as is", as_is["emulators_cpu_share"], "cores")
-    bench.add("samples/s recorded, emulators niced (threads + autogroups)", niced_rate, "samples/s",
-              note=f"collector CPU share {niced['collector_cpu_share']:g}, "
-                   f"emulators {niced['emulators_cpu_share']:g}")
+    bench.add(
+        "samples/s recorded, emulators niced (threads + autogroups)",
+        niced_rate,
+        "samples/s",
+        note=f"collector CPU share {niced['collector_cpu_share']:g}, "
+        f"emulators {niced['emulators_cpu_share']:g}",
+    )
     bench.add("collector CPU per 100k samples, niced", niced["collector_cpu_s_per_100k"], "s")
-    bench.add("collector capacity per core (1e5 / CPU per 100k)",
-              round(1e5 / niced["collector_cpu_s_per_100k"]), "samples/s")
-    bench.add("samples/s recorded, 1 worker", single["rate_all_streaming_per_s"], "samples/s",
-              note=f"collector CPU share {single['collector_cpu_share']:g}, "
-                   f"emulator {single['emulators_cpu_share']:g}")
+    bench.add(
+        "collector capacity per core (1e5 / CPU per 100k)",
+        round(1e5 / niced["collector_cpu_s_per_100k"]),
+        "samples/s",
+    )
+    bench.add(
+        "samples/s recorded, 1 worker",
+        single["rate_all_streaming_per_s"],
+        "samples/s",
+        note=f"collector CPU share {single['collector_cpu_share']:g}, "
+        f"emulator {single['emulators_cpu_share']:g}",
+    )
     bench.add("1 emulator alone, counting client", one["lines_per_s"], "lines/s")
     bench.add("16 emulators alone, counting client", sixteen["lines_per_s"], "lines/s")
     bench.add("event-log build CPU per 100k rows", as_is["frame_build_cpu_s_per_100k"], "s")

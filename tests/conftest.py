@@ -1,4 +1,5 @@
 """Shared test fixtures: the emulator as a real process on a real loopback port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_BIN = ROOT / "bin" / "worker"
 EMULATOR = ROOT / "workerlab" / "emulator.py"
-#: compressed time for every test (DEVELOPERS.md): 50 numbers a second
+#: compressed time for every test (the suite must stay fast): 50 numbers a second
 FAST = 0.02
 
 
@@ -91,4 +92,16 @@ def one(ax, gid: str):
     return found[0]
 
 
-__all__ = ["ROOT", "WORKER_BIN", "EMULATOR", "FAST", "free_port", "emulator_cmd", "pid_alive", "run_cell_interrupted", "by_gid", "one", "os"]
+__all__ = [
+    "ROOT",
+    "WORKER_BIN",
+    "EMULATOR",
+    "FAST",
+    "free_port",
+    "emulator_cmd",
+    "pid_alive",
+    "run_cell_interrupted",
+    "by_gid",
+    "one",
+    "os",
+]

@@ -16,6 +16,7 @@ numbers the samples, so ``seq`` and ``kept`` come out as the collector would mak
 Each slot has a *current* process; ``spawn`` makes a new one (auto pid unless given) and every
 per-process event defaults to it.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,15 +46,24 @@ class LogBuilder:
         self.base_port = base_port
         self._next_pid = first_pid
         self._records: list[tuple] = []
-        self._pid: dict[int, int] = {}        # worker_id -> current pid
-        self._port: dict[int, int] = {}       # worker_id -> current port
-        self._attempt: dict[int, int] = {}    # worker_id -> spawn count
-        self._restarts: dict[int, int] = {}   # worker_id -> restart count
+        self._pid: dict[int, int] = {}  # worker_id -> current pid
+        self._port: dict[int, int] = {}  # worker_id -> current port
+        self._attempt: dict[int, int] = {}  # worker_id -> spawn count
+        self._restarts: dict[int, int] = {}  # worker_id -> restart count
         self._value = 0
 
     # -- low level -----------------------------------------------------------------------
-    def add(self, event: str, worker_id: int, t: float, *, pid: int | None = None,
-            port: int | None = None, value: int | None = None, detail: str | None = None) -> LogBuilder:
+    def add(
+        self,
+        event: str,
+        worker_id: int,
+        t: float,
+        *,
+        pid: int | None = None,
+        port: int | None = None,
+        value: int | None = None,
+        detail: str | None = None,
+    ) -> LogBuilder:
         """Append one raw record; pid/port default to the slot's current process."""
         if event not in events.EVENTS:
             raise ValueError(f"unknown event {event!r}")
@@ -104,7 +114,12 @@ class LogBuilder:
     def error(self, worker_id: int, t: float, detail: str = "garbage line") -> LogBuilder:
         return self.add("error", worker_id, t, detail=detail)
 
-    def crash(self, worker_id: int, t: float, detail: str = "exit=2; ClientPayloadError: response payload is not completed") -> LogBuilder:
+    def crash(
+        self,
+        worker_id: int,
+        t: float,
+        detail: str = "exit=2; ClientPayloadError: response payload is not completed",
+    ) -> LogBuilder:
         return self.add("crash", worker_id, t, detail=detail)
 
     def stall(self, worker_id: int, t: float, detail: str = "no line for 3.0 s") -> LogBuilder:
@@ -119,8 +134,15 @@ class LogBuilder:
         return self.add("stop", worker_id, t, detail=detail)
 
     # -- conveniences ----------------------------------------------------------------------
-    def start(self, worker_id: int, t: float = 0.0, *, ready_after: float = 0.05,
-              connect_after: float = 0.01, pid: int | None = None) -> float:
+    def start(
+        self,
+        worker_id: int,
+        t: float = 0.0,
+        *,
+        ready_after: float = 0.05,
+        connect_after: float = 0.01,
+        pid: int | None = None,
+    ) -> float:
         """spawn at ``t``, ready and connect shortly after; returns the connect time."""
         self.spawn(worker_id, t, pid=pid)
         self.ready(worker_id, t + ready_after)
@@ -128,15 +150,17 @@ class LogBuilder:
         self.connect(worker_id, tc)
         return tc
 
-    def stream(self, worker_id: int, connect_t: float, count: int, *, lead: float = 0.0,
-               interval: float = 1.0) -> list[float]:
+    def stream(
+        self, worker_id: int, connect_t: float, count: int, *, lead: float = 0.0, interval: float = 1.0
+    ) -> list[float]:
         """``count`` samples ``lead`` after ``connect_t`` and every ``interval``; returns their times."""
         ts = [connect_t + lead + k * interval for k in range(count)]
         self.samples(worker_id, ts)
         return ts
 
-    def run_stop(self, t: float, outcome: str = "reached", target: int | None = None,
-                 message: str | None = None) -> LogBuilder:
+    def run_stop(
+        self, t: float, outcome: str = "reached", target: int | None = None, message: str | None = None
+    ) -> LogBuilder:
         """The run-level ``stop`` row (worker_id 0, no pid/port) with target and outcome."""
         detail = events.run_stop_detail(self.target if target is None else target, outcome, message or "")
         self._records.append(("stop", 0, None, None, None, float(t), detail))
@@ -145,12 +169,21 @@ class LogBuilder:
     def frame(self) -> pd.DataFrame:
         """The event log, records ordered by ``t`` (stable), built by ``events.from_records``."""
         records = sorted(self._records, key=lambda r: r[5])
-        return events.from_records(records, run_id=self.run_id, n_workers=self.n_workers,
-                                   samples=self.target, wall0=self.wall0)
+        return events.from_records(
+            records, run_id=self.run_id, n_workers=self.n_workers, samples=self.target, wall0=self.wall0
+        )
 
 
-def perfect_run(n_workers: int = 4, target: int = 20, *, interval: float = 1.0, lead: float = 0.0,
-                run_id: str = "perfect", start_gap: float = 0.0, extra: int = 0) -> LogBuilder:
+def perfect_run(
+    n_workers: int = 4,
+    target: int = 20,
+    *,
+    interval: float = 1.0,
+    lead: float = 0.0,
+    run_id: str = "perfect",
+    start_gap: float = 0.0,
+    extra: int = 0,
+) -> LogBuilder:
     """A run with no faults: every slot starts at 0, connects at 0.06, then streams regularly.
 
     Each worker streams until ``target + extra`` samples have arrived in total (``extra`` > 0
@@ -175,8 +208,14 @@ def perfect_run(n_workers: int = 4, target: int = 20, *, interval: float = 1.0, 
     return b
 
 
-def bulk_run(n_workers: int = 16, per_worker: int = 6250, *, interval: float = 0.01, lead: float = 0.01,
-             run_id: str = "bulk") -> pd.DataFrame:
+def bulk_run(
+    n_workers: int = 16,
+    per_worker: int = 6250,
+    *,
+    interval: float = 0.01,
+    lead: float = 0.01,
+    run_id: str = "bulk",
+) -> pd.DataFrame:
     """A large fault-free log, fast (no per-sample Python calls): for scale tests.
 
     Every slot spawns at 0, is ready at 0.05, connects at 0.06 and sends ``per_worker`` samples
@@ -188,8 +227,11 @@ def bulk_run(n_workers: int = 16, per_worker: int = 6250, *, interval: float = 0
     recs = []
     for w in range(1, n_workers + 1):
         pid, port = 500 + w, 3000 + w
-        recs += [("spawn", w, pid, port, None, 0.0, "attempt=1"), ("ready", w, pid, port, None, 0.05, None),
-                 ("connect", w, pid, port, None, 0.06, f"n={per_worker}")]
+        recs += [
+            ("spawn", w, pid, port, None, 0.0, "attempt=1"),
+            ("ready", w, pid, port, None, 0.05, None),
+            ("connect", w, pid, port, None, 0.06, f"n={per_worker}"),
+        ]
     ws = np.tile(np.arange(1, n_workers + 1), per_worker).tolist()
     ts = (0.06 + lead + np.repeat(np.arange(per_worker), n_workers) * interval).tolist()
     recs += [("sample", w, 500 + w, 3000 + w, 1, t, None) for w, t in zip(ws, ts)]
@@ -206,18 +248,29 @@ def faulty_run(run_id: str = "faulty") -> LogBuilder:
     Restart latencies: crash 3.0 -> 3.7 (0.7), stall 4.6 -> 5.5 (0.9).
     """
     b = LogBuilder(n_workers=2, target=8, run_id=run_id)
-    b.spawn(1, 0.0, pid=101); b.ready(1, 0.1); b.connect(1, 0.2)
-    b.spawn(2, 0.0, pid=102); b.ready(2, 0.2); b.connect(2, 0.5)
+    b.spawn(1, 0.0, pid=101)
+    b.ready(1, 0.1)
+    b.connect(1, 0.2)
+    b.spawn(2, 0.0, pid=102)
+    b.ready(2, 0.2)
+    b.connect(2, 0.5)
     b.samples(1, [0.7, 1.7, 2.7])
     b.samples(2, [0.8, 1.8])
-    b.error(1, 2.2, "rnd=??")          # a garbage line: recorded, never a number
-    b.crash(1, 3.0); b.restart(1, 3.01)
-    b.spawn(1, 3.02, pid=103); b.ready(1, 3.12); b.connect(1, 3.2)
+    b.error(1, 2.2, "rnd=??")  # a garbage line: recorded, never a number
+    b.crash(1, 3.0)
+    b.restart(1, 3.01)
+    b.spawn(1, 3.02, pid=103)
+    b.ready(1, 3.12)
+    b.connect(1, 3.2)
     b.samples(1, [3.7, 4.7, 5.7])
-    b.stall(2, 4.6); b.restart(2, 4.61)
-    b.spawn(2, 4.62, pid=104); b.ready(2, 4.72); b.connect(2, 5.1)
+    b.stall(2, 4.6)
+    b.restart(2, 4.61)
+    b.spawn(2, 4.62, pid=104)
+    b.ready(2, 4.72)
+    b.connect(2, 5.1)
     b.sample(2, 5.5)
-    b.stop(1, 5.75); b.stop(2, 5.75)
+    b.stop(1, 5.75)
+    b.stop(2, 5.75)
     b.run_stop(5.8, "reached")
     return b
 
@@ -227,10 +280,19 @@ def sweep(*builders: LogBuilder) -> pd.DataFrame:
     return events.concat(b.frame() for b in builders)
 
 
-def simulated_run(n_workers: int = 16, target: int = 150, *, interval: float = 1.0, lead: float = 0.0,
-                  mtbf: float | None = 20.0, stall_after: dict[int, int] | None = None,
-                  timeout: float | None = None, seed: int = 0, run_id: str = "sim",
-                  jitter: float = 0.002) -> LogBuilder:
+def simulated_run(
+    n_workers: int = 16,
+    target: int = 150,
+    *,
+    interval: float = 1.0,
+    lead: float = 0.0,
+    mtbf: float | None = 20.0,
+    stall_after: dict[int, int] | None = None,
+    timeout: float | None = None,
+    seed: int = 0,
+    run_id: str = "sim",
+    jitter: float = 0.002,
+) -> LogBuilder:
     """A realistic run, as the collector would log it against the emulator.
 
     Every slot spawns at 0 and becomes ready after a short random start-up, connects, and

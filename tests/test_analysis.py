@@ -1,4 +1,5 @@
 """summary / worker_summary / latencies against hand-built event logs with known answers."""
+
 from __future__ import annotations
 
 import math
@@ -7,8 +8,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from logbuilder import LogBuilder, bulk_run, faulty_run, perfect_run, simulated_run, sweep
+
 from workerlab import analysis, events
 from workerlab.analysis import latencies, summary, worker_summary
 
@@ -21,6 +22,7 @@ def row(df: pd.DataFrame, run_id: str | None = None) -> pd.Series:
 
 
 # -- the log builder itself (others reuse it) -------------------------------------------------
+
 
 def test_builder_makes_schema_correct_logs_in_time_order():
     df = faulty_run().frame()
@@ -44,6 +46,7 @@ def test_simulated_run_reaches_target_and_has_faults():
 
 # -- summary ------------------------------------------------------------------------------------
 
+
 def test_summary_of_a_run_with_crash_stall_and_samples_after_target():
     s = row(faulty_run().frame())
     assert s["run_id"] == "faulty"
@@ -65,7 +68,8 @@ def test_summary_columns_and_dtypes_are_explicit():
     s = summary(faulty_run().frame())
     assert list(s.columns) == list(analysis.SUMMARY_DTYPES)
     assert {c: str(d) for c, d in s.dtypes.items()} == {
-        c: str(pd.Series([], dtype=d).dtype) for c, d in analysis.SUMMARY_DTYPES.items()}
+        c: str(pd.Series([], dtype=d).dtype) for c, d in analysis.SUMMARY_DTYPES.items()
+    }
     assert s.index.equals(pd.RangeIndex(1))
 
 
@@ -78,26 +82,27 @@ def test_deadline_is_a_parameter():
 def test_timed_out_run_has_no_elapsed_and_bound_uses_the_target():
     b = LogBuilder(n_workers=2, target=10, run_id="slow")
     for w in (1, 2):
-        tc = b.start(w, 0.0)                      # connect at 0.06
+        tc = b.start(w, 0.0)  # connect at 0.06
         b.stream(w, tc, 2, lead=0.2, interval=1.0)  # 0.26, 1.26
-    b.stop(1, 30.0); b.stop(2, 30.0)
+    b.stop(1, 30.0)
+    b.stop(2, 30.0)
     b.run_stop(30.0, "timeout", message="CollectTimeout: 4 of 10 samples after 30 s")
     s = row(b.frame())
     assert s["outcome"] == "timeout" and s["target"] == 10 and s["samples"] == 4
     assert math.isnan(s["elapsed_s"]) and math.isnan(s["efficiency"])
-    assert s["bound_s"] == approx(0.2 + 4 * 1.0)   # ceil(10 / 2) - 1 = 4 rounds after the lead
+    assert s["bound_s"] == approx(0.2 + 4 * 1.0)  # ceil(10 / 2) - 1 = 4 rounds after the lead
     assert bool(s["deadline_met"]) is False
 
 
 def test_without_run_level_row_unkept_samples_prove_the_target_was_reached():
     b = perfect_run(2, 6, extra=1)
-    b._records = [r for r in b._records if r[1] != 0]      # drop the run-level row
+    b._records = [r for r in b._records if r[1] != 0]  # drop the run-level row
     s = row(b.frame())
     assert pd.isna(s["target"])
     assert s["outcome"] == "reached"
     assert s["samples"] == 6 and s["numbers_processed"] == 7
     assert s["elapsed_s"] == approx(0.06 + 2.0)
-    assert s["bound_s"] == approx(2.0)            # falls back to samples: (ceil(6/2) - 1) * 1
+    assert s["bound_s"] == approx(2.0)  # falls back to samples: (ceil(6/2) - 1) * 1
 
 
 def test_without_run_level_row_and_all_samples_kept_the_outcome_is_unknown():
@@ -131,11 +136,13 @@ def test_summary_does_not_depend_on_row_order():
 
 def test_stream_end_starts_a_new_stream_for_the_lead():
     b = LogBuilder(n_workers=1, target=4)
-    b.spawn(1, 0.0); b.ready(1, 0.05); b.connect(1, 0.1)
-    b.samples(1, [0.3, 1.3])                    # lead 0.2
+    b.spawn(1, 0.0)
+    b.ready(1, 0.05)
+    b.connect(1, 0.1)
+    b.samples(1, [0.3, 1.3])  # lead 0.2
     b.stream_end(1, 1.31, lines=2)
     b.connect(1, 1.32)
-    b.samples(1, [2.02, 3.02])                  # lead 0.7
+    b.samples(1, [2.02, 3.02])  # lead 0.7
     b.run_stop(3.1)
     lat = latencies(b.frame())
     leads = sorted(lat.loc[lat["kind"] == "connect_to_first", "seconds"])
@@ -145,9 +152,11 @@ def test_stream_end_starts_a_new_stream_for_the_lead():
 
 def test_samples_before_any_connect_have_no_lead():
     b = LogBuilder(n_workers=1, target=2)
-    b.spawn(1, 0.0); b.ready(1, 0.1)
-    b.sample(1, 0.5)                            # no connect row: belongs to no stream
-    b.connect(1, 0.6); b.sample(1, 0.9)
+    b.spawn(1, 0.0)
+    b.ready(1, 0.1)
+    b.sample(1, 0.5)  # no connect row: belongs to no stream
+    b.connect(1, 0.6)
+    b.sample(1, 0.9)
     b.run_stop(1.0)
     lat = latencies(b.frame())
     assert lat.loc[lat["kind"] == "connect_to_first", "seconds"].tolist() == approx([0.3])
@@ -166,8 +175,13 @@ def test_not_an_event_log_is_refused():
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 16), target=st.integers(1, 60), lead=st.floats(0.0, 1.0),
-       interval=st.floats(0.05, 2.0), extra=st.integers(0, 5))
+@given(
+    n=st.integers(1, 16),
+    target=st.integers(1, 60),
+    lead=st.floats(0.0, 1.0),
+    interval=st.floats(0.05, 2.0),
+    extra=st.integers(0, 5),
+)
 def test_perfect_runs_elapsed_is_startup_plus_bound(n, target, lead, interval, extra):
     s = row(perfect_run(n, target, lead=lead, interval=interval, extra=extra).frame())
     rounds = math.ceil(target / n) - 1
@@ -181,20 +195,36 @@ def test_perfect_runs_elapsed_is_startup_plus_bound(n, target, lead, interval, e
 
 # -- worker_summary -----------------------------------------------------------------------------
 
+
 def test_worker_summary_counts_per_slot():
     w = worker_summary(faulty_run().frame())
     assert list(w.columns) == list(analysis.WORKER_SUMMARY_DTYPES)
     assert w["worker_id"].tolist() == [1, 2]
     one, two = w.iloc[0], w.iloc[1]
-    assert (one["samples"], one["kept"], one["crashes"], one["stalls"], one["restarts"], one["processes"]) == (6, 5, 1, 0, 1, 2)
-    assert (two["samples"], two["kept"], two["crashes"], two["stalls"], two["restarts"], two["processes"]) == (3, 3, 0, 1, 1, 2)
+    assert (
+        one["samples"],
+        one["kept"],
+        one["crashes"],
+        one["stalls"],
+        one["restarts"],
+        one["processes"],
+    ) == (6, 5, 1, 0, 1, 2)
+    assert (
+        two["samples"],
+        two["kept"],
+        two["crashes"],
+        two["stalls"],
+        two["restarts"],
+        two["processes"],
+    ) == (3, 3, 0, 1, 1, 2)
     assert (one["first_sample_t"], one["last_sample_t"]) == approx((0.7, 5.7))
     assert (two["first_sample_t"], two["last_sample_t"]) == approx((0.8, 5.5))
 
 
 def test_worker_summary_lists_slots_that_never_started_and_covers_a_sweep():
     b = LogBuilder(n_workers=3, target=2, run_id="r")
-    tc = b.start(1); b.stream(1, tc, 2)
+    tc = b.start(1)
+    b.stream(1, tc, 2)
     b.run_stop(2.0)
     w = worker_summary(sweep(b, perfect_run(2, 4, run_id="p")))
     assert list(zip(w["run_id"], w["worker_id"])) == [("r", 1), ("r", 2), ("r", 3), ("p", 1), ("p", 2)]
@@ -204,6 +234,7 @@ def test_worker_summary_lists_slots_that_never_started_and_covers_a_sweep():
 
 
 # -- latencies and helpers ------------------------------------------------------------------------
+
 
 def test_latencies_of_each_kind():
     lat = latencies(faulty_run().frame())

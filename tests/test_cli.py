@@ -1,4 +1,5 @@
 """The ``workerlab`` command: JSON output, exit codes, Ctrl-C and a killed collector."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import time
 
 import psutil
 import pytest
-
 from conftest import FAST, ROOT, pid_alive
 
 CLI = [sys.executable, "-m", "workerlab"]
@@ -22,8 +22,20 @@ def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
 
 def test_json_is_the_only_stdout_and_has_the_summary_keys(tmp_path):
     out = tmp_path / "run.parquet"
-    res = run_cli("run", "--workers", "4", "--samples", "40", "--interval", str(FAST),
-                  "--mtbf", "0", "--json", "--out", str(out))
+    res = run_cli(
+        "run",
+        "--workers",
+        "4",
+        "--samples",
+        "40",
+        "--interval",
+        str(FAST),
+        "--mtbf",
+        "0",
+        "--json",
+        "--out",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     rec = json.loads(res.stdout)  # exactly one JSON object, nothing else
     import workerlab as wl
@@ -38,19 +50,32 @@ def test_json_is_the_only_stdout_and_has_the_summary_keys(tmp_path):
 
 def test_human_summary_and_plot(tmp_path):
     png = tmp_path / "run.png"
-    res = run_cli("run", "--workers", "2", "--samples", "20", "--interval", str(FAST),
-                  "--no-progress", "--plot", str(png))
+    res = run_cli(
+        "run",
+        "--workers",
+        "2",
+        "--samples",
+        "20",
+        "--interval",
+        str(FAST),
+        "--no-progress",
+        "--plot",
+        str(png),
+    )
     assert res.returncode == 0, res.stderr
     assert "samples kept        20" in res.stdout and "numbers processed" in res.stdout
     assert png.stat().st_size > 10_000
     assert res.stderr == ""  # --no-progress: no bar
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--workers", "17"], "cap of 16"),
-    (["--samples", "0"], "samples must be at least 1"),
-    (["--worker-bin", "/no/such/worker"], "not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--workers", "17"], "cap of 16"),
+        (["--samples", "0"], "samples must be at least 1"),
+        (["--worker-bin", "/no/such/worker"], "not found"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(args, message):
     res = run_cli("run", *args)
     assert res.returncode == 2
@@ -61,8 +86,20 @@ def test_bad_arguments_exit_2_with_one_line(args, message):
 
 def test_timeout_exits_1_and_still_saves(tmp_path):
     out = tmp_path / "partial.parquet"
-    res = run_cli("run", "--workers", "2", "--samples", "100000", "--interval", str(FAST),
-                  "--timeout", "0.5", "--no-progress", "--out", str(out))
+    res = run_cli(
+        "run",
+        "--workers",
+        "2",
+        "--samples",
+        "100000",
+        "--interval",
+        str(FAST),
+        "--timeout",
+        "0.5",
+        "--no-progress",
+        "--out",
+        str(out),
+    )
     assert res.returncode == 1
     assert "timed out" in res.stderr
     import workerlab as wl
@@ -72,9 +109,25 @@ def test_timeout_exits_1_and_still_saves(tmp_path):
 
 def _start_long_run() -> tuple[subprocess.Popen, list[int]]:
     """A CLI run that would go on for minutes; returns it once its 3 workers exist."""
-    proc = subprocess.Popen([*CLI, "run", "--workers", "3", "--samples", "1000000", "--interval",
-                             str(FAST), "--mtbf", "0", "--no-progress"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "--workers",
+            "3",
+            "--samples",
+            "1000000",
+            "--interval",
+            str(FAST),
+            "--mtbf",
+            "0",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for _ in range(300):  # up to ~30 s for the interpreter to import and spawn
         kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         if len(kids) >= 3:

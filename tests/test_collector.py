@@ -3,6 +3,7 @@
 No test asserts a duration: the machines are shared and noisy. They assert counts, order,
 events, ground truth from the emulator's ``-sentLog``, and that no process is left.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,12 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import FAST, pid_alive, run_cell_interrupted
 
 import workerlab as wl
 from workerlab import groundtruth, ports
 from workerlab.errors import CollectTimeout, WorkerStartError
-
-from conftest import FAST, pid_alive, run_cell_interrupted
 
 FAST_ARGS = dict(interval=FAST, progress=False)
 
@@ -62,7 +62,7 @@ def test_exact_target_with_consistent_seq_and_summary():
     assert (s.samples, s.numbers_processed, s.workers) == (60, len(samples), 4)
     assert s.elapsed_s == kept.t.max()
     # each worker: spawn, ready, connect before its first sample, one stop at the end
-    for wid, g in df[df.worker_id > 0].groupby("worker_id"):
+    for _wid, g in df[df.worker_id > 0].groupby("worker_id"):
         assert list(g.event.astype(str))[:3] == ["spawn", "ready", "connect"]
         assert list(g.event.astype(str))[-1] == "stop"
     assert_clean(df)
@@ -94,8 +94,9 @@ def test_crashes_restart_and_lose_nothing(tmp_path):
 
 def test_stalled_worker_is_killed_and_restarted(tmp_path):
     log = tmp_path / "sent.log"
-    df = wl.collect(3, 60, mtbf=0, stall_after=0.3,
-                    worker_args=["-hangAfter", "5", "-sentLog", str(log)], **FAST_ARGS)
+    df = wl.collect(
+        3, 60, mtbf=0, stall_after=0.3, worker_args=["-hangAfter", "5", "-sentLog", str(log)], **FAST_ARGS
+    )
     stalls = df[df.event == "stall"]
     assert len(stalls) >= 3
     assert stalls.detail.str.startswith("no line for 0.3 s").all()
@@ -105,12 +106,19 @@ def test_stalled_worker_is_killed_and_restarted(tmp_path):
     assert_clean(df)
 
 
-@pytest.mark.parametrize("flags", [["-split"], ["-startDelay", "0.2"], ["-lead", "0.1"],
-                                   ["-split", "-mtbf", "0.5"]])
+@pytest.mark.parametrize(
+    "flags", [["-split"], ["-startDelay", "0.2"], ["-lead", "0.1"], ["-split", "-mtbf", "0.5"]]
+)
 def test_fault_flags_still_give_exact_numbers(tmp_path, flags):
     log = tmp_path / "sent.log"
-    df = wl.collect(4, 80, seed=3, worker_args=[*flags, "-sentLog", str(log)],
-                    **({"mtbf": 0} if "-mtbf" not in flags else {}), **FAST_ARGS)
+    df = wl.collect(
+        4,
+        80,
+        seed=3,
+        worker_args=[*flags, "-sentLog", str(log)],
+        **({"mtbf": 0} if "-mtbf" not in flags else {}),
+        **FAST_ARGS,
+    )
     assert df.kept.sum() == 80
     assert (df.event == "error").sum() == 0
     assert assert_matches_sent_log(df, log) == (df.event == "sample").sum()
@@ -197,17 +205,20 @@ def test_worker_that_crashes_before_any_number_backs_off_and_fails():
         wl.collect(1, 10, mtbf=0.0001, **FAST_ARGS)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(workers=0), "workers must be at least 1"),
-    (dict(workers=17), "cap of 16"),
-    (dict(samples=0), "samples must be at least 1"),
-    (dict(samples=-5), "samples must be at least 1"),
-    (dict(worker_bin="/nonexistent/worker"), "not found"),
-    (dict(worker_bin="NOT_EXECUTABLE"), "not executable"),
-    (dict(worker_bin="/tmp"), "directory"),
-    (dict(worker_bin="/bin/true", interval=0.5), "only exist in the bundled emulator"),
-    (dict(timeout=-1), "timeout must be > 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(workers=0), "workers must be at least 1"),
+        (dict(workers=17), "cap of 16"),
+        (dict(samples=0), "samples must be at least 1"),
+        (dict(samples=-5), "samples must be at least 1"),
+        (dict(worker_bin="/nonexistent/worker"), "not found"),
+        (dict(worker_bin="NOT_EXECUTABLE"), "not executable"),
+        (dict(worker_bin="/tmp"), "directory"),
+        (dict(worker_bin="/bin/true", interval=0.5), "only exist in the bundled emulator"),
+        (dict(timeout=-1), "timeout must be > 0"),
+    ],
+)
 def test_bad_input_is_one_clear_error_before_any_spawn(kwargs, match, tmp_path):
     from workerlab import procs
 
@@ -241,8 +252,9 @@ def test_timeout_returns_what_it_has():
 
 def test_two_runs_at_once_do_not_collide():
     async def both():
-        return await asyncio.gather(wl.collect_async(4, 100, mtbf=0, **FAST_ARGS),
-                                    wl.collect_async(4, 100, mtbf=0, **FAST_ARGS))
+        return await asyncio.gather(
+            wl.collect_async(4, 100, mtbf=0, **FAST_ARGS), wl.collect_async(4, 100, mtbf=0, **FAST_ARGS)
+        )
 
     a, b = asyncio.run(both())
     assert a.kept.sum() == b.kept.sum() == 100
@@ -256,8 +268,9 @@ def test_cancelling_collect_async_stops_every_worker():
     pids: set[int] = set()
 
     async def main():
-        task = asyncio.create_task(wl.collect_async(
-            4, 100_000, mtbf=0, on_update=lambda run: pids.update(run.pids), **FAST_ARGS))
+        task = asyncio.create_task(
+            wl.collect_async(4, 100_000, mtbf=0, on_update=lambda run: pids.update(run.pids), **FAST_ARGS)
+        )
         while len(pids) < 4:
             await asyncio.sleep(0.05)
         task.cancel()
@@ -271,6 +284,7 @@ def test_cancelling_collect_async_stops_every_worker():
 
 def test_sync_collect_inside_a_running_loop():
     """What a Jupyter cell does: call the blocking API while the kernel's loop runs."""
+
     async def cell():
         return wl.collect(3, 30, mtbf=0, **FAST_ARGS)
 

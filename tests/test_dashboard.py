@@ -5,6 +5,7 @@ callback fires), sets widget values, clicks Run programmatically, awaits ``dash.
 at what a person would see: status, progress, plot frames, the summary. Emulator time is
 compressed; nothing asserts a duration.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,11 +17,10 @@ from pathlib import Path
 
 import ipywidgets
 import pytest
+from conftest import FAST, pid_alive
 
 import workerlab as wl
 from workerlab import procs
-
-from conftest import FAST, pid_alive
 
 board = importlib.import_module("workerlab.ui")
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -185,12 +185,15 @@ def test_a_timeout_is_a_message_with_the_partial_run_shown():
     assert_no_worker_left(dash)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("samples", 0, "samples must be at least 1"),
-    ("interval", 0.0, "interval must be > 0"),
-    ("mtbf", -1.0, "mtbf must be >= 0"),
-    ("worker_bin", "/nonexistent/worker", "not found"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("samples", 0, "samples must be at least 1"),
+        ("interval", 0.0, "interval must be > 0"),
+        ("mtbf", -1.0, "mtbf must be >= 0"),
+        ("worker_bin", "/nonexistent/worker", "not found"),
+    ],
+)
 def test_bad_settings_are_one_message_and_nothing_starts(field, value, message):
     dash = wl.dashboard()
     getattr(dash, field).value = value
@@ -244,8 +247,15 @@ def test_it_is_a_widget_with_a_readable_stand_in_and_checked_defaults():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"].startswith("workerlab dashboard: 8 workers, 60 samples")
     assert (dash.workers.min, dash.workers.max, dash.workers.value) == (1, 16, 8)
-    assert dash.settings() == {"workers": 8, "samples": 60, "timeout": None, "worker_args": (),
-                               "interval": 0.5, "mtbf": 30.0, "seed": None}
+    assert dash.settings() == {
+        "workers": 8,
+        "samples": 60,
+        "timeout": None,
+        "worker_args": (),
+        "interval": 0.5,
+        "mtbf": 30.0,
+        "seed": None,
+    }
     dash.worker_bin.value = "/opt/worker"
     assert dash.mtbf.disabled and dash.settings()["worker_bin"] == "/opt/worker"
     dash.worker_bin.value = " "

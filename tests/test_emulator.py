@@ -1,9 +1,10 @@
-"""The worker emulator (DESIGN.md §1) as a real process over real loopback sockets: no mocks.
+"""The worker emulator as a real process over real loopback sockets: no mocks.
 
 Time is compressed (-interval FAST). Timing asserts are lower bounds only (the schedule can be late on a
 noisy machine, never early). Workers get -mtbf 0 unless the test is about crashes, because the default
 lifetime (mean 30 s) would make any test flaky.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -19,7 +20,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import EMULATOR, FAST, WORKER_BIN, free_port
 
 LINE = re.compile(rb"rnd=(\d|[1-9]\d)\n")
@@ -28,6 +28,7 @@ VENV_PATH = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PA
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
 
 def stderr_line(proc: subprocess.Popen, timeout: float = 10.0) -> str:
     """The next line the process writes to stderr ('' on EOF or timeout)."""
@@ -150,14 +151,21 @@ def stream_values(port: int, n: int) -> list[int]:
 
 # --- HTTP contract ---------------------------------------------------------------------------------
 
+
 def test_headers_chunk_framing_and_keep_alive(spawn):
     proc, port = start(spawn, worker_id=5)
     raw = Raw(port)
     raw.get("/rnd?n=3")
     code, headers = raw.head()
     assert code == 200
-    assert set(headers) == {"cache-control", "connection", "content-type", "x-worker-id", "date",
-                            "transfer-encoding"}
+    assert set(headers) == {
+        "cache-control",
+        "connection",
+        "content-type",
+        "x-worker-id",
+        "date",
+        "transfer-encoding",
+    }
     assert headers["cache-control"] == "no-cache"
     assert headers["connection"] == "keep-alive"
     assert headers["content-type"] == "application/text"
@@ -202,8 +210,10 @@ def test_line_format_and_value_range(spawn):
     assert len(set(nums)) > 50, "values should cover the range"
 
 
-@pytest.mark.parametrize("target", ["/rnd", "/rnd?n=", "/rnd?n=abc", "/rnd?n=0", "/rnd?n=-3", "/rnd?n=1.5",
-                                    "/rnd?m=5", "/rnd?n=%205"])
+@pytest.mark.parametrize(
+    "target",
+    ["/rnd", "/rnd?n=", "/rnd?n=abc", "/rnd?n=0", "/rnd?n=-3", "/rnd?n=1.5", "/rnd?m=5", "/rnd?n=%205"],
+)
 def test_bad_n_is_400_with_one_line(spawn, target):
     _, port = start(spawn)
     raw = Raw(port)
@@ -289,6 +299,7 @@ def test_sigterm_stops_it_promptly(spawn):
 
 # --- command line ----------------------------------------------------------------------------------
 
+
 def test_started_line_on_stderr_when_listening(spawn):
     port = free_port()
     proc = spawn("-workerId", "5", "-port", str(port), "-mtbf", "0")
@@ -330,19 +341,23 @@ def test_port_in_use_is_one_line_and_exit_1(spawn):
     assert err == f"worker 4: port {port} is already in use\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-workerId", "1", "-port", "1", "-bogus"], "flag provided but not defined: -bogus"),
-    (["--bogus=1", "-workerId", "1", "-port", "1"], "flag provided but not defined: -bogus"),
-    (["-workerId", "1", "-port", "x"], 'invalid value "x" for flag -port'),
-    (["-workerId", "1", "-port", "1", "-interval", "-1"], 'invalid value "-1" for flag -interval'),
-    (["-workerId", "1", "-port", "1", "-split=maybe"], 'invalid boolean value "maybe" for -split'),
-    (["-workerId", "1", "-port"], "flag needs an argument: -port"),
-    (["-port", "1"], "flag -workerId is required"),
-    (["-workerId", "1"], "flag -port is required"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-workerId", "1", "-port", "1", "-bogus"], "flag provided but not defined: -bogus"),
+        (["--bogus=1", "-workerId", "1", "-port", "1"], "flag provided but not defined: -bogus"),
+        (["-workerId", "1", "-port", "x"], 'invalid value "x" for flag -port'),
+        (["-workerId", "1", "-port", "1", "-interval", "-1"], 'invalid value "-1" for flag -interval'),
+        (["-workerId", "1", "-port", "1", "-split=maybe"], 'invalid boolean value "maybe" for -split'),
+        (["-workerId", "1", "-port"], "flag needs an argument: -port"),
+        (["-port", "1"], "flag -workerId is required"),
+        (["-workerId", "1"], "flag -port is required"),
+    ],
+)
 def test_bad_command_line_prints_usage_and_exits_2(args, message):
-    proc = subprocess.run([sys.executable, "-I", "-S", str(EMULATOR), *args],
-                          capture_output=True, text=True, timeout=10)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", str(EMULATOR), *args], capture_output=True, text=True, timeout=10
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith(message), proc.stderr
@@ -351,12 +366,25 @@ def test_bad_command_line_prints_usage_and_exits_2(args, message):
 
 @pytest.mark.parametrize("flag", ["-h", "-help", "--help"])
 def test_help_prints_usage_and_exits_0(flag):
-    proc = subprocess.run([sys.executable, "-I", "-S", str(EMULATOR), flag],
-                          capture_output=True, text=True, timeout=10)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", str(EMULATOR), flag], capture_output=True, text=True, timeout=10
+    )
     assert proc.returncode == 0
     assert proc.stderr.startswith("Usage of worker:")
-    for name in ("crashCode", "flaky", "hangAfter", "interval", "lead", "mtbf", "port", "seed", "sentLog",
-                 "split", "startDelay", "workerId"):
+    for name in (
+        "crashCode",
+        "flaky",
+        "hangAfter",
+        "interval",
+        "lead",
+        "mtbf",
+        "port",
+        "seed",
+        "sentLog",
+        "split",
+        "startDelay",
+        "workerId",
+    ):
         assert f"  -{name}" in proc.stderr
 
 
@@ -368,6 +396,7 @@ def test_main_returns_the_status_in_process(capsys):
 
 
 # --- fault flags -----------------------------------------------------------------------------------
+
 
 def test_mtbf_crash_is_abrupt_mid_stream(spawn):
     seed, lifetime = seed_with_lifetime(0.5, 0.25, 0.8)
@@ -532,13 +561,17 @@ def test_sent_log_can_be_shared_by_several_workers(spawn, tmp_path):
 
 # --- bin/worker and start-up weight ----------------------------------------------------------------
 
+
 def test_bin_worker_runs_with_the_original_cli():
     assert os.access(WORKER_BIN, os.X_OK)
     assert WORKER_BIN.read_text().startswith("#!/usr/bin/env -S python3 -I -S\n")
     port = free_port()
-    proc = subprocess.Popen([str(WORKER_BIN), "-workerId", "3", "-port", str(port), "-interval", str(FAST),
-                             "-mtbf", "0"], env=dict(os.environ, PATH=VENV_PATH),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(WORKER_BIN), "-workerId", "3", "-port", str(port), "-interval", str(FAST), "-mtbf", "0"],
+        env=dict(os.environ, PATH=VENV_PATH),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert f"worker 3 started on 127.0.0.1:{port}" in stderr_line(proc)
         assert len(stream_values(port, 3)) == 3
@@ -557,20 +590,43 @@ def test_bin_worker_needs_neither_the_package_nor_its_real_location(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     link = tmp_path / "elsewhere" / "worker"
     link.symlink_to(tmp_path / "bin" / "worker")
-    proc = subprocess.run([str(link), "-h"], env=dict(os.environ, PATH=VENV_PATH),
-                          capture_output=True, text=True, timeout=10)
+    proc = subprocess.run(
+        [str(link), "-h"], env=dict(os.environ, PATH=VENV_PATH), capture_output=True, text=True, timeout=10
+    )
     assert proc.returncode == 0 and proc.stderr.startswith("Usage of worker:"), proc.stderr
 
 
 def test_importing_the_emulator_pulls_in_no_heavy_module():
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); before = set(sys.modules); import emulator; "
-            "print(' '.join(sorted(set(sys.modules) - before)))")
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(EMULATOR.parent)],
-                         capture_output=True, text=True, timeout=10, check=True).stdout.split()
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); before = set(sys.modules); import emulator; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(EMULATOR.parent)],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout.split()
     assert "emulator" in out
-    heavy = {"socket", "threading", "asyncio", "random", "hashlib", "http", "email", "datetime", "argparse",
-             "selectors", "enum", "re", "pandas", "aiohttp", "workerlab", "os"}
+    heavy = {
+        "socket",
+        "threading",
+        "asyncio",
+        "random",
+        "hashlib",
+        "http",
+        "email",
+        "datetime",
+        "argparse",
+        "selectors",
+        "enum",
+        "re",
+        "pandas",
+        "aiohttp",
+        "workerlab",
+        "os",
+    }
     assert not heavy & set(out), f"heavy imports: {heavy & set(out)}"
     source = EMULATOR.read_text()
     assert not re.search(r"^\s*(import|from)\s+workerlab", source, re.M)
-

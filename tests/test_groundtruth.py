@@ -3,6 +3,7 @@
 Hand-built logs (LogBuilder) and sent logs give known answers for every counter; one real run
 with the emulator's -sentLog checks the whole path end to end.
 """
+
 from __future__ import annotations
 
 import socket
@@ -12,13 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import FAST, free_port
+from logbuilder import LogBuilder
 
 import workerlab as wl
 from workerlab import groundtruth as gt
 from workerlab.groundtruth import SentLog
-
-from conftest import FAST, free_port
-from logbuilder import LogBuilder
 
 
 def write_sent(path: Path, rows: list[tuple[int, int]]) -> Path:
@@ -26,8 +26,9 @@ def write_sent(path: Path, rows: list[tuple[int, int]]) -> Path:
     return path
 
 
-def one_process(values: list[int], end: str = "stop", pid: int = 501, worker: int = 1,
-                n_workers: int = 1) -> pd.DataFrame:
+def one_process(
+    values: list[int], end: str = "stop", pid: int = 501, worker: int = 1, n_workers: int = 1
+) -> pd.DataFrame:
     """A run with a single worker process that delivered ``values`` and then ended with ``end``."""
     b = LogBuilder(n_workers=n_workers, target=max(1, len(values)))
     b.start(worker, pid=pid)
@@ -42,6 +43,7 @@ def sent(pid: int, values: list[int]) -> SentLog:
 
 
 # -- reading the sent log -------------------------------------------------------------------
+
 
 def test_read_sent_log_groups_by_pid_in_order(tmp_path):
     path = write_sent(tmp_path / "s.log", [(7, 1), (8, 50), (7, 2), (7, 3)])
@@ -60,6 +62,7 @@ def test_read_sent_log_counts_malformed_lines_and_tolerates_no_file(tmp_path):
 
 
 # -- comparing --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("end", ["stop", "crash", "stall"])
 def test_exact_match_is_clean(end):
@@ -155,6 +158,7 @@ def test_reports_add_up():
 
 # -- processes and ports ----------------------------------------------------------------------
 
+
 def test_orphans_by_pid_and_command_line(spawn):
     port = free_port()
     proc = spawn("-workerId", "1", "-port", str(port), "-mtbf", "0")
@@ -194,10 +198,19 @@ def test_check_run_without_a_sent_log_checks_processes_only():
 
 # -- end to end -----------------------------------------------------------------------------
 
+
 def test_real_run_with_crashes_matches_its_sent_log(tmp_path):
     log = tmp_path / "sent.log"
-    df = wl.collect(4, 200, interval=FAST, mtbf=0.5, seed=11, stall_after=0.5, progress=False,
-                    worker_args=["-split", "-sentLog", str(log)])
+    df = wl.collect(
+        4,
+        200,
+        interval=FAST,
+        mtbf=0.5,
+        seed=11,
+        stall_after=0.5,
+        progress=False,
+        worker_args=["-split", "-sentLog", str(log)],
+    )
     r = gt.check_run(df, log)
     assert r.ok, r.problems
     assert r.lines_checked == r.lines_received == (df.event == "sample").sum()

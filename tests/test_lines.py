@@ -1,4 +1,5 @@
 """The line parser against arbitrary chunkings (property-based) and known edge cases."""
+
 from __future__ import annotations
 
 from hypothesis import given
@@ -39,20 +40,26 @@ def test_any_chunking_yields_every_line_once(nums, cuts, crlf):
 @given(values, st.integers(min_value=1, max_value=6))
 def test_a_line_cut_by_a_crash_is_never_counted(nums, keep):
     data = b"".join(b"rnd=%d\n" % n for n in nums) + b"rnd=42\n"[:keep]
-    got, bad, parser = _feed_all([data[i:i + 3] for i in range(0, len(data), 3)])
+    got, bad, parser = _feed_all([data[i : i + 3] for i in range(0, len(data), 3)])
     assert got == nums
     assert bad == []
     assert parser.partial == b"rnd=42\n"[:keep]
 
 
-@given(st.lists(st.one_of(st.integers(0, 99).map(lambda n: b"rnd=%d" % n),
-                          st.binary(max_size=12).filter(lambda b: b"\n" not in b)), max_size=40),
-       st.lists(st.integers(min_value=0), max_size=20))
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 99).map(lambda n: b"rnd=%d" % n),
+            st.binary(max_size=12).filter(lambda b: b"\n" not in b),
+        ),
+        max_size=40,
+    ),
+    st.lists(st.integers(min_value=0), max_size=20),
+)
 def test_garbage_is_reported_never_counted(lines, cuts):
     data = b"".join(line + b"\n" for line in lines)
     got, bad, _ = _feed_all(_chunk(data, cuts))
-    good = [int(line[4:]) for line in lines
-            if line.startswith(b"rnd=") and line[4:].isdigit()]
+    good = [int(line[4:]) for line in lines if line.startswith(b"rnd=") and line[4:].isdigit()]
     assert got == good
     assert len(got) + len(bad) == len(lines)
 

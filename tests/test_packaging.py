@@ -1,4 +1,5 @@
 """The project's own files install what it needs: pyproject.toml and environment.yml agree."""
+
 from __future__ import annotations
 
 import re

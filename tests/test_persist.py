@@ -1,21 +1,28 @@
 """Event logs round-trip through Parquet exactly; several files load as one frame."""
+
 from __future__ import annotations
 
 import warnings
 
 import pandas as pd
 import pytest
-
 from logbuilder import LogBuilder, perfect_run, simulated_run, sweep
+
 from workerlab import analysis, events, persist
 
 
 def faulty() -> pd.DataFrame:
     b = LogBuilder(n_workers=2, target=3, run_id="f")
-    tc = b.start(1); b.stream(1, tc, 2)
+    tc = b.start(1)
+    b.stream(1, tc, 2)
     b.error(1, 1.5, "rnd=?x")
-    b.crash(1, 1.6); b.restart(1, 1.61); b.spawn(1, 1.62); b.ready(1, 1.7); b.connect(1, 1.71)
-    b.sample(1, 1.72); b.sample(1, 2.72)          # the last one is not kept
+    b.crash(1, 1.6)
+    b.restart(1, 1.61)
+    b.spawn(1, 1.62)
+    b.ready(1, 1.7)
+    b.connect(1, 1.71)
+    b.sample(1, 1.72)
+    b.sample(1, 2.72)  # the last one is not kept
     b.stop(1, 2.8)
     b.run_stop(2.81, "reached")
     return b.frame()
@@ -28,9 +35,9 @@ def test_round_trip_is_exact_including_dtypes_and_timezone(tmp_path):
     pd.testing.assert_frame_equal(back, df, check_exact=True)
     assert back.dtypes.to_dict() == df.dtypes.to_dict()
     assert str(back["timestamp"].dt.tz) == "UTC"
-    assert list(back["event"].cat.categories) == list(events.EVENTS)   # unused categories kept
-    assert back["kept"].isna().sum() == df["kept"].isna().sum() > 0   # NA survives in boolean
-    assert back["pid"].isna().sum() == 1                               # the run-level row
+    assert list(back["event"].cat.categories) == list(events.EVENTS)  # unused categories kept
+    assert back["kept"].isna().sum() == df["kept"].isna().sum() > 0  # NA survives in boolean
+    assert back["pid"].isna().sum() == 1  # the run-level row
 
 
 def test_round_trip_of_a_sweep_keeps_runs_and_their_summary(tmp_path):
@@ -57,8 +64,9 @@ def test_load_several_files_globs_and_directories_into_one_frame(tmp_path):
         persist.save(df, tmp_path / name)
     expected = events.concat([a, b, c])
 
-    pd.testing.assert_frame_equal(persist.load(tmp_path / "1.parquet", tmp_path / "2.parquet", tmp_path / "3.parquet"),
-                                  expected)
+    pd.testing.assert_frame_equal(
+        persist.load(tmp_path / "1.parquet", tmp_path / "2.parquet", tmp_path / "3.parquet"), expected
+    )
     pd.testing.assert_frame_equal(persist.load(str(tmp_path / "*.parquet")), expected)
     pd.testing.assert_frame_equal(persist.load(tmp_path), expected)
     # a file named twice (directly and through a glob) is loaded once, at its first mention
@@ -78,7 +86,9 @@ def test_a_file_that_is_not_an_event_log_gets_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"notes\.parquet is not a workerlab event log: not a Parquet file"):
         persist.load(tmp_path / "notes.parquet")
     pd.DataFrame({"a": [1, 2]}).to_parquet(tmp_path / "other.parquet")
-    with pytest.raises(ValueError, match=r"other\.parquet is not a workerlab event log: missing columns \['run_id'"):
+    with pytest.raises(
+        ValueError, match=r"other\.parquet is not a workerlab event log: missing columns \['run_id'"
+    ):
         persist.load(tmp_path / "other.parquet")
 
 
@@ -102,7 +112,7 @@ def test_same_run_id_in_two_files_warns(tmp_path):
     assert len(out) == 2 * len(df)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        persist.load(tmp_path / "a.parquet")   # one file: nothing to warn about
+        persist.load(tmp_path / "a.parquet")  # one file: nothing to warn about
 
 
 def test_public_names_resolve_to_this_module():

@@ -1,4 +1,5 @@
 """The plots show the right things: lanes, markers, lines — checked on hand-built logs."""
+
 from __future__ import annotations
 
 import io
@@ -10,10 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
 from conftest import by_gid, one  # noqa: E402
 from logbuilder import bulk_run, faulty_run, perfect_run, sweep  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
 from workerlab import analysis, plots  # noqa: E402
 
 approx = pytest.approx
@@ -22,6 +23,7 @@ approx = pytest.approx
 @pytest.fixture(autouse=True)
 def _no_show_and_close(monkeypatch):
     """Plots must never call plt.show(); close every figure a test made."""
+
     def refuse(*a, **k):
         raise AssertionError("plt.show() was called")
 
@@ -35,13 +37,14 @@ def ax():
     return plt.figure(figsize=(8, 5)).add_subplot()
 
 
-
-
 @pytest.fixture(scope="module")
 def run16():
     """16 workers, target 150, three crashes at known places and one stall."""
     b = perfect_run(16, 150, extra=4, lead=0.1, run_id="r16")
-    b.crash(3, 2.5); b.restart(3, 2.51); b.spawn(3, 2.52); b.ready(3, 2.6)
+    b.crash(3, 2.5)
+    b.restart(3, 2.51)
+    b.spawn(3, 2.52)
+    b.ready(3, 2.6)
     b.crash(7, 4.5)
     b.crash(3, 5.5)
     b.stall(12, 6.2)
@@ -50,14 +53,15 @@ def run16():
 
 # -- timeline -------------------------------------------------------------------------------
 
+
 def test_timeline_has_one_lane_per_worker_and_every_event(ax, run16):
     out = plots.plot_timeline(run16, ax=ax)
     assert out is ax
     assert list(ax.get_yticks()) == list(range(1, 17))
     assert [t.get_text() for t in ax.get_yticklabels()] == [str(w) for w in range(1, 17)]
-    assert ax.yaxis_inverted()                                     # worker 1 on top
+    assert ax.yaxis_inverted()  # worker 1 on top
     samples = one(ax, "samples")
-    assert len(samples.get_segments()) == 154                      # one tick per sample row, one artist
+    assert len(samples.get_segments()) == 154  # one tick per sample row, one artist
     assert len(one(ax, "lifetimes").get_paths()) == len(analysis.processes(run16)) == 17
     assert len(one(ax, "crash").get_offsets()) == 3
     assert len(one(ax, "stall").get_offsets()) == 1
@@ -76,13 +80,15 @@ def test_timeline_marks_kept_and_unkept_samples_differently(ax):
     plots.plot_timeline(faulty_run().frame(), ax=ax)
     colors = one(ax, "samples").get_colors()
     distinct, counts = np.unique(np.round(colors, 3), axis=0, return_counts=True)
-    assert sorted(counts.tolist()) == [1, 8]                      # 8 kept, 1 after the target
+    assert sorted(counts.tolist()) == [1, 8]  # 8 kept, 1 after the target
 
 
 def test_timeline_lifetime_bars_span_spawn_to_end(ax):
     plots.plot_timeline(faulty_run().frame(), ax=ax)
-    spans = sorted((round(p.vertices[:, 0].min(), 3), round(p.vertices[:, 0].max(), 3))
-                   for p in one(ax, "lifetimes").get_paths())
+    spans = sorted(
+        (round(p.vertices[:, 0].min(), 3), round(p.vertices[:, 0].max(), 3))
+        for p in one(ax, "lifetimes").get_paths()
+    )
     assert spans == [(0.0, 3.0), (0.0, 4.6), (3.02, 5.75), (4.62, 5.75)]
 
 
@@ -121,22 +127,23 @@ def test_timeline_stays_one_artist_for_many_samples(ax):
 
 # -- throughput ------------------------------------------------------------------------------
 
+
 def test_throughput_curve_ideal_target_deadline_and_crashes(ax):
     df = faulty_run().frame()
     s = analysis.summary(df).iloc[0]
     out = plots.plot_throughput(df, ax=ax, deadline=5.0)
     assert out is ax
     observed = one(ax, "observed")
-    assert observed.get_ydata()[-1] == 8                           # kept samples only
+    assert observed.get_ydata()[-1] == 8  # kept samples only
     assert np.all(np.diff(observed.get_ydata()) >= 0)
     ideal = one(ax, "ideal")
-    assert ideal.get_xdata()[-1] == approx(s["bound_s"])          # reaches the target at the bound
+    assert ideal.get_xdata()[-1] == approx(s["bound_s"])  # reaches the target at the bound
     assert ideal.get_ydata()[-1] == 8
-    assert ideal.get_ydata()[1] == 2                               # 2 workers: 2 samples per step
+    assert ideal.get_ydata()[1] == 2  # 2 workers: 2 samples per step
     assert one(ax, "target").get_ydata()[0] == 8
     assert one(ax, "deadline").get_xdata()[0] == 5.0
     crash = one(ax, "crash").get_offsets()
-    assert crash.tolist() == [[3.0, 5.0]]                          # 5 kept samples by t = 3.0
+    assert crash.tolist() == [[3.0, 5.0]]  # 5 kept samples by t = 3.0
     assert one(ax, "stall").get_offsets().tolist() == [[4.6, 6.0]]
     assert "(s)" in ax.get_xlabel() and "samples" in ax.get_ylabel()
 
@@ -146,9 +153,9 @@ def test_throughput_without_deadline_and_for_a_sweep(ax):
     plots.plot_throughput(df, ax=ax, deadline=None)
     assert not by_gid(ax, "deadline")
     assert len(by_gid(ax, "observed")) == 3
-    assert len(by_gid(ax, "ideal")) == 2                          # one per worker count
+    assert len(by_gid(ax, "ideal")) == 2  # one per worker count
     widths = {line.get_linewidth() for line in by_gid(ax, "observed")}
-    assert max(widths) < 1.8                                       # many runs: thinner lines
+    assert max(widths) < 1.8  # many runs: thinner lines
     assert "3 runs" in ax.get_title()
 
 
@@ -159,6 +166,7 @@ def test_throughput_creates_its_own_figure_without_ax():
 
 
 # -- latency -----------------------------------------------------------------------------------
+
 
 def test_latency_shows_every_kind_with_its_n(ax):
     out = plots.plot_latency(faulty_run().frame(), ax=ax)
@@ -175,7 +183,7 @@ def test_latency_shows_every_kind_with_its_n(ax):
 
 
 def test_latency_without_restarts_says_n0_and_draws_three_boxes(ax):
-    plots.plot_latency(perfect_run(3, 9, lead=0.0).frame(), ax=ax)   # lead 0: drawn at the floor
+    plots.plot_latency(perfect_run(3, 9, lead=0.0).frame(), ax=ax)  # lead 0: drawn at the floor
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[3].endswith("n=0")
     assert len(by_gid(ax, "box")) == 3
@@ -191,18 +199,27 @@ def test_latency_of_a_sweep_pools_runs(ax):
 
 # -- overview ----------------------------------------------------------------------------------
 
+
 def test_plot_run_has_three_panels_and_the_key_figures(run16):
     before = set(plt.get_fignums())
     fig = plots.plot_run(run16)
-    assert isinstance(fig, Figure) and set(plt.get_fignums()) == before   # not registered with pyplot
+    assert isinstance(fig, Figure) and set(plt.get_fignums()) == before  # not registered with pyplot
     assert len(fig.axes) == 3
     timeline, throughput, latency = fig.axes
     assert len(timeline.get_yticks()) == 16
     assert by_gid(throughput, "ideal") and by_gid(latency, "box")
     title = fig._suptitle.get_text()
     s = analysis.summary(run16).iloc[0]
-    for want in ("16 workers", "150/150 samples", "154 numbers processed", f"elapsed {s['elapsed_s']:.2f} s",
-                 f"bound {s['bound_s']:.2f} s", f"efficiency {s['efficiency']:.0%}", "crashes 3", "stalls 1"):
+    for want in (
+        "16 workers",
+        "150/150 samples",
+        "154 numbers processed",
+        f"elapsed {s['elapsed_s']:.2f} s",
+        f"bound {s['bound_s']:.2f} s",
+        f"efficiency {s['efficiency']:.0%}",
+        "crashes 3",
+        "stalls 1",
+    ):
         assert want in title
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=50)
@@ -238,18 +255,21 @@ def test_timeline_legend_lists_only_the_process_endings_that_occur(ax):
     plots.plot_timeline(faulty_run().frame(), ax=ax2)
     labels = [t.get_text() for t in ax2.get_legend().get_texts()]
     assert [lab for lab in labels if lab.startswith("process")] == [
-        "process (stopped)", "process (crashed)", "process (stalled)"]
+        "process (stopped)",
+        "process (crashed)",
+        "process (stalled)",
+    ]
 
 
 def test_throughput_keeps_a_compressed_run_readable_when_the_deadline_is_far(ax):
-    df = perfect_run(4, 20, interval=0.02).frame()              # done in ~0.2 s
+    df = perfect_run(4, 20, interval=0.02).frame()  # done in ~0.2 s
     plots.plot_throughput(df, ax=ax, deadline=10.0)
     assert ax.get_xlim()[1] < 1.0
     assert one(ax, "deadline").get_xdata()[0] == 10.0
     assert any("deadline 10 s (off the axis" in t.get_text() for t in ax.get_legend().get_texts())
     ax2 = plt.figure().add_subplot()
     plots.plot_throughput(perfect_run(4, 20, interval=1.0).frame(), ax=ax2, deadline=6.0)  # done at 4.2 s
-    assert ax2.get_xlim()[1] > 6.0                               # a near deadline is on the axis
+    assert ax2.get_xlim()[1] > 6.0  # a near deadline is on the axis
     assert all("off the axis" not in t.get_text() for t in ax2.get_legend().get_texts())
 
 

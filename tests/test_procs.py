@@ -1,4 +1,5 @@
 """Worker process ownership: stop() never swallows a cancellation, kill_all leaves nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +19,7 @@ def test_cancelling_a_stop_is_never_swallowed():
     stop, so the race window is hit whatever the machine's speed (with wait_for, several
     cancellations in 200 were swallowed).
     """
+
     async def stop_after(delay: float | None, pids: list[int]) -> tuple[bool, bool]:
         """(cancel requested, cancel swallowed); delay None: no cancel, just time the stop."""
         worker = procs.spawn(["sleep", "30"])

@@ -3,6 +3,7 @@
 The same code as ``make soak`` (benchmarks/soak.py, 200+ runs), with a fixed seed so that the plan of
 runs is the same every time (timing is not: the machine is shared). Counts only, no durations.
 """
+
 from __future__ import annotations
 
 import random

@@ -4,6 +4,7 @@ Real sweeps run the emulator at ``FAST`` (50 numbers a second) locally and on a 
 ``LocalCluster``; like every test here they assert counts, outcomes and that no process is
 left, never a duration.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,15 +24,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import FAST, ROOT, one, pid_alive, run_cell_interrupted  # noqa: E402
+from logbuilder import LogBuilder, perfect_run  # noqa: E402
+from logbuilder import sweep as concat_logs
+from test_collector import _script, assert_clean, run_row  # noqa: E402
 
 import workerlab as wl  # noqa: E402
 from workerlab import cli, collector, procs  # noqa: E402
 from workerlab.sweeping import parse_workers  # noqa: E402
 from workerlab.verdict import repeats_needed, wilson_interval  # noqa: E402
-
-from conftest import FAST, ROOT, by_gid, one, pid_alive, run_cell_interrupted  # noqa: E402
-from logbuilder import LogBuilder, perfect_run, sweep as concat_logs  # noqa: E402
-from test_collector import _script, assert_clean, run_row  # noqa: E402
 
 approx = pytest.approx
 Z2 = NormalDist().inv_cdf(0.975) ** 2  # 3.8414588...
@@ -39,6 +40,7 @@ SMALL = dict(samples=30, interval=FAST, mtbf=0, progress=False)
 
 
 # -- statistics on constructed logs -------------------------------------------------------
+
 
 def test_wilson_interval_against_hand_computed_values():
     # all successes: low = n / (n + z²); none: high = z² / (n + z²)
@@ -109,7 +111,13 @@ def test_threshold_table_and_answer(constructed):
     assert "about 73 successful repeats" in text and "70 more" in text and "14 workers: 0/3" in text
     assert "<table" in th._repr_html_() and "15 workers meet" in th._repr_html_()
     d = th.to_dict()
-    assert (d["workers"], d["strong"], d["repeats_needed"], d["runs"], d["successes"]) == (15, False, 73, 3, 3)
+    assert (d["workers"], d["strong"], d["repeats_needed"], d["runs"], d["successes"]) == (
+        15,
+        False,
+        73,
+        3,
+        3,
+    )
 
 
 def test_threshold_is_strong_when_the_low_end_reaches_the_level(constructed):
@@ -152,7 +160,6 @@ def test_parse_workers():
 # -- the plot --------------------------------------------------------------------------------
 
 
-
 def test_plot_sweep_shows_runs_median_bound_deadline_rate_and_threshold(constructed):
     df = constructed[constructed.run_id != "w13-r1"]
     fig = plt.figure(figsize=(9, 5))
@@ -174,7 +181,8 @@ def test_plot_sweep_shows_runs_median_bound_deadline_rate_and_threshold(construc
     assert list(one(twin, "success").get_ydata()) == approx([0.0, 1.0, 0.75])
     ci = one(twin, "success_ci").get_segments()
     assert [tuple(np.round(s[:, 1], 4)) for s in ci] == [
-        tuple(np.round(wilson_interval(k, n), 4)) for k, n in ((0, 3), (3, 3), (3, 4))]
+        tuple(np.round(wilson_interval(k, n), 4)) for k, n in ((0, 3), (3, 3), (3, 4))
+    ]
     assert one(twin, "level").get_ydata()[0] == 0.7
     assert "15 workers" in ax.get_title() and "share" in twin.get_ylabel()
     plt.close(fig)
@@ -190,12 +198,13 @@ def test_plot_sweep_refuses_an_empty_log():
 
 # -- real sweeps at compressed time ------------------------------------------------------------
 
+
 def assert_sweep(df: pd.DataFrame, counts: list[int], repeats: int, samples: int) -> None:
     """One run_id per run, n_workers right, runs in order, every run reached, nothing left."""
     runs = df.groupby("run_id", sort=False)
     assert runs.ngroups == len(counts) * repeats
     assert list(runs["n_workers"].first()) == [w for w in counts for _ in range(repeats)]
-    for rid, g in runs:
+    for _rid, g in runs:
         assert g["n_workers"].nunique() == 1
         assert g.loc[g.worker_id > 0, "worker_id"].max() <= g["n_workers"].iloc[0]
         assert run_row(g).detail == f"target={samples} outcome=reached"
@@ -213,8 +222,10 @@ def test_local_sweep_runs_every_count_and_leaves_nothing():
 def test_seeded_sweeps_are_reproducible_and_repeats_differ():
     def values(df):
         s = df[df.event == "sample"]
-        return {(int(w), r.split("-r")[-1], int(wid)): list(g.value.astype(int))[:5]
-                for (w, r, wid), g in s.groupby(["n_workers", "run_id", "worker_id"])}
+        return {
+            (int(w), r.split("-r")[-1], int(wid)): list(g.value.astype(int))[:5]
+            for (w, r, wid), g in s.groupby(["n_workers", "run_id", "worker_id"])
+        }
 
     a = values(wl.sweep([2], repeats=2, seed=11, **SMALL))
     b = values(wl.sweep([2], repeats=2, seed=11, **SMALL))
@@ -224,19 +235,27 @@ def test_seeded_sweeps_are_reproducible_and_repeats_differ():
 
 def test_sweep_on_a_dask_local_cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2, host="127.0.0.1",
-                                  protocol="tcp", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            processes=False,
+            n_workers=1,
+            threads_per_worker=2,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         df = wl.sweep(range(2, 5), repeats=2, client=client, **SMALL)
     assert_sweep(df, [2, 3, 4], 2, 30)
 
 
 #: the emulator, except that worker 4 (only the 4-worker run has one) exits with status 3 at once;
 #: a shell script, so that its five failed starts end that run long before 3 workers reach the target
-FAILS_AT_4 = '''#!/bin/sh
+FAILS_AT_4 = """#!/bin/sh
 case " $* " in *" -workerId 4 "*) exit 3;; esac
 exec {python} -I -S {emulator} "$@"
-'''
+"""
 
 
 def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
@@ -244,8 +263,14 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
 
     fake = _script(tmp_path, "fails-at-4", FAILS_AT_4.format(python=sys.executable, emulator=str(EMULATOR)))
     with pytest.warns(RuntimeWarning, match="1 of 3 runs did not reach the target"):
-        df = wl.sweep([2, 3, 4], repeats=1, samples=150, worker_bin=str(fake), progress=False,
-                      worker_args=["-interval", str(FAST), "-mtbf", "0"])
+        df = wl.sweep(
+            [2, 3, 4],
+            repeats=1,
+            samples=150,
+            worker_bin=str(fake),
+            progress=False,
+            worker_args=["-interval", str(FAST), "-mtbf", "0"],
+        )
     outcomes = {int(g.n_workers.iloc[0]): run_row(g).detail for _, g in df.groupby("run_id")}
     assert outcomes[2] == outcomes[3] == "target=150 outcome=reached"
     assert outcomes[4].startswith("target=150 outcome=failed; worker 4 failed")
@@ -333,6 +358,7 @@ def test_sweep_refuses_bad_input_before_spawning(active_runs):
 
 def test_sweep_inside_a_running_loop():
     """What a Jupyter cell does: the blocking API while the kernel's loop runs."""
+
     async def cell():
         return wl.sweep([2, 3], repeats=1, **SMALL)
 
@@ -378,9 +404,29 @@ def test_interrupt_in_a_script_stops_every_run():
 def test_ctrl_c_on_the_cli_sweep_stops_every_worker():
     import psutil
 
-    proc = subprocess.Popen([sys.executable, "-m", "workerlab", "sweep", "--workers", "2-3", "--repeats", "2",
-                             "--samples", "1000000", "--interval", str(FAST), "--mtbf", "0", "--no-progress"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workerlab",
+            "sweep",
+            "--workers",
+            "2-3",
+            "--repeats",
+            "2",
+            "--samples",
+            "1000000",
+            "--interval",
+            str(FAST),
+            "--mtbf",
+            "0",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(300):  # up to ~30 s to import and spawn all 10 workers
             kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
@@ -409,10 +455,12 @@ def test_progress_bar_counts_runs(capsys):
 
 
 def test_wl_sweep_is_the_function_whatever_is_imported_first():
-    code = ("import workerlab as wl, workerlab.sweeping, inspect; wl.threshold; "
-            "assert 'repeats' in inspect.signature(wl.sweep).parameters; "
-            f"df = wl.sweep([1], repeats=1, samples=3, interval={FAST}, progress=False); "
-            "print(df.run_id.nunique())")
+    code = (
+        "import workerlab as wl, workerlab.sweeping, inspect; wl.threshold; "
+        "assert 'repeats' in inspect.signature(wl.sweep).parameters; "
+        f"df = wl.sweep([1], repeats=1, samples=3, interval={FAST}, progress=False); "
+        "print(df.run_id.nunique())"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "1"
@@ -420,36 +468,81 @@ def test_wl_sweep_is_the_function_whatever_is_imported_first():
 
 # -- command line ----------------------------------------------------------------------------
 
+
 def test_cli_sweep_json(capsys, tmp_path):
     out = tmp_path / "sweep.parquet"
-    code = cli.main(["sweep", "--workers", "2-3", "--repeats", "2", "--samples", "30", "--interval", str(FAST),
-                     "--mtbf", "0", "--deadline", "30", "--json", "--no-progress", "--out", str(out)])
+    code = cli.main(
+        [
+            "sweep",
+            "--workers",
+            "2-3",
+            "--repeats",
+            "2",
+            "--samples",
+            "30",
+            "--interval",
+            str(FAST),
+            "--mtbf",
+            "0",
+            "--deadline",
+            "30",
+            "--json",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rep = json.loads(captured.out)  # exactly one JSON object
     assert [r["workers"] for r in rep["rows"]] == [2, 3]
     assert all(r["runs"] == 2 and r["successes"] == 2 for r in rep["rows"])
     th = rep["threshold"]
-    assert (th["workers"], th["strong"], th["repeats_needed"], th["level"], th["deadline"]) == (2, False, 73, 0.95, 30)
+    assert (th["workers"], th["strong"], th["repeats_needed"], th["level"], th["deadline"]) == (
+        2,
+        False,
+        73,
+        0.95,
+        30,
+    )
     assert rep["runs"] == 4 and rep["wall_s"] > 0 and rep["run_time_sum_s"] >= rep["elapsed_sum_s"] > 0
     assert wl.load(out).run_id.nunique() == 4
 
 
 def test_cli_sweep_human_output_says_when_no_count_qualifies(capsys):
-    code = cli.main(["sweep", "--workers", "2", "--repeats", "1", "--samples", "30", "--interval", str(FAST),
-                     "--mtbf", "0", "--deadline", "0.001", "--no-progress"])
+    code = cli.main(
+        [
+            "sweep",
+            "--workers",
+            "2",
+            "--repeats",
+            "1",
+            "--samples",
+            "30",
+            "--interval",
+            str(FAST),
+            "--mtbf",
+            "0",
+            "--deadline",
+            "0.001",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "workers  runs  met" in out and "no worker count tested (2) meets 0.001 s" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--workers", "5-2"], "empty range"),
-    (["--workers", "17"], "cap of 16"),
-    (["--workers", "0"], "at least 1"),
-    (["--level", "1.5"], "--level"),
-    (["--workers", "8", "--max-live-workers", "4"], "max_live_workers"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--workers", "5-2"], "empty range"),
+        (["--workers", "17"], "cap of 16"),
+        (["--workers", "0"], "at least 1"),
+        (["--level", "1.5"], "--level"),
+        (["--workers", "8", "--max-live-workers", "4"], "max_live_workers"),
+    ],
+)
 def test_cli_sweep_bad_arguments_exit_2_with_one_line(capsys, args, message):
     assert cli.main(["sweep", *args]) == 2
     captured = capsys.readouterr()

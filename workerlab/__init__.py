@@ -6,6 +6,7 @@ package attribute of its name, which would shadow the function. Names are resolv
 lazily so that ``python -m workerlab worker`` (the emulator) and ``import workerlab``
 stay fast: pandas, aiohttp and matplotlib load only when something needs them.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """``python -m workerlab`` is the ``workerlab`` command."""
+
 import sys
 
 from .cli import main

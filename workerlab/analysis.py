@@ -2,12 +2,13 @@
 
 Everything here takes the tidy event log (one run, or many concatenated as a sweep) and
 returns tidy frames, so the same numbers feed ``wl.summary``, the plots, the CLI and the
-dashboard. Definitions follow DESIGN.md §2 and docs/event-log.md; all measurements (interval,
+dashboard. Definitions follow docs/event-log.md; all measurements (interval,
 lead) come from the run itself so that they hold for the original worker binary too.
 
 The work is vectorised (numpy / pandas group operations, no Python loop over rows): an event
 log can hold 100k+ sample rows.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,15 @@ import pandas as pd
 from . import events
 
 __all__ = [
-    "summary", "worker_summary", "latencies", "processes", "ideal_curve", "select_run",
-    "LATENCY_KINDS", "SUMMARY_DTYPES", "WORKER_SUMMARY_DTYPES",
+    "summary",
+    "worker_summary",
+    "latencies",
+    "processes",
+    "ideal_curve",
+    "select_run",
+    "LATENCY_KINDS",
+    "SUMMARY_DTYPES",
+    "WORKER_SUMMARY_DTYPES",
 ]
 
 #: Latency kinds of :func:`latencies`, in the order the plots show them.
@@ -69,6 +77,7 @@ _OUTCOME_RE = re.compile(r"outcome=(\w+)")
 
 
 # -- preparation ---------------------------------------------------------------------------
+
 
 def _prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     """Validated copy sorted by (run in order of first appearance, t), with ``_run`` = run code.
@@ -123,6 +132,7 @@ def select_run(df: pd.DataFrame, run_id: str | None = None) -> tuple[pd.DataFram
 
 # -- measurements that the summary and the plots share ------------------------------------
 
+
 def _gaps(p: pd.DataFrame) -> pd.DataFrame:
     """Gaps between consecutive samples of the same process (``p`` from :func:`_prepare`)."""
     s = p.loc[_mask(p, "sample") & p["pid"].notna().to_numpy(), ["_run", "pid", "worker_id", "t"]]
@@ -131,12 +141,14 @@ def _gaps(p: pd.DataFrame) -> pd.DataFrame:
     pid = s["pid"].to_numpy(dtype="int64")
     t = s["t"].to_numpy()
     same = (run[1:] == run[:-1]) & (pid[1:] == pid[:-1])
-    return pd.DataFrame({
-        "_run": run[1:][same],
-        "worker_id": s["worker_id"].to_numpy()[1:][same],
-        "t": t[1:][same],
-        "seconds": np.diff(t)[same],
-    })
+    return pd.DataFrame(
+        {
+            "_run": run[1:][same],
+            "worker_id": s["worker_id"].to_numpy()[1:][same],
+            "t": t[1:][same],
+            "seconds": np.diff(t)[same],
+        }
+    )
 
 
 def _leads(p: pd.DataFrame) -> pd.DataFrame:
@@ -145,8 +157,10 @@ def _leads(p: pd.DataFrame) -> pd.DataFrame:
     A stream is the samples of one pid after a ``connect`` row, up to the next
     connect/crash/stall/stream_end/stop of that pid; a stream with no sample has no lead.
     """
-    rows = p.loc[_mask(p, "connect", "sample", *_STREAM_CLOSERS) & p["pid"].notna().to_numpy(),
-                 ["_run", "pid", "worker_id", "event", "t"]]
+    rows = p.loc[
+        _mask(p, "connect", "sample", *_STREAM_CLOSERS) & p["pid"].notna().to_numpy(),
+        ["_run", "pid", "worker_id", "event", "t"],
+    ]
     rows = rows.sort_values(["_run", "pid", "t"], kind="stable")
     ev = rows["event"]
     t = rows["t"].to_numpy()
@@ -161,12 +175,24 @@ def _leads(p: pd.DataFrame) -> pd.DataFrame:
     marker[first_of_group & is_sample] = -np.inf  # no connect seen yet for this pid
     conn_t = pd.Series(marker).ffill().to_numpy()
     in_stream = is_sample & np.isfinite(conn_t)
-    cand = pd.DataFrame({"_run": run[in_stream], "pid": pid[in_stream], "conn_t": conn_t[in_stream],
-                         "worker_id": rows["worker_id"].to_numpy()[in_stream], "t": t[in_stream]})
+    cand = pd.DataFrame(
+        {
+            "_run": run[in_stream],
+            "pid": pid[in_stream],
+            "conn_t": conn_t[in_stream],
+            "worker_id": rows["worker_id"].to_numpy()[in_stream],
+            "t": t[in_stream],
+        }
+    )
     first = cand[~cand.duplicated(["_run", "pid", "conn_t"])]
-    return pd.DataFrame({"_run": first["_run"].to_numpy(), "worker_id": first["worker_id"].to_numpy(),
-                         "t": first["t"].to_numpy(),
-                         "seconds": (first["t"] - first["conn_t"]).to_numpy()})
+    return pd.DataFrame(
+        {
+            "_run": first["_run"].to_numpy(),
+            "worker_id": first["worker_id"].to_numpy(),
+            "t": first["t"].to_numpy(),
+            "seconds": (first["t"] - first["conn_t"]).to_numpy(),
+        }
+    )
 
 
 def _spawn_to_ready(p: pd.DataFrame) -> pd.DataFrame:
@@ -176,8 +202,14 @@ def _spawn_to_ready(p: pd.DataFrame) -> pd.DataFrame:
     sp = p.loc[_mask(p, "spawn") & has_pid, cols].drop_duplicates(["_run", "pid"])
     rd = p.loc[_mask(p, "ready") & has_pid, cols].drop_duplicates(["_run", "pid"])
     m = sp.merge(rd[["_run", "pid", "t"]], on=["_run", "pid"], suffixes=("_spawn", ""))
-    return pd.DataFrame({"_run": m["_run"].to_numpy(), "worker_id": m["worker_id"].to_numpy(),
-                         "t": m["t"].to_numpy(), "seconds": (m["t"] - m["t_spawn"]).to_numpy()})
+    return pd.DataFrame(
+        {
+            "_run": m["_run"].to_numpy(),
+            "worker_id": m["worker_id"].to_numpy(),
+            "t": m["t"].to_numpy(),
+            "seconds": (m["t"] - m["t_spawn"]).to_numpy(),
+        }
+    )
 
 
 def _restart_latency(p: pd.DataFrame) -> pd.DataFrame:
@@ -188,11 +220,18 @@ def _restart_latency(p: pd.DataFrame) -> pd.DataFrame:
     samples = base[_mask(p, "sample")].rename(columns={"t": "t_next"})
     if faults.empty or samples.empty:
         return pd.DataFrame({"_run": [], "worker_id": [], "t": [], "seconds": []})
-    m = pd.merge_asof(faults, samples, on="_pos", by=["_run", "worker_id"],
-                      direction="forward", allow_exact_matches=False)
+    m = pd.merge_asof(
+        faults, samples, on="_pos", by=["_run", "worker_id"], direction="forward", allow_exact_matches=False
+    )
     m = m[m["t_next"].notna()]
-    return pd.DataFrame({"_run": m["_run"].to_numpy(), "worker_id": m["worker_id"].to_numpy(),
-                         "t": m["t_next"].to_numpy(), "seconds": (m["t_next"] - m["t"]).to_numpy()})
+    return pd.DataFrame(
+        {
+            "_run": m["_run"].to_numpy(),
+            "worker_id": m["worker_id"].to_numpy(),
+            "t": m["t_next"].to_numpy(),
+            "seconds": (m["t_next"] - m["t"]).to_numpy(),
+        }
+    )
 
 
 def latencies(df: pd.DataFrame) -> pd.DataFrame:
@@ -215,14 +254,18 @@ def latencies(df: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for kind, part in parts.items():
         codes = part["_run"].to_numpy(dtype="int64")
-        frames.append(pd.DataFrame({
-            "run_id": pd.array(run_ids.to_numpy()[codes], dtype="string"),
-            "n_workers": n_workers.to_numpy(dtype="int64")[codes],
-            "worker_id": part["worker_id"].to_numpy(dtype="int64"),
-            "kind": kind,
-            "seconds": part["seconds"].to_numpy(dtype="float64"),
-            "t": part["t"].to_numpy(dtype="float64"),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "run_id": pd.array(run_ids.to_numpy()[codes], dtype="string"),
+                    "n_workers": n_workers.to_numpy(dtype="int64")[codes],
+                    "worker_id": part["worker_id"].to_numpy(dtype="int64"),
+                    "kind": kind,
+                    "seconds": part["seconds"].to_numpy(dtype="float64"),
+                    "t": part["t"].to_numpy(dtype="float64"),
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     out["kind"] = pd.Categorical(out["kind"], categories=list(LATENCY_KINDS))
     return out
@@ -264,6 +307,7 @@ def ideal_curve(n_workers: int, target: int, lead: float, interval: float) -> tu
 
 # -- the summaries ------------------------------------------------------------------------
 
+
 def _run_level(p: pd.DataFrame, n_runs: int) -> tuple[np.ndarray, np.ndarray]:
     """(target, outcome) per run from its run-level stop row (worker_id 0); None if absent."""
     target = np.full(n_runs, None, dtype=object)
@@ -282,7 +326,7 @@ def _empty(dtypes: dict[str, str]) -> pd.DataFrame:
 
 
 def summary(df: pd.DataFrame, deadline: float = 10.0) -> pd.DataFrame:
-    """One row per run (order of first appearance): the figures of DESIGN.md §2.
+    """One row per run (order of first appearance): the figures defined in docs/event-log.md.
 
     Columns (:data:`SUMMARY_DTYPES`): run_id, workers, samples (kept), target and outcome
     (from the run-level stop row; NA if absent — a run with unkept samples is then inferred
@@ -323,23 +367,25 @@ def summary(df: pd.DataFrame, deadline: float = 10.0) -> pd.DataFrame:
     met = pd.array(reached & (elapsed <= deadline), dtype="boolean")
     met[~known] = pd.NA
 
-    out = pd.DataFrame({
-        "run_id": run_ids.to_numpy(),
-        "workers": workers,
-        "samples": samples,
-        "target": pd.array(list(target), dtype="Int64"),
-        "outcome": pd.array(list(outcome), dtype="string"),
-        "numbers_processed": processed,
-        "elapsed_s": elapsed,
-        "interval_s": interval,
-        "lead_s": lead,
-        "bound_s": bound,
-        "efficiency": efficiency,
-        "crashes": _per_run(codes, _mask(p, "crash"), n),
-        "restarts": _per_run(codes, _mask(p, "restart"), n),
-        "stalls": _per_run(codes, _mask(p, "stall"), n),
-        "deadline_met": met,
-    })
+    out = pd.DataFrame(
+        {
+            "run_id": run_ids.to_numpy(),
+            "workers": workers,
+            "samples": samples,
+            "target": pd.array(list(target), dtype="Int64"),
+            "outcome": pd.array(list(outcome), dtype="string"),
+            "numbers_processed": processed,
+            "elapsed_s": elapsed,
+            "interval_s": interval,
+            "lead_s": lead,
+            "bound_s": bound,
+            "efficiency": efficiency,
+            "crashes": _per_run(codes, _mask(p, "crash"), n),
+            "restarts": _per_run(codes, _mask(p, "restart"), n),
+            "stalls": _per_run(codes, _mask(p, "stall"), n),
+            "deadline_met": met,
+        }
+    )
     return out.astype(SUMMARY_DTYPES)
 
 
@@ -357,20 +403,31 @@ def worker_summary(df: pd.DataFrame) -> pd.DataFrame:
     slots = p.groupby("_run")["n_workers"].first()
     p = p[p["worker_id"] >= 1]
     is_sample = _mask(p, "sample")
-    g = pd.DataFrame({
-        "_run": p["_run"].to_numpy(),
-        "worker_id": p["worker_id"].to_numpy(),
-        "samples": is_sample,
-        "kept": _kept_mask(p),
-        "crashes": _mask(p, "crash"),
-        "stalls": _mask(p, "stall"),
-        "restarts": _mask(p, "restart"),
-        "pid": p["pid"].to_numpy(),
-        "ts": np.where(is_sample, p["t"].to_numpy(), np.nan),
-    }).groupby(["_run", "worker_id"]).agg(
-        samples=("samples", "sum"), kept=("kept", "sum"), crashes=("crashes", "sum"),
-        stalls=("stalls", "sum"), restarts=("restarts", "sum"), processes=("pid", "nunique"),
-        first_sample_t=("ts", "min"), last_sample_t=("ts", "max"),
+    g = (
+        pd.DataFrame(
+            {
+                "_run": p["_run"].to_numpy(),
+                "worker_id": p["worker_id"].to_numpy(),
+                "samples": is_sample,
+                "kept": _kept_mask(p),
+                "crashes": _mask(p, "crash"),
+                "stalls": _mask(p, "stall"),
+                "restarts": _mask(p, "restart"),
+                "pid": p["pid"].to_numpy(),
+                "ts": np.where(is_sample, p["t"].to_numpy(), np.nan),
+            }
+        )
+        .groupby(["_run", "worker_id"])
+        .agg(
+            samples=("samples", "sum"),
+            kept=("kept", "sum"),
+            crashes=("crashes", "sum"),
+            stalls=("stalls", "sum"),
+            restarts=("restarts", "sum"),
+            processes=("pid", "nunique"),
+            first_sample_t=("ts", "min"),
+            last_sample_t=("ts", "max"),
+        )
     )
     # every slot 1..n_workers of every run, plus any observed id beyond that
     full = pd.MultiIndex.from_tuples(

@@ -5,6 +5,7 @@ partial event log still written to ``--out``), 2 for bad arguments, 130 on Ctrl-
 exits 0 whatever the threshold (runs that fail are part of its answer), 1 only if every run failed.
 With ``--json`` nothing but one JSON object goes to stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,24 +59,31 @@ def format_summary(rec: dict[str, Any]) -> str:
 
     eff = rec.get("efficiency")
     met = rec.get("deadline_met")
-    return "\n".join([
-        f"run {rec['run_id']}: {rec['workers']} workers, target {rec.get('target')} samples "
-        f"({rec.get('outcome')})",
-        f"  samples kept        {rec['samples']}",
-        f"  numbers processed   {rec['numbers_processed']}",
-        f"  total time          {sec(rec['elapsed_s'])}  (bound {sec(rec['bound_s'])}, "
-        f"efficiency {'n/a' if eff is None else f'{eff:.3f}'})",
-        f"  measured pace       interval {sec(rec['interval_s'])}, lead {sec(rec['lead_s'])}",
-        f"  crashes / restarts  {rec['crashes']} / {rec['restarts']}, stalls {rec['stalls']}",
-        f"  deadline {rec['deadline_s']:g} s       {'met' if met else 'missed'}",
-    ])
+    return "\n".join(
+        [
+            f"run {rec['run_id']}: {rec['workers']} workers, target {rec.get('target')} samples "
+            f"({rec.get('outcome')})",
+            f"  samples kept        {rec['samples']}",
+            f"  numbers processed   {rec['numbers_processed']}",
+            f"  total time          {sec(rec['elapsed_s'])}  (bound {sec(rec['bound_s'])}, "
+            f"efficiency {'n/a' if eff is None else f'{eff:.3f}'})",
+            f"  measured pace       interval {sec(rec['interval_s'])}, lead {sec(rec['lead_s'])}",
+            f"  crashes / restarts  {rec['crashes']} / {rec['restarts']}, stalls {rec['stalls']}",
+            f"  deadline {rec['deadline_s']:g} s       {'met' if met else 'missed'}",
+        ]
+    )
 
 
 def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> None:
     """The worker and emulator options that ``run`` and ``sweep`` share."""
     p.add_argument("--worker-bin", metavar="PATH", help="a worker program with the original's CLI")
-    p.add_argument("--worker-arg", metavar="ARG", action="append", default=[],
-                   help="extra argument for every worker (repeat; use --worker-arg=-flag)")
+    p.add_argument(
+        "--worker-arg",
+        metavar="ARG",
+        action="append",
+        default=[],
+        help="extra argument for every worker (repeat; use --worker-arg=-flag)",
+    )
     p.add_argument("--interval", type=float, help="emulator: seconds between numbers (default 1)")
     p.add_argument("--mtbf", type=float, help="emulator: mean seconds to a crash (0 = never; default 30)")
     p.add_argument("--seed", type=int, help=seed)
@@ -89,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="collect samples from many workers and report")
     run.add_argument("--workers", type=int, default=16, help="worker processes (default 16)")
     run.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
-    _worker_options(run, seed="emulator: seed for reproducible runs",
-                    timeout="give up after this many seconds")
+    _worker_options(
+        run, seed="emulator: seed for reproducible runs", timeout="give up after this many seconds"
+    )
     run.add_argument("--deadline", type=float, default=10.0, help="deadline for the report (default 10)")
     run.add_argument("--max-workers", type=int, default=16, help="raise the 16-worker cap on purpose")
     run.add_argument("--out", metavar="FILE.parquet", help="save the event log")
@@ -99,27 +108,44 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sw = sub.add_parser("sweep", help="repeat runs over worker counts and find the deadline threshold")
-    sw.add_argument("--workers", default="1-16", metavar="SPEC",
-                    help="worker counts: A-B, A,B,C or a single number (default 1-16)")
+    sw.add_argument(
+        "--workers",
+        default="1-16",
+        metavar="SPEC",
+        help="worker counts: A-B, A,B,C or a single number (default 1-16)",
+    )
     sw.add_argument("--repeats", type=int, default=5, help="runs per worker count (default 5)")
     sw.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
     sw.add_argument("--deadline", type=float, default=10.0, help="seconds a run may take (default 10)")
-    sw.add_argument("--level", type=float, default=0.95,
-                    help="share of runs that must meet the deadline (default 0.95)")
-    sw.add_argument("--parallel", type=int, metavar="K", help="at most K runs at once (default: as many "
-                    "as --max-live-workers allows)")
-    sw.add_argument("--max-live-workers", type=int, default=64,
-                    help="worker processes alive at once over all runs (default 64)")
-    _worker_options(sw, seed="emulator: seed for a reproducible sweep (each run derives its own)",
-                    timeout="give up on a run after this many seconds")
+    sw.add_argument(
+        "--level", type=float, default=0.95, help="share of runs that must meet the deadline (default 0.95)"
+    )
+    sw.add_argument(
+        "--parallel",
+        type=int,
+        metavar="K",
+        help="at most K runs at once (default: as many as --max-live-workers allows)",
+    )
+    sw.add_argument(
+        "--max-live-workers",
+        type=int,
+        default=64,
+        help="worker processes alive at once over all runs (default 64)",
+    )
+    _worker_options(
+        sw,
+        seed="emulator: seed for a reproducible sweep (each run derives its own)",
+        timeout="give up on a run after this many seconds",
+    )
     sw.add_argument("--max-workers", type=int, default=16, help="raise the 16-worker cap on purpose")
     sw.add_argument("--out", metavar="FILE.parquet", help="save the event log of every run")
     sw.add_argument("--plot", metavar="FILE.png", help="save the sweep plot")
     sw.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    sub.add_parser("worker", help="the worker emulator: workerlab worker -workerId N -port P ...",
-                   add_help=False)
+    sub.add_parser(
+        "worker", help="the worker emulator: workerlab worker -workerId N -port P ...", add_help=False
+    )
     return p
 
 
@@ -127,12 +153,20 @@ def _run(args: argparse.Namespace) -> int:
     from . import collector, config, persist
     from .errors import CollectError
 
-    options = dict(worker_bin=args.worker_bin, worker_args=args.worker_arg, interval=args.interval,
-                   mtbf=args.mtbf, seed=args.seed, timeout=args.timeout,
-                   max_workers=args.max_workers, progress=not args.no_progress)
+    options = dict(
+        worker_bin=args.worker_bin,
+        worker_args=args.worker_arg,
+        interval=args.interval,
+        mtbf=args.mtbf,
+        seed=args.seed,
+        timeout=args.timeout,
+        max_workers=args.max_workers,
+        progress=not args.no_progress,
+    )
     try:
-        config.make_config(args.workers, args.samples,
-                              **{k: v for k, v in options.items() if k != "progress"})
+        config.make_config(
+            args.workers, args.samples, **{k: v for k, v in options.items() if k != "progress"}
+        )
     except (ValueError, TypeError) as exc:
         return _fail(str(exc), 2)
     error: CollectError | None = None
@@ -195,14 +229,18 @@ def format_sweep(rep: dict[str, Any]) -> str:
 
     lines = [" workers  runs  met  not reached  share   95% CI        median s  p95 s  bound s"]
     for r in rep["rows"]:
-        lines.append(f"{r['workers']:8d}  {r['runs']:4d}  {r['successes']:3d}  {r['not_reached']:11d}  "
-                     f"{r['success_rate']:5.2f}   {r['ci_low']:.2f}–{r['ci_high']:.2f}    {sec(r['median_elapsed_s'])}"
-                     f"  {sec(r['p95_elapsed_s'])}  {sec(r['median_bound_s'])}")
+        lines.append(
+            f"{r['workers']:8d}  {r['runs']:4d}  {r['successes']:3d}  {r['not_reached']:11d}  "
+            f"{r['success_rate']:5.2f}   {r['ci_low']:.2f}–{r['ci_high']:.2f}    {sec(r['median_elapsed_s'])}"
+            f"  {sec(r['p95_elapsed_s'])}  {sec(r['median_bound_s'])}"
+        )
     lines.append("")
     lines.append(rep["threshold"]["sentence"])
     if rep.get("wall_s"):
-        lines.append(f"{rep['runs']} runs in {rep['wall_s']:.1f} s wall; their own times add up to "
-                     f"{rep['run_time_sum_s']:.1f} s (wall/sum {rep['wall_s'] / max(rep['run_time_sum_s'], 1e-9):.2f})")
+        lines.append(
+            f"{rep['runs']} runs in {rep['wall_s']:.1f} s wall; their own times add up to "
+            f"{rep['run_time_sum_s']:.1f} s (wall/sum {rep['wall_s'] / max(rep['run_time_sum_s'], 1e-9):.2f})"
+        )
     return "\n".join(lines)
 
 
@@ -219,8 +257,15 @@ def _sweep(args: argparse.Namespace) -> int:
             raise ValueError(f"--level must be between 0 and 1 (a share of runs), got {args.level:g}")
         if not args.deadline > 0:
             raise ValueError(f"--deadline must be > 0 seconds, got {args.deadline:g}")
-        options = dict(worker_bin=args.worker_bin, worker_args=args.worker_arg, interval=args.interval,
-                       mtbf=args.mtbf, seed=args.seed, timeout=args.timeout, max_workers=args.max_workers)
+        options = dict(
+            worker_bin=args.worker_bin,
+            worker_args=args.worker_arg,
+            interval=args.interval,
+            mtbf=args.mtbf,
+            seed=args.seed,
+            timeout=args.timeout,
+            max_workers=args.max_workers,
+        )
         _plan(counts, args.repeats, args.samples, args.parallel, args.max_live_workers, options)
     except (ValueError, TypeError) as exc:
         return _fail(str(exc), 2)
@@ -228,8 +273,16 @@ def _sweep(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # reported below, in one line
-            df = sweep(counts, args.repeats, args.samples, deadline=args.deadline, parallel=args.parallel,
-                       progress=not args.no_progress, max_live_workers=args.max_live_workers, **options)
+            df = sweep(
+                counts,
+                args.repeats,
+                args.samples,
+                deadline=args.deadline,
+                parallel=args.parallel,
+                progress=not args.no_progress,
+                max_live_workers=args.max_live_workers,
+                **options,
+            )
     except KeyboardInterrupt:
         return _fail("interrupted; every worker process was stopped", 130)
     wall = time.monotonic() - start
@@ -253,8 +306,10 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         print(format_sweep(rep))
         if rep["not_reached_runs"]:
-            print(f"  {rep['not_reached_runs']} run(s) did not reach the target; see their stop rows"
-                  + (f" in {args.out}" if args.out else " (save them with --out)"))
+            print(
+                f"  {rep['not_reached_runs']} run(s) did not reach the target; see their stop rows"
+                + (f" in {args.out}" if args.out else " (save them with --out)")
+            )
         for label, path in (("event log", args.out), ("plot", args.plot)):
             if path:
                 print(f"  {label:<10} {path}")

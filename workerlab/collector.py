@@ -7,6 +7,7 @@ cancellation), and then every slot stops its process before ``run()`` returns.
 A sample's path: worker -> chunked HTTP -> aiohttp reader -> ``LineParser`` -> one tuple
 appended to ``Run.records`` (cheap, no pandas on the hot path) -> ``events.from_records``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,9 @@ UPDATE_EVERY = 0.1
 #: workers starting at once. Starting all 16 together shares the CPUs among 16 interpreters
 #: and makes them all ready late; one per CPU makes the first ones ready early, and with
 #: 150 samples over 16 workers only the first 6 need a 10th number: the rest have slack.
-START_CONCURRENCY = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                        else (os.cpu_count() or 1))
+START_CONCURRENCY = max(
+    1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+)
 #: SIGTERM grace before SIGKILL when stopping a worker
 STOP_GRACE = 0.5
 _STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
@@ -38,8 +40,9 @@ _STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, Con
 class Run:
     """One collection run. ``records`` grows live; ``frame()`` snapshots it as an event log."""
 
-    def __init__(self, config: Config, *, progress: bool = True,
-                 on_update: Callable[[Run], Any] | None = None) -> None:
+    def __init__(
+        self, config: Config, *, progress: bool = True, on_update: Callable[[Run], Any] | None = None
+    ) -> None:
         self.config = config
         self.records: list[tuple] = []
         self.count = 0  # samples so far (kept or not)
@@ -59,16 +62,27 @@ class Run:
     def now(self) -> float:
         return time.monotonic() - self.t0
 
-    def record(self, event: str, worker_id: int, pid: int | None = None, port: int | None = None,
-               value: int | None = None, detail: str | None = None) -> None:
+    def record(
+        self,
+        event: str,
+        worker_id: int,
+        pid: int | None = None,
+        port: int | None = None,
+        value: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         self.records.append((event, worker_id, pid, port, value, self.now(), detail))
 
     def frame(self, records: list[tuple] | None = None) -> pd.DataFrame:
         """The event log so far (safe to call during the run), or of a copy of its ``records``."""
         cfg = self.config
-        return events.from_records(list(self.records) if records is None else records,
-                                   run_id=cfg.run_id, n_workers=cfg.workers,
-                                   samples=cfg.samples, wall0=self.wall0)
+        return events.from_records(
+            list(self.records) if records is None else records,
+            run_id=cfg.run_id,
+            n_workers=cfg.workers,
+            samples=cfg.samples,
+            wall0=self.wall0,
+        )
 
     # -- the run -----------------------------------------------------------------
     async def run(self) -> pd.DataFrame:
@@ -91,8 +105,9 @@ class Run:
                         outcome = "reached"
                     except TimeoutError:
                         outcome = "timeout"
-                        message = (f"timed out after {cfg.timeout:g} s with {self.count} of "
-                                   f"{cfg.samples} samples")
+                        message = (
+                            f"timed out after {cfg.timeout:g} s with {self.count} of {cfg.samples} samples"
+                        )
                     for task in tasks:
                         task.cancel()
         except asyncio.CancelledError:
@@ -187,8 +202,7 @@ class Run:
         finally:
             ports.release(port)
 
-    async def _serve(self, wid: int, proc: procs.Worker,
-                     port: int) -> tuple[int, bool, str]:
+    async def _serve(self, wid: int, proc: procs.Worker, port: int) -> tuple[int, bool, str]:
         """Wait for readiness, then stream until the process is lost.
 
         Returns (numbers received, became ready, why it ended). A crash or stall has
@@ -206,8 +220,7 @@ class Run:
         self.record("ready", wid, pid, port)
         cfg = self.config
         url = f"http://{ports.HOST}:{port}/rnd?n={cfg.samples}"
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.start_timeout,
-                                        sock_read=cfg.stall_after)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.start_timeout, sock_read=cfg.stall_after)
         got, refused = 0, 0
         assert self._session is not None
         while True:
@@ -222,7 +235,8 @@ class Run:
                             continue
                         raise CollectError(
                             f"worker {wid} answered HTTP {resp.status} to {url} ({body}); "
-                            "is this a worker with the /rnd?n= API?")
+                            "is this a worker with the /rnd?n= API?"
+                        )
                     refused = 0
                     self.record("connect", wid, pid, port, detail=f"n={cfg.samples}")
                     n, err, partial = await self._consume(resp, wid, pid, port)
@@ -234,8 +248,7 @@ class Run:
                 continue
             dropped = f" (partial line {partial[:40]!r} dropped)" if partial else ""
             if isinstance(err, TimeoutError):
-                self.record("stall", wid, pid, port,
-                            detail=f"no line for {cfg.stall_after:g} s{dropped}")
+                self.record("stall", wid, pid, port, detail=f"no line for {cfg.stall_after:g} s{dropped}")
                 await procs.stop(proc, grace=0)  # a hung worker gets no grace
                 return got, True, "stalled"
             detail = await _exit_detail(proc, err) + dropped
@@ -262,8 +275,9 @@ class Run:
                 writer.close()
                 return None
 
-    async def _consume(self, resp: aiohttp.ClientResponse, wid: int, pid: int,
-                       port: int) -> tuple[int, BaseException | None, bytes]:
+    async def _consume(
+        self, resp: aiohttp.ClientResponse, wid: int, pid: int, port: int
+    ) -> tuple[int, BaseException | None, bytes]:
         """Read one stream to its end: (lines, None, b"") or (lines, the error, unfinished line).
 
         The read loop awaits nothing but the next bytes: aiohttp raises a stored error
@@ -311,7 +325,7 @@ def _salvage(content: aiohttp.StreamReader) -> bytes:
     buffer = getattr(content, "_buffer", None)
     if not buffer:
         return b""
-    data = b"".join(buffer)[getattr(content, "_buffer_offset", 0):]
+    data = b"".join(buffer)[getattr(content, "_buffer_offset", 0) :]
     buffer.clear()
     return data
 
@@ -371,10 +385,20 @@ async def collect_async(
     (e.g. the original binary) pass such flags through ``worker_args`` instead. Raises
     ``CollectTimeout`` / ``WorkerStartError`` (with ``.events``) when the target is not reached.
     """
-    config = make_config(workers, samples, worker_bin=worker_bin, worker_args=worker_args,
-                         interval=interval, mtbf=mtbf, seed=seed, timeout=timeout,
-                         stall_after=stall_after, start_timeout=start_timeout,
-                         max_workers=max_workers, run_id=run_id)
+    config = make_config(
+        workers,
+        samples,
+        worker_bin=worker_bin,
+        worker_args=worker_args,
+        interval=interval,
+        mtbf=mtbf,
+        seed=seed,
+        timeout=timeout,
+        stall_after=stall_after,
+        start_timeout=start_timeout,
+        max_workers=max_workers,
+        run_id=run_id,
+    )
     return await Run(config, progress=progress, on_update=on_update).run()
 
 
@@ -382,7 +406,8 @@ def collect(workers: int = 16, samples: int = 150, **options: Any) -> pd.DataFra
     """Blocking ``collect_async``: works in a script and inside a running Jupyter kernel."""
     from .sync import run_sync
 
-    config = make_config(workers, samples, **{k: v for k, v in options.items()
-                                              if k not in ("progress", "on_update")})
+    config = make_config(
+        workers, samples, **{k: v for k, v in options.items() if k not in ("progress", "on_update")}
+    )
     run = Run(config, progress=options.get("progress", True), on_update=options.get("on_update"))
     return run_sync(run.run(), on_abandon=run.abandon)

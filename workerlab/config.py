@@ -3,6 +3,7 @@
 Every bad input gets one error that says what to do; nothing has started yet when it is
 raised, so nothing can be left behind.
 """
+
 from __future__ import annotations
 
 import math
@@ -124,7 +125,9 @@ def make_config(
         )
     samples = _whole("samples", samples, 1)
     if isinstance(worker_args, (str, bytes)):
-        raise TypeError("worker_args must be a sequence of strings, e.g. ('-interval', '0.5'), not one string")
+        raise TypeError(
+            "worker_args must be a sequence of strings, e.g. ('-interval', '0.5'), not one string"
+        )
     worker_args = tuple(str(a) for a in worker_args)
     interval = _positive("interval", interval)
     mtbf = _positive("mtbf", mtbf, allow_zero=True)
@@ -137,9 +140,14 @@ def make_config(
     if worker_bin is None:
         # import rather than run the file: an imported module's bytecode is cached, a script's
         # is compiled at every start (measured: ~4 ms of a ~20 ms start)
-        base = (sys.executable, "-I", "-S", "-c",
-                f"import sys; sys.path.insert(0, {str(EMULATOR.parent)!r}); "
-                "import emulator; sys.exit(emulator.main())")
+        base = (
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(EMULATOR.parent)!r}); "
+            "import emulator; sys.exit(emulator.main())",
+        )
         emulator = True
         extra: list[str] = []
         if interval is not None:

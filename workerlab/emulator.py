@@ -1,4 +1,4 @@
-"""Emulator of the third-party worker (DESIGN.md §1): same CLI, same HTTP stream, plus fault flags.
+"""Emulator of the third-party worker (the challenge's `worker` program): same CLI, same HTTP stream, plus fault flags.
 
     worker -workerId 1 -port 3001 [-interval S] [-mtbf S] [-seed N] [-hangAfter K]
            [-startDelay S] [-split] [-lead S] [-crashCode N] [-sentLog PATH] [-flaky]
@@ -14,6 +14,7 @@ instead of ``socket`` and ``threading`` (those pull in enum, selectors and colle
 ``_random`` instead of ``random``. It never imports the rest of workerlab. Values and lifetime equal
 what ``random.Random(seed)`` would give: ``expovariate(1 / mtbf)`` first, then ``randrange(100)`` per line.
 """
+
 import _random
 import _signal
 import _socket
@@ -123,8 +124,10 @@ def parse_flags(argv: list) -> dict:
 def http_date() -> str:
     """The current time as an HTTP Date header value (no locale, no email.utils)."""
     t = time.gmtime()
-    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
 
 
 def log(message: str) -> None:
@@ -201,8 +204,10 @@ class Connection:
     def respond(self, status: str, body: str, close: bool = False) -> None:
         """A short non-streaming response with a one-line text body."""
         data = body.encode() + b"\n"
-        head = (f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                f"Content-Length: {len(data)}\r\nDate: {http_date()}\r\n")
+        head = (
+            f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(data)}\r\nDate: {http_date()}\r\n"
+        )
         if close:
             head += "Connection: close\r\n"
         self.sock.sendall(head.encode() + b"\r\n" + data)
@@ -236,8 +241,13 @@ class Worker:
         """Thread: at the end of the lifetime, die abruptly as a crashing Go program would."""
         time.sleep(max(0.0, self.started + self.lifetime - time.monotonic()))
         self.writing.acquire(timeout=0.1)  # let a line being handed to the socket be logged too
-        write(2, (f"panic: worker {self.id}: simulated crash after {self.lifetime:.6f} s "
-                  f"(mtbf {self.opts['mtbf']:g}, seed {self.opts['seed']})\n").encode())
+        write(
+            2,
+            (
+                f"panic: worker {self.id}: simulated crash after {self.lifetime:.6f} s "
+                f"(mtbf {self.opts['mtbf']:g}, seed {self.opts['seed']})\n"
+            ).encode(),
+        )
         _exit(self.opts["crashCode"])
 
     def terminate(self, signum: int, _frame) -> None:
@@ -305,7 +315,9 @@ class Worker:
         n = next((p[2:] for p in query.split("&") if p.startswith("n=")), "")
         digits = n[1:] if n[:1] in "+-" else n
         if not (digits.isascii() and digits.isdigit()) or int(n) <= 0:
-            return conn.respond("400 Bad Request", f"invalid n {n!r}: want a positive integer, e.g. /rnd?n=10")
+            return conn.respond(
+                "400 Bad Request", f"invalid n {n!r}: want a positive integer, e.g. /rnd?n=10"
+            )
         if not self.busy.acquire(False):
             return conn.respond("429 Too Many Requests", f"worker {self.id} is busy: one stream at a time")
         try:
@@ -328,7 +340,8 @@ class Worker:
         conn.sock.sendall(
             "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n"
             f"Content-Type: application/text\r\nX-Worker-Id: {self.id}\r\nDate: {http_date()}\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n".encode())
+            "Transfer-Encoding: chunked\r\n\r\n".encode()
+        )
         start = time.monotonic() + o["lead"]
         pause = min(o["interval"] / 4, 0.01)  # between the two halves of a split line
         held = None  # (line, value) kept back to be coalesced with the next line (-split)

@@ -1,4 +1,5 @@
 """Exceptions raised by workerlab. Each message says what went wrong and what to do."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 Every part of workerlab (collector, summary, plots, persistence, dashboard, sweeps)
 produces or consumes this frame; the schema below is the single definition of it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -14,8 +15,16 @@ import pandas as pd
 #: Event kinds, in lifecycle order. ``error`` (a garbage line or a failed request that is
 #: not a crash) extends the contract's list: such lines must be recorded, never as numbers.
 EVENTS: tuple[str, ...] = (
-    "spawn", "ready", "connect", "sample", "stream_end",
-    "crash", "stall", "restart", "stop", "error",
+    "spawn",
+    "ready",
+    "connect",
+    "sample",
+    "stream_end",
+    "crash",
+    "stall",
+    "restart",
+    "stop",
+    "error",
 )
 
 EVENT_DTYPE = pd.CategoricalDtype(list(EVENTS))

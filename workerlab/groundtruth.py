@@ -22,10 +22,10 @@ command line confirming it is still ours and not a reused pid) and no worker por
 Standard library plus pandas only (it reads the event log); no test-only dependency, so the soak,
 the benchmarks and the tests can all use it.
 """
+
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
@@ -83,25 +83,33 @@ class Report:
     """The outcome of one or more checks; ``+`` adds reports up (soak totals)."""
 
     runs: int = 0
-    pids: int = 0               # worker processes of the run(s)
-    lines_sent: int = 0         # lines in the sent logs
-    lines_received: int = 0     # sample rows in the event logs
-    lines_checked: int = 0      # sent lines found exactly once, in order, with the right pid
+    pids: int = 0  # worker processes of the run(s)
+    lines_sent: int = 0  # lines in the sent logs
+    lines_received: int = 0  # sample rows in the event logs
+    lines_checked: int = 0  # sent lines found exactly once, in order, with the right pid
     lost: int = 0
     duplicated: int = 0
     invented: int = 0
-    in_flight: int = 0          # allowed: written by a process we stopped, not read before the stop
+    in_flight: int = 0  # allowed: written by a process we stopped, not read before the stop
     wrong_worker: int = 0
-    foreign_pids: int = 0       # pids in the sent log that this run never spawned
-    malformed: int = 0          # unparsable sent-log lines
-    orphans: int = 0            # worker processes still alive after the run
-    ports_bound: int = 0        # worker ports still bound (by one of ours, or by an unknown holder)
-    ports_taken: int = 0        # worker ports bound again by someone else afterwards (not a fault)
+    foreign_pids: int = 0  # pids in the sent log that this run never spawned
+    malformed: int = 0  # unparsable sent-log lines
+    orphans: int = 0  # worker processes still alive after the run
+    ports_bound: int = 0  # worker ports still bound (by one of ours, or by an unknown holder)
+    ports_taken: int = 0  # worker ports bound again by someone else afterwards (not a fault)
     problems: list[str] = field(default_factory=list)
 
     #: counters that must be zero for a clean run
-    FAULTS = ("lost", "duplicated", "invented", "wrong_worker", "foreign_pids", "malformed",
-              "orphans", "ports_bound")
+    FAULTS = (
+        "lost",
+        "duplicated",
+        "invented",
+        "wrong_worker",
+        "foreign_pids",
+        "malformed",
+        "orphans",
+        "ports_bound",
+    )
 
     @property
     def ok(self) -> bool:
@@ -126,7 +134,7 @@ def _classify_extra(block: list[int], received: list[int], j1: int, j2: int) -> 
     (duplicated); anything else was invented.
     """
     k = j2 - j1
-    if (j1 >= k and received[j1 - k:j1] == block) or received[j2:j2 + k] == block:
+    if (j1 >= k and received[j1 - k : j1] == block) or received[j2 : j2 + k] == block:
         return k, 0
     return 0, k
 
@@ -137,7 +145,7 @@ def _compare_pid(sent: list[int], got: list[int], stopped: bool) -> dict[str, in
     if got == sent:
         c["matched"] = len(sent)
         return c
-    if stopped and len(got) < len(sent) and got == sent[:len(got)]:
+    if stopped and len(got) < len(sent) and got == sent[: len(got)]:
         c["matched"], c["in_flight"] = len(got), len(sent) - len(got)
         return c
     # something is wrong: align the two sequences to say what
@@ -205,12 +213,15 @@ def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Repor
         r.in_flight += c["in_flight"]
         if c["lost"] or c["duplicated"] or c["invented"]:
             how = "stopped or stalled" if pid in stopped else "crashed"
-            problem(f"pid {pid} ({how}, worker {slot_of.get(pid, '?')}): sent {len(s)}, received {len(g)}: "
-                    f"lost {c['lost']}, duplicated {c['duplicated']}, invented {c['invented']}")
+            problem(
+                f"pid {pid} ({how}, worker {slot_of.get(pid, '?')}): sent {len(s)}, received {len(g)}: "
+                f"lost {c['lost']}, duplicated {c['duplicated']}, invented {c['invented']}"
+            )
     return r
 
 
 # -- processes and ports ----------------------------------------------------------------------
+
 
 def _cmdline(pid: int) -> list[str] | None:
     """argv of a live, non-zombie process; None if there is none with this pid."""

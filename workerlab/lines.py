@@ -5,6 +5,7 @@ half a line or several lines. ``LineParser`` keeps the unfinished tail between f
 so a line is counted exactly when its ``\\n`` arrives, and a partial line cut by a crash
 is never counted. Anything that is not ``rnd=<digits>`` is reported as garbage.
 """
+
 from __future__ import annotations
 
 #: longest value we accept: a guard against a runaway line masquerading as a number

@@ -7,6 +7,7 @@ schema of ``workerlab.events`` is re-applied on load rather than trusted to the 
 is not stored: an event log keeps everything in its columns, and ``load`` returns a fresh
 RangeIndex.
 """
+
 from __future__ import annotations
 
 import glob
@@ -94,7 +95,9 @@ def _read(path: Path) -> pd.DataFrame:
     try:
         return df.astype(events.SCHEMA)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path} is not a workerlab event log: a column has the wrong type ({exc})") from None
+        raise ValueError(
+            f"{path} is not a workerlab event log: a column has the wrong type ({exc})"
+        ) from None
 
 
 def load(*paths: str | os.PathLike) -> pd.DataFrame:
@@ -114,7 +117,9 @@ def load(*paths: str | os.PathLike) -> pd.DataFrame:
         for f, frame in zip(files, frames):
             for rid in pd.unique(frame["run_id"]):
                 if rid in seen:
-                    warnings.warn(f"run_id {rid!r} is in both {seen[rid]} and {f}; "
-                                  "their rows are treated as one run", stacklevel=2)
+                    warnings.warn(
+                        f"run_id {rid!r} is in both {seen[rid]} and {f}; their rows are treated as one run",
+                        stacklevel=2,
+                    )
                 seen.setdefault(rid, f)
     return events.concat(frames)

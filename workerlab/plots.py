@@ -11,6 +11,7 @@ Artists carry a ``gid`` (``"observed"``, ``"ideal"``, ``"target"``, ``"deadline"
 callers can find them. Samples are drawn with one collection per plot, not one artist per
 sample, so 100k-sample logs stay fast.
 """
+
 from __future__ import annotations
 
 import math
@@ -98,6 +99,7 @@ def _seconds(x: float) -> str:
 
 # -- throughput -----------------------------------------------------------------------------
 
+
 def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, deadline: float | None = 10.0) -> Axes:
     """Cumulative kept samples over time, per run, against the ideal of a perfect system.
 
@@ -145,8 +147,9 @@ def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, deadline: float | 
         else:
             label = None
         labelled.add(c)
-        ax.step(xs, ys, where="post", color=color_of[c], lw=lw, alpha=alpha, label=label, gid="observed",
-                zorder=3)
+        ax.step(
+            xs, ys, where="post", color=color_of[c], lw=lw, alpha=alpha, label=label, gid="observed", zorder=3
+        )
         for kind in marks:
             ft = t[analysis._mask(p, kind) & (codes == r) & (p["worker_id"] >= 1).to_numpy()]
             marks[kind] += [(x, np.searchsorted(kt, x, side="right")) for x in ft]
@@ -159,30 +162,64 @@ def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, deadline: float | 
         lead, interval = grp["lead"].median(), grp["interval"].median()
         if not np.isfinite(lead) or (g > w and not np.isfinite(interval)):
             continue
-        it, icum = analysis.ideal_curve(int(w), int(g), float(lead), float(interval if np.isfinite(interval) else 0))
+        it, icum = analysis.ideal_curve(
+            int(w), int(g), float(lead), float(interval if np.isfinite(interval) else 0)
+        )
         label = "ideal (perfect system)" if n_runs == 1 else None
         ideal_end = max(ideal_end, float(it[-1]))
-        ax.step(it, icum, where="post", ls=(0, (4, 2)), lw=1.2 if n_runs == 1 else 0.9,
-                color=COLORS["ideal"] if n_runs == 1 else color_of[w], label=label, gid="ideal", zorder=2)
+        ax.step(
+            it,
+            icum,
+            where="post",
+            ls=(0, (4, 2)),
+            lw=1.2 if n_runs == 1 else 0.9,
+            color=COLORS["ideal"] if n_runs == 1 else color_of[w],
+            label=label,
+            gid="ideal",
+            zorder=2,
+        )
 
     if n_runs > 1 and ideal_end > 0:  # one legend entry for the per-count ideals
         ax.plot([], [], ls=(0, (4, 2)), lw=0.9, color=COLORS["ideal"], label="ideal per worker count")
     for g in sorted(set(goal.tolist())):
-        ax.axhline(g, color=COLORS["target"], lw=0.9, ls=":", gid="target",
-                   label=f"target {g}" if g == max(goal) else None, zorder=1)
+        ax.axhline(
+            g,
+            color=COLORS["target"],
+            lw=0.9,
+            ls=":",
+            gid="target",
+            label=f"target {g}" if g == max(goal) else None,
+            zorder=1,
+        )
     data_end = max(float(np.nanmax(run_end, initial=0.0)), ideal_end)
     # a deadline far beyond the data (time-compressed runs) would squash the curves: keep the
     # axis on the data and point at the deadline instead
     far = deadline is not None and deadline > DEADLINE_STRETCH * data_end
     if deadline is not None:
-        ax.axvline(deadline, color=COLORS["deadline"], lw=1.1, ls="--", gid="deadline",
-                   label=f"deadline {deadline:g} s" + (" (off the axis, →)" if far else ""), zorder=1)
+        ax.axvline(
+            deadline,
+            color=COLORS["deadline"],
+            lw=1.1,
+            ls="--",
+            gid="deadline",
+            label=f"deadline {deadline:g} s" + (" (off the axis, →)" if far else ""),
+            zorder=1,
+        )
     for kind, pts in marks.items():
         if pts:
             xy = np.asarray(pts, dtype="float64")
-            ax.scatter(xy[:, 0], xy[:, 1], marker=MARKERS[kind], s=42 if kind == "crash" else 26,
-                       color=COLORS[kind], edgecolors="white", linewidths=0.5, zorder=5, gid=kind,
-                       label=f"{kind} ({len(pts)})")
+            ax.scatter(
+                xy[:, 0],
+                xy[:, 1],
+                marker=MARKERS[kind],
+                s=42 if kind == "crash" else 26,
+                color=COLORS[kind],
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=5,
+                gid=kind,
+                label=f"{kind} ({len(pts)})",
+            )
 
     if many_counts and n_runs > 1:
         import matplotlib.cm as cm
@@ -204,10 +241,13 @@ def _cmap():
     """viridis without its pale yellow end, which vanishes on white."""
     import matplotlib
 
-    return mcolors.ListedColormap(matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, 256)), name="viridis_dark")
+    return mcolors.ListedColormap(
+        matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, 256)), name="viridis_dark"
+    )
 
 
 # -- latency --------------------------------------------------------------------------------
+
 
 def plot_latency(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Distributions of the latencies that matter, one row per kind, on a log seconds axis.
@@ -249,9 +289,18 @@ def plot_latency(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
             label += "\nn=0"
         labels.append((y, label))
     if data:
-        bp = ax.boxplot(data, positions=positions, orientation="horizontal", widths=0.55, whis=(5, 95),
-                        showfliers=False, patch_artist=True, manage_ticks=False, zorder=2,
-                        medianprops={"color": "black", "lw": 1.6})
+        bp = ax.boxplot(
+            data,
+            positions=positions,
+            orientation="horizontal",
+            widths=0.55,
+            whis=(5, 95),
+            showfliers=False,
+            patch_artist=True,
+            manage_ticks=False,
+            zorder=2,
+            medianprops={"color": "black", "lw": 1.6},
+        )
         for box, y in zip(bp["boxes"], positions):
             box.set_facecolor(mcolors.to_rgba(palette[len(kinds) - y], 0.25))
             box.set_edgecolor(palette[len(kinds) - y])
@@ -259,8 +308,17 @@ def plot_latency(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
         xs = np.concatenate(strip_x)
         lo, hi = min(v.min() for v in data), max(v.max() for v in data)
         ax.set_xlim(lo / 2.5, hi * 2.5)  # breathing room on the log axis: no box on the frame
-        ax.scatter(xs, np.concatenate(strip_y), s=6 if len(xs) < 3000 else 2, c=strip_c, alpha=0.45,
-                   linewidths=0, zorder=3, gid="strip", rasterized=len(xs) > 3000)
+        ax.scatter(
+            xs,
+            np.concatenate(strip_y),
+            s=6 if len(xs) < 3000 else 2,
+            c=strip_c,
+            alpha=0.45,
+            linewidths=0,
+            zorder=3,
+            gid="strip",
+            rasterized=len(xs) > 3000,
+        )
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
     ax.set_yticks([y for y, _ in labels], [lab for _, lab in labels], fontsize="small")
@@ -272,6 +330,7 @@ def plot_latency(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 
 # -- timeline -------------------------------------------------------------------------------
+
 
 def plot_timeline(df: pd.DataFrame, ax: Axes | None = None, run_id: str | None = None) -> Axes:
     """Gantt-style crash timeline of one run: a lane per worker slot, worker 1 on top.
@@ -294,10 +353,18 @@ def plot_timeline(df: pd.DataFrame, ax: Axes | None = None, run_id: str | None =
     # process lifetimes: one PolyCollection for all bars
     ends = procs["end_event"].fillna("open").to_numpy()
     fill = {"stop": COLORS["life_stop"], "crash": COLORS["life_crash"], "stall": COLORS["life_stall"]}
-    verts = [[(s, w - half), (e, w - half), (e, w + half), (s, w + half)]
-             for s, e, w in zip(procs["start"], procs["end"], procs["worker_id"])]
-    bars = PolyCollection(verts, facecolors=[fill.get(k, COLORS["life_open"]) for k in ends],
-                          edgecolors="#7f7f7f", linewidths=0.4, zorder=1, gid="lifetimes")
+    verts = [
+        [(s, w - half), (e, w - half), (e, w + half), (s, w + half)]
+        for s, e, w in zip(procs["start"], procs["end"], procs["worker_id"])
+    ]
+    bars = PolyCollection(
+        verts,
+        facecolors=[fill.get(k, COLORS["life_open"]) for k in ends],
+        edgecolors="#7f7f7f",
+        linewidths=0.4,
+        zorder=1,
+        gid="lifetimes",
+    )
     ax.add_collection(bars)
 
     # samples: one LineCollection of short vertical ticks
@@ -307,33 +374,66 @@ def plot_timeline(df: pd.DataFrame, ax: Axes | None = None, run_id: str | None =
     seg[:, :, 0] = st[:, None]
     seg[:, 0, 1], seg[:, 1, 1] = sw - half * 0.8, sw + half * 0.8
     keptc = np.where(s["kept"].fillna(False).to_numpy(dtype=bool), 0, 1)
-    ticks = LineCollection(seg, colors=np.array([mcolors.to_rgba(COLORS["kept"]),
-                                                 mcolors.to_rgba(COLORS["unkept"])])[keptc],
-                           linewidths=0.8 if len(st) < 5000 else 0.4, zorder=2, gid="samples")
+    ticks = LineCollection(
+        seg,
+        colors=np.array([mcolors.to_rgba(COLORS["kept"]), mcolors.to_rgba(COLORS["unkept"])])[keptc],
+        linewidths=0.8 if len(st) < 5000 else 0.4,
+        zorder=2,
+        gid="samples",
+    )
     ax.add_collection(ticks)
 
     ended = set(ends.tolist())
     handles: list = [
         Patch(facecolor=fill.get(k, COLORS["life_open"]), edgecolor="#7f7f7f", label=f"process ({how})")
-        for k, how in (("stop", "stopped"), ("crash", "crashed"), ("stall", "stalled"), ("open", "no end logged"))
+        for k, how in (
+            ("stop", "stopped"),
+            ("crash", "crashed"),
+            ("stall", "stalled"),
+            ("open", "no end logged"),
+        )
         if k in ended
     ]
-    handles.append(Line2D([], [], color=COLORS["kept"], marker="|", ls="", markersize=9, label="sample (kept)"))
+    handles.append(
+        Line2D([], [], color=COLORS["kept"], marker="|", ls="", markersize=9, label="sample (kept)")
+    )
     if (keptc == 1).any():
-        handles.append(Line2D([], [], color=COLORS["unkept"], marker="|", ls="", markersize=9,
-                              label="sample (after target)"))
+        handles.append(
+            Line2D(
+                [], [], color=COLORS["unkept"], marker="|", ls="", markersize=9, label="sample (after target)"
+            )
+        )
     msize = 46 if n_workers <= 16 else 24
     for kind in ("crash", "stall", "restart", "error"):
         k = p[analysis._mask(p, kind) & (p["worker_id"] >= 1).to_numpy()]
         if k.empty:
             continue
         y = k["worker_id"].to_numpy(dtype="float64") - (half + 0.05 if kind == "restart" else 0)
-        handles.append(ax.scatter(
-            k["t"], y, marker=MARKERS[kind], s=msize * (0.8 if kind != "crash" else 1), color=COLORS[kind],
-            edgecolors="white", linewidths=0.5, zorder=4, gid=kind, label=f"{kind} ({len(k)})"))
+        handles.append(
+            ax.scatter(
+                k["t"],
+                y,
+                marker=MARKERS[kind],
+                s=msize * (0.8 if kind != "crash" else 1),
+                color=COLORS[kind],
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=4,
+                gid=kind,
+                label=f"{kind} ({len(k)})",
+            )
+        )
     if _outcome(summ) == "reached" and np.isfinite(summ["elapsed_s"]):
-        handles.append(ax.axvline(summ["elapsed_s"], color=COLORS["reached"], lw=1.3, zorder=5, gid="reached",
-                                  label=f"target reached ({summ['elapsed_s']:.2f} s)"))
+        handles.append(
+            ax.axvline(
+                summ["elapsed_s"],
+                color=COLORS["reached"],
+                lw=1.3,
+                zorder=5,
+                gid="reached",
+                label=f"target reached ({summ['elapsed_s']:.2f} s)",
+            )
+        )
 
     end = float(p["t"].max()) if len(p) else 1.0
     ax.set_xlim(0, end * 1.01 or 1.0)
@@ -349,27 +449,40 @@ def plot_timeline(df: pd.DataFrame, ax: Axes | None = None, run_id: str | None =
     if _outcome(summ) not in ("reached", None):
         title += f" — target not reached ({summ['outcome']})"
     ax.set_title(title)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small",
-              frameon=False, borderaxespad=0.0)
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.005, 1.0),
+        fontsize="small",
+        frameon=False,
+        borderaxespad=0.0,
+    )
     return ax
 
 
 # -- overview -------------------------------------------------------------------------------
 
+
 def _headline(row: pd.Series, deadline: float) -> str:
     """The key figures of one summary row, for the overview's title."""
     w = int(row["workers"])
     target = row["target"] if pd.notna(row["target"]) else row["samples"]
-    first = (f"{w} worker{'s' if w != 1 else ''} · {row['samples']}/{target} samples"
-             f" · {row['numbers_processed']} numbers processed")
+    first = (
+        f"{w} worker{'s' if w != 1 else ''} · {row['samples']}/{target} samples"
+        f" · {row['numbers_processed']} numbers processed"
+    )
     if _outcome(row) == "reached":
         met = "met" if row["deadline_met"] else "missed"
-        second = (f"elapsed {row['elapsed_s']:.2f} s · bound {row['bound_s']:.2f} s"
-                  f" · efficiency {row['efficiency']:.0%} · deadline {deadline:g} s {met}")
+        second = (
+            f"elapsed {row['elapsed_s']:.2f} s · bound {row['bound_s']:.2f} s"
+            f" · efficiency {row['efficiency']:.0%} · deadline {deadline:g} s {met}"
+        )
     else:
         second = f"target not reached (outcome: {row['outcome'] if pd.notna(row['outcome']) else 'unknown'})"
-    third = (f"crashes {row['crashes']} · stalls {row['stalls']} · restarts {row['restarts']}"
-             f" · interval {_seconds(row['interval_s'])} · lead {_seconds(row['lead_s'])}")
+    third = (
+        f"crashes {row['crashes']} · stalls {row['stalls']} · restarts {row['restarts']}"
+        f" · interval {_seconds(row['interval_s'])} · lead {_seconds(row['lead_s'])}"
+    )
     return f"{first}\n{second} · {third}"
 
 
@@ -399,6 +512,7 @@ def plot_run(df: pd.DataFrame, run_id: str | None = None, deadline: float = 10.0
 
 # -- sweep ----------------------------------------------------------------------------------
 
+
 def plot_sweep(df: pd.DataFrame, ax: Axes | None = None, deadline: float = 10.0, level: float = 0.95) -> Axes:
     """A sweep at a glance: elapsed time per worker count against the deadline, and the success rate.
 
@@ -424,67 +538,173 @@ def plot_sweep(df: pd.DataFrame, ax: Axes | None = None, deadline: float = 10.0,
     met = summ["deadline_met"].fillna(False).to_numpy(dtype=bool)
     w = summ["workers"].to_numpy(dtype="float64")
     el = summ["elapsed_s"].to_numpy(dtype="float64")
-    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(summ)) if len(counts) > 1 else np.zeros(len(summ))
+    jitter = (
+        np.random.default_rng(0).uniform(-0.12, 0.12, len(summ)) if len(counts) > 1 else np.zeros(len(summ))
+    )
     handles: list = []
     if reached.any():
         colors = np.where(met[reached], COLORS["met"], COLORS["missed"])
-        ax.scatter(w[reached] + jitter[reached], el[reached], s=22, c=list(colors), alpha=0.75,
-                   linewidths=0, zorder=3, gid="runs")
-        handles.append(Line2D([], [], ls="", marker="o", color=COLORS["met"], alpha=0.75,
-                              label=f"run that met the deadline ({int(met.sum())})"))
+        ax.scatter(
+            w[reached] + jitter[reached],
+            el[reached],
+            s=22,
+            c=list(colors),
+            alpha=0.75,
+            linewidths=0,
+            zorder=3,
+            gid="runs",
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                marker="o",
+                color=COLORS["met"],
+                alpha=0.75,
+                label=f"run that met the deadline ({int(met.sum())})",
+            )
+        )
         if (reached & ~met).any():
-            handles.append(Line2D([], [], ls="", marker="o", color=COLORS["missed"], alpha=0.75,
-                                  label=f"run that missed it ({int((reached & ~met).sum())})"))
-    handles += ax.plot(tab["workers"], tab["median_elapsed_s"], color=COLORS["median"], lw=1.6, marker="_",
-                       markersize=14, zorder=4, gid="median", label="median elapsed")
-    handles += ax.plot(tab["workers"], tab["median_bound_s"], color=COLORS["ideal"], lw=1.1, ls=(0, (4, 2)),
-                       zorder=2, gid="bound", label="bound (perfect system)")
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    ls="",
+                    marker="o",
+                    color=COLORS["missed"],
+                    alpha=0.75,
+                    label=f"run that missed it ({int((reached & ~met).sum())})",
+                )
+            )
+    handles += ax.plot(
+        tab["workers"],
+        tab["median_elapsed_s"],
+        color=COLORS["median"],
+        lw=1.6,
+        marker="_",
+        markersize=14,
+        zorder=4,
+        gid="median",
+        label="median elapsed",
+    )
+    handles += ax.plot(
+        tab["workers"],
+        tab["median_bound_s"],
+        color=COLORS["ideal"],
+        lw=1.1,
+        ls=(0, (4, 2)),
+        zorder=2,
+        gid="bound",
+        label="bound (perfect system)",
+    )
 
     data_top = float(np.nanmax(np.concatenate([el[reached], tab["median_bound_s"].to_numpy()]), initial=0.0))
     far = deadline > DEADLINE_STRETCH * data_top > 0
-    handles.append(ax.axhline(deadline, color=COLORS["deadline"], lw=1.1, ls="--", zorder=1, gid="deadline",
-                              label=f"deadline {deadline:g} s" + (" (off the axis, ↑)" if far else "")))
+    handles.append(
+        ax.axhline(
+            deadline,
+            color=COLORS["deadline"],
+            lw=1.1,
+            ls="--",
+            zorder=1,
+            gid="deadline",
+            label=f"deadline {deadline:g} s" + (" (off the axis, ↑)" if far else ""),
+        )
+    )
     top = (data_top if far else max(data_top, deadline)) * 1.12 or 1.0
     ax.set_ylim(0, top)
     if (~reached).any():
         from matplotlib.transforms import blended_transform_factory
 
         x = w[~reached] + jitter[~reached]
-        ax.scatter(x, np.full(len(x), 0.97), marker="X", s=40, color=COLORS["crash"], edgecolors="white",
-                   linewidths=0.5, zorder=5, gid="not_reached", clip_on=False,
-                   transform=blended_transform_factory(ax.transData, ax.transAxes))
-        handles.append(Line2D([], [], ls="", marker="X", color=COLORS["crash"],
-                              label=f"target not reached ({int((~reached).sum())})"))
+        ax.scatter(
+            x,
+            np.full(len(x), 0.97),
+            marker="X",
+            s=40,
+            color=COLORS["crash"],
+            edgecolors="white",
+            linewidths=0.5,
+            zorder=5,
+            gid="not_reached",
+            clip_on=False,
+            transform=blended_transform_factory(ax.transData, ax.transAxes),
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                marker="X",
+                color=COLORS["crash"],
+                label=f"target not reached ({int((~reached).sum())})",
+            )
+        )
 
     twin = ax.twinx()
     rate = tab["success_rate"].to_numpy(dtype="float64")
     lo, hi = tab["ci_low"].to_numpy(dtype="float64"), tab["ci_high"].to_numpy(dtype="float64")
-    twin.add_collection(LineCollection([[(c, a), (c, b)] for c, a, b in zip(counts, lo, hi)],
-                                       colors=COLORS["success"], linewidths=5, alpha=0.25, zorder=1,
-                                       gid="success_ci"))
-    handles += twin.plot(counts, rate, color=COLORS["success"], lw=1.4, marker="o", markersize=5, zorder=2,
-                         gid="success", label=f"share meeting the deadline ({th.confidence:.0%} CI)")
-    handles.append(twin.axhline(level, color=COLORS["success"], lw=0.9, ls=":", gid="level",
-                                label=f"level {level:g}"))
+    twin.add_collection(
+        LineCollection(
+            [[(c, a), (c, b)] for c, a, b in zip(counts, lo, hi)],
+            colors=COLORS["success"],
+            linewidths=5,
+            alpha=0.25,
+            zorder=1,
+            gid="success_ci",
+        )
+    )
+    handles += twin.plot(
+        counts,
+        rate,
+        color=COLORS["success"],
+        lw=1.4,
+        marker="o",
+        markersize=5,
+        zorder=2,
+        gid="success",
+        label=f"share meeting the deadline ({th.confidence:.0%} CI)",
+    )
+    handles.append(
+        twin.axhline(level, color=COLORS["success"], lw=0.9, ls=":", gid="level", label=f"level {level:g}")
+    )
     twin.set_ylim(0, 1.05)
     twin.set_ylabel("share of runs meeting the deadline", color=COLORS["success"])
     twin.tick_params(axis="y", colors=COLORS["success"])
 
     if th.workers is not None:
         verdict = "conclusive" if th.strong else "not yet conclusive"
-        handles.append(ax.axvline(th.workers, color=COLORS["threshold"], lw=1.4, alpha=0.8, zorder=1,
-                                  gid="threshold", label=f"threshold: {th.workers} workers ({verdict})"))
+        handles.append(
+            ax.axvline(
+                th.workers,
+                color=COLORS["threshold"],
+                lw=1.4,
+                alpha=0.8,
+                zorder=1,
+                gid="threshold",
+                label=f"threshold: {th.workers} workers ({verdict})",
+            )
+        )
         title = f"threshold: {th.workers} workers meet {deadline:g} s ({verdict} at {level:g})"
     else:
         title = f"no worker count tested meets {deadline:g} s in {level:g} of runs"
     n_runs = len(summ)
-    ax.set_title(f"sweep — {n_runs} runs over {len(counts)} worker count{'s' if len(counts) != 1 else ''}\n{title}",
-                 fontsize="medium")
+    ax.set_title(
+        f"sweep — {n_runs} runs over {len(counts)} worker count{'s' if len(counts) != 1 else ''}\n{title}",
+        fontsize="medium",
+    )
     ax.set_xticks(counts, [str(c) for c in counts])
     ax.set_xlim(counts.min() - 0.6, counts.max() + 0.6)
     ax.set_xlabel("workers")
     ax.set_ylabel("elapsed to the target (s)")
     ax.grid(True, alpha=0.25)
-    twin.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.16, 1.0), fontsize="small",
-                frameon=False, borderaxespad=0.0)
+    twin.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.16, 1.0),
+        fontsize="small",
+        frameon=False,
+        borderaxespad=0.0,
+    )
     return ax

@@ -6,6 +6,7 @@ reserved process-wide, so concurrent runs (a sweep, a Dask worker's threads) nev
 hand out the same port twice. Another process may still race us; the supervisor
 treats a worker that cannot bind like any failed start and tries a fresh port.
 """
+
 from __future__ import annotations
 
 import random

@@ -15,6 +15,7 @@ thread costs 4-18 ms per spawn. Instead: ``subprocess.Popen`` (vfork), util-linu
 ``setpriv --pdeathsig KILL`` exec'd in front of the worker (same pid after exec) for the
 parent-death signal, and a pidfd in the event loop to learn of the exit without threads.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -123,8 +124,12 @@ def _setpriv() -> str | None:
     if path is None or _prctl is None:
         return None
     try:
-        ok = subprocess.run([path, "--pdeathsig", "KILL", "--", "true"], capture_output=True,
-                            timeout=5).returncode == 0
+        ok = (
+            subprocess.run(
+                [path, "--pdeathsig", "KILL", "--", "true"], capture_output=True, timeout=5
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         ok = False
     return path if ok else None

@@ -12,6 +12,7 @@ processes alive. Ports are reserved process-wide (``workerlab.ports``), so concu
 never collide. With ``client=`` (a ``dask.distributed.Client``) each run is a task instead and
 its worker processes start on the Dask worker that runs it; Dask is imported only then.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,19 @@ from .errors import CollectError
 __all__ = ["sweep", "sweep_async", "parse_workers"]
 
 #: options of one run that a sweep passes through (``collect_async``'s, less what the sweep sets)
-RUN_OPTIONS = frozenset({"worker_bin", "worker_args", "interval", "mtbf", "seed", "timeout",
-                         "stall_after", "start_timeout", "max_workers"})
+RUN_OPTIONS = frozenset(
+    {
+        "worker_bin",
+        "worker_args",
+        "interval",
+        "mtbf",
+        "seed",
+        "timeout",
+        "stall_after",
+        "start_timeout",
+        "max_workers",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class _Plan:
 
 
 # -- planning -----------------------------------------------------------------------------
+
 
 def parse_workers(spec: str) -> list[int]:
     """Worker counts from ``"A-B"``, ``"A,B,C"``, a single value, or a mix (``"1-4,8,12-16"``)."""
@@ -77,14 +90,22 @@ def _run_seed(seed: int, workers: int, repeat: int) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-def _plan(workers: int | Iterable[int], repeats: int, samples: int, parallel: int | None,
-          max_live_workers: int, options: dict[str, Any]) -> list[_Plan]:
+def _plan(
+    workers: int | Iterable[int],
+    repeats: int,
+    samples: int,
+    parallel: int | None,
+    max_live_workers: int,
+    options: dict[str, Any],
+) -> list[_Plan]:
     """Validate everything and lay out the runs; nothing is spawned before this passes."""
     unknown = set(options) - RUN_OPTIONS
     if unknown:
         extra = " (the sweep gives every run its own)" if unknown & {"run_id", "progress"} else ""
-        raise TypeError(f"sweep() got unexpected option(s) {sorted(unknown)}{extra}; "
-                        f"run options are {sorted(RUN_OPTIONS)} and on_update")
+        raise TypeError(
+            f"sweep() got unexpected option(s) {sorted(unknown)}{extra}; "
+            f"run options are {sorted(RUN_OPTIONS)} and on_update"
+        )
     counts = [workers] if isinstance(workers, int) else list(workers)
     if not counts:
         raise ValueError("workers is empty: give at least one worker count, e.g. range(8, 17)")
@@ -100,8 +121,10 @@ def _plan(workers: int | Iterable[int], repeats: int, samples: int, parallel: in
     for c in counts:  # every distinct run configuration, checked as collect() would
         make_config(c, samples, **options)
     if counts[-1] > max_live_workers:
-        raise ValueError(f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than "
-                         f"max_live_workers={max_live_workers}; raise it or sweep fewer workers")
+        raise ValueError(
+            f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than "
+            f"max_live_workers={max_live_workers}; raise it or sweep fewer workers"
+        )
     seed = options.get("seed")
     tag = uuid.uuid4().hex[:6]
     width = len(str(counts[-1]))
@@ -110,8 +133,15 @@ def _plan(workers: int | Iterable[int], repeats: int, samples: int, parallel: in
     # first keeps the sweep's wall time short; the result is in this order too
     for w in counts:
         for r in range(1, repeats + 1):
-            plans.append(_Plan(len(plans), w, r, f"{tag}-w{w:0{width}d}-r{r}",
-                               None if seed is None else _run_seed(seed, w, r)))
+            plans.append(
+                _Plan(
+                    len(plans),
+                    w,
+                    r,
+                    f"{tag}-w{w:0{width}d}-r{r}",
+                    None if seed is None else _run_seed(seed, w, r),
+                )
+            )
     return plans
 
 
@@ -129,8 +159,9 @@ def _failed_frame(plan: _Plan, samples: int, exc: BaseException, df: pd.DataFram
         return df
     message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
     row = ("stop", 0, None, None, None, 0.0, events.run_stop_detail(samples, "failed", message))
-    return events.from_records([row], run_id=plan.run_id, n_workers=plan.workers, samples=samples,
-                               wall0=time.time())
+    return events.from_records(
+        [row], run_id=plan.run_id, n_workers=plan.workers, samples=samples, wall0=time.time()
+    )
 
 
 def _verdict(df: pd.DataFrame, deadline: float) -> tuple[bool, bool]:
@@ -143,6 +174,7 @@ def _verdict(df: pd.DataFrame, deadline: float) -> tuple[bool, bool]:
 
 
 # -- local runs ---------------------------------------------------------------------------
+
 
 class _Capacity:
     """A weighted FIFO semaphore: ``acquire(n)`` waits for ``n`` units, first come first served."""
@@ -203,8 +235,9 @@ class _Progress:
 
     def _post(self) -> None:
         if self.bar is not None:
-            self.bar.set_postfix({"running": self.running, "met": self.met, "failed": self.failed},
-                                 refresh=False)
+            self.bar.set_postfix(
+                {"running": self.running, "met": self.met, "failed": self.failed}, refresh=False
+            )
 
     def started(self) -> None:
         self.running += 1
@@ -261,7 +294,7 @@ async def _hand_on_when_up(run: Any, turn: _StartTurn) -> None:
     try:
         while not run.finished and time.monotonic() - start < START_HOLD_MAX:
             records = run.records
-            ready += sum(1 for r in records[seen:len(records)] if r[0] == "ready")
+            ready += sum(1 for r in records[seen : len(records)] if r[0] == "ready")
             seen = len(records)
             if ready >= run.config.workers:
                 break
@@ -302,9 +335,16 @@ class _Interrupted(Exception):
 class _LocalSweep:
     """The runs of one local sweep, in one event loop, within the live-process capacity."""
 
-    def __init__(self, plans: list[_Plan], samples: int, options: dict[str, Any],
-                 on_update: Callable[[Any], Any] | None, parallel: int | None, capacity: int,
-                 progress: _Progress) -> None:
+    def __init__(
+        self,
+        plans: list[_Plan],
+        samples: int,
+        options: dict[str, Any],
+        on_update: Callable[[Any], Any] | None,
+        parallel: int | None,
+        capacity: int,
+        progress: _Progress,
+    ) -> None:
         self.plans = plans
         self.samples = samples
         self.options = options
@@ -371,15 +411,26 @@ def _finish(frames: list[pd.DataFrame], plans: list[_Plan]) -> pd.DataFrame:
     runs = summary(df)
     failed = runs["run_id"][runs["outcome"].ne("reached").fillna(True)].tolist()
     if failed:
-        warnings.warn(f"{len(failed)} of {len(plans)} runs did not reach the target (first: "
-                      f"{failed[0]}); they are in the log with their outcome and count as "
-                      "missed deadlines", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{len(failed)} of {len(plans)} runs did not reach the target (first: "
+            f"{failed[0]}); they are in the log with their outcome and count as "
+            "missed deadlines",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return df
 
 
-async def sweep_async(workers: int | Iterable[int] = range(1, 17), repeats: int = 5, samples: int = 150,
-                      deadline: float = 10.0, parallel: int | None = None, progress: bool = True,
-                      max_live_workers: int = 64, **collect_options: Any) -> pd.DataFrame:
+async def sweep_async(
+    workers: int | Iterable[int] = range(1, 17),
+    repeats: int = 5,
+    samples: int = 150,
+    deadline: float = 10.0,
+    parallel: int | None = None,
+    progress: bool = True,
+    max_live_workers: int = 64,
+    **collect_options: Any,
+) -> pd.DataFrame:
     """``sweep`` for async code and notebook top-level ``await`` (local runs only)."""
     options, on_update = _check_local(collect_options)
     plans = _plan(workers, repeats, samples, parallel, max_live_workers, options)
@@ -397,6 +448,7 @@ async def sweep_async(workers: int | Iterable[int] = range(1, 17), repeats: int 
 
 # -- Dask ---------------------------------------------------------------------------------
 
+
 def _collect_task(workers: int, samples: int, options: dict[str, Any]) -> pd.DataFrame:
     """One run on a Dask worker: its worker processes start there; a failure comes back as a log.
 
@@ -411,8 +463,14 @@ def _collect_task(workers: int, samples: int, options: dict[str, Any]) -> pd.Dat
     return run_sync(_run_one(run, plan, samples), on_abandon=run.abandon)
 
 
-def _run_on_dask(client: Any, plans: list[_Plan], samples: int, options: dict[str, Any],
-                 parallel: int | None, progress: _Progress) -> list[pd.DataFrame]:
+def _run_on_dask(
+    client: Any,
+    plans: list[_Plan],
+    samples: int,
+    options: dict[str, Any],
+    parallel: int | None,
+    progress: _Progress,
+) -> list[pd.DataFrame]:
     try:
         from distributed import as_completed
     except ImportError as exc:  # pragma: no cover - a client implies distributed
@@ -423,8 +481,14 @@ def _run_on_dask(client: Any, plans: list[_Plan], samples: int, options: dict[st
     submitted = []
 
     def submit(plan: _Plan) -> Any:
-        fut = client.submit(_collect_task, plan.workers, samples, _run_options(options, plan),
-                            key=f"workerlab-run-{plan.run_id}", pure=False)
+        fut = client.submit(
+            _collect_task,
+            plan.workers,
+            samples,
+            _run_options(options, plan),
+            key=f"workerlab-run-{plan.run_id}",
+            pure=False,
+        )
         owner[fut.key] = plan
         submitted.append(fut)
         return fut
@@ -451,9 +515,18 @@ def _run_on_dask(client: Any, plans: list[_Plan], samples: int, options: dict[st
 
 # -- the public entry point -----------------------------------------------------------------
 
-def sweep(workers: int | Iterable[int] = range(1, 17), repeats: int = 5, samples: int = 150,
-          deadline: float = 10.0, parallel: int | None = None, client: Any = None,
-          progress: bool = True, max_live_workers: int = 64, **collect_options: Any) -> pd.DataFrame:
+
+def sweep(
+    workers: int | Iterable[int] = range(1, 17),
+    repeats: int = 5,
+    samples: int = 150,
+    deadline: float = 10.0,
+    parallel: int | None = None,
+    client: Any = None,
+    progress: bool = True,
+    max_live_workers: int = 64,
+    **collect_options: Any,
+) -> pd.DataFrame:
     """Run ``repeats`` collections per worker count; return their event logs concatenated.
 
     Each run has its own ``run_id`` (``<sweep>-w<W>-r<repeat>``) and ``n_workers``; the frame

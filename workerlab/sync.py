@@ -7,6 +7,7 @@ moment (never at import: it patches asyncio process-wide) and run on the kernel'
 loop, so progress widgets update live and a kernel interrupt lands in our run, which is
 then cancelled and allowed to stop its workers before the interrupt propagates.
 """
+
 from __future__ import annotations
 
 import asyncio

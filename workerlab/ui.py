@@ -24,6 +24,7 @@ Everything a run can raise — bad settings, ``WorkerStartError``, ``CollectTime
 as a readable message in ``status``; the Run button is re-enabled whatever happened, and a run
 that failed part way still shows its partial event log.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -95,8 +96,9 @@ def render_png(df: Any, deadline: float | None = 10.0, fig: Any = None, live: bo
     if fig is None:
         fig = new_figure()
     fig.clear()
-    grid = fig.add_gridspec(1, 2, width_ratios=[1.0, 1.15], left=0.055, right=0.855, bottom=0.11,
-                            top=0.93, wspace=0.2)
+    grid = fig.add_gridspec(
+        1, 2, width_ratios=[1.0, 1.15], left=0.055, right=0.855, bottom=0.11, top=0.93, wspace=0.2
+    )
     ax_tp = plots.plot_throughput(df, ax=fig.add_subplot(grid[0]), deadline=deadline)
     ax_tl = plots.plot_timeline(df, ax=fig.add_subplot(grid[1]))
     if live:  # say that the run is still going
@@ -154,24 +156,30 @@ def summary_html(df: Any, deadline: float = 10.0) -> str:
     w, kept, target = int(row["workers"]), int(row["samples"]), row["target"]
     target = int(target) if pd.notna(target) else kept
     if row["outcome"] == "reached":
-        took = f"in <b>{row['elapsed_s']:.2f} s</b> (deadline {deadline:g} s " \
-               f"{'met' if row['deadline_met'] else 'missed'})"
+        took = (
+            f"in <b>{row['elapsed_s']:.2f} s</b> (deadline {deadline:g} s "
+            f"{'met' if row['deadline_met'] else 'missed'})"
+        )
     else:
         took = f"— target of {target} not reached ({html.escape(str(row['outcome']))})"
-    head = (f"<b>{kept} samples</b> from {w} worker{'s' if w != 1 else ''} {took} · "
-            f"{row['numbers_processed']} numbers processed · {row['crashes']} crashes · "
-            f"{row['restarts']} restarts · {row['stalls']} stalls")
+    head = (
+        f"<b>{kept} samples</b> from {w} worker{'s' if w != 1 else ''} {took} · "
+        f"{row['numbers_processed']} numbers processed · {row['crashes']} crashes · "
+        f"{row['restarts']} restarts · {row['stalls']} stalls"
+    )
     cells = "".join(
         f"<tr><th style='text-align:left;padding-right:1.5em'>{html.escape(col)}</th>"
         f"<td style='text-align:right'>{html.escape(_fmt(row[col], col))}</td></tr>"
-        for col in row.index)
-    return (f"<div class='workerlab-summary-headline'>{head}</div>"
-            f"<table class='workerlab-summary-table'>{cells}</table>")
+        for col in row.index
+    )
+    return (
+        f"<div class='workerlab-summary-headline'>{head}</div>"
+        f"<table class='workerlab-summary-table'>{cells}</table>"
+    )
 
 
 def _message(text: str, color: str) -> str:
-    return (f"<div style='color:{color};white-space:pre-wrap;line-height:1.35'>"
-            f"{html.escape(text)}</div>")
+    return f"<div style='color:{color};white-space:pre-wrap;line-height:1.35'>{html.escape(text)}</div>"
 
 
 class Dashboard(widgets.VBox):
@@ -180,8 +188,9 @@ class Dashboard(widgets.VBox):
     def __init__(self, worker_bin: str | None = None, **defaults: Any) -> None:
         unknown = sorted(set(defaults) - set(DEFAULTS))
         if unknown:
-            raise TypeError(f"dashboard() got unknown settings {unknown}; "
-                            f"it accepts worker_bin and {sorted(DEFAULTS)}")
+            raise TypeError(
+                f"dashboard() got unknown settings {unknown}; it accepts worker_bin and {sorted(DEFAULTS)}"
+            )
         d = {**DEFAULTS, **defaults}
         if not 1 <= d["workers"] <= 16:
             raise ValueError(f"workers must be 1..16 for the dashboard's slider, got {d['workers']!r}")
@@ -194,29 +203,50 @@ class Dashboard(widgets.VBox):
         self.redraw_every: float = float(d["redraw_every"])
 
         wide = {"description_width": "initial"}
-        self.workers = widgets.IntSlider(value=d["workers"], min=1, max=16, description="workers",
-                                         continuous_update=False, style=wide)
-        self.samples = widgets.IntText(value=d["samples"], description="samples", style=wide,
-                                       layout=widgets.Layout(width="11em"))
-        self.mtbf = widgets.FloatText(value=d["mtbf"], description="emulator MTBF (s)", style=wide,
-                                      layout=widgets.Layout(width="15em"),
-                                      tooltip="mean seconds before an emulated worker crashes; 0 = never")
-        self.interval = widgets.FloatText(value=d["interval"], description="interval (s)", style=wide,
-                                          layout=widgets.Layout(width="12em"),
-                                          tooltip="emulator: seconds between two numbers of a worker")
-        self.worker_bin = widgets.Text(value=str(worker_bin or ""), description="worker binary",
-                                       placeholder="empty: the bundled emulator; or the path to the "
-                                                   "original worker", style=wide,
-                                       layout=widgets.Layout(width="42em"))
-        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
-                                         tooltip="start a run with these settings")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
-                                          tooltip="stop the run (its workers are stopped too)")
-        self.progress = widgets.IntProgress(value=0, min=0, max=max(1, d["samples"]),
-                                            description="samples", style=wide)
+        self.workers = widgets.IntSlider(
+            value=d["workers"], min=1, max=16, description="workers", continuous_update=False, style=wide
+        )
+        self.samples = widgets.IntText(
+            value=d["samples"], description="samples", style=wide, layout=widgets.Layout(width="11em")
+        )
+        self.mtbf = widgets.FloatText(
+            value=d["mtbf"],
+            description="emulator MTBF (s)",
+            style=wide,
+            layout=widgets.Layout(width="15em"),
+            tooltip="mean seconds before an emulated worker crashes; 0 = never",
+        )
+        self.interval = widgets.FloatText(
+            value=d["interval"],
+            description="interval (s)",
+            style=wide,
+            layout=widgets.Layout(width="12em"),
+            tooltip="emulator: seconds between two numbers of a worker",
+        )
+        self.worker_bin = widgets.Text(
+            value=str(worker_bin or ""),
+            description="worker binary",
+            placeholder="empty: the bundled emulator; or the path to the original worker",
+            style=wide,
+            layout=widgets.Layout(width="42em"),
+        )
+        self.run_button = widgets.Button(
+            description="Run", button_style="primary", icon="play", tooltip="start a run with these settings"
+        )
+        self.stop_button = widgets.Button(
+            description="Stop",
+            icon="stop",
+            disabled=True,
+            tooltip="stop the run (its workers are stopped too)",
+        )
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=max(1, d["samples"]), description="samples", style=wide
+        )
         self.status = widgets.HTML(_message("Choose the settings and press Run.", _MUTED))
-        self.plot = widgets.Image(format="png", layout=widgets.Layout(
-            display="none", width="100%", max_width=f"{int(FIG_SIZE[0] * FIG_DPI)}px"))
+        self.plot = widgets.Image(
+            format="png",
+            layout=widgets.Layout(display="none", width="100%", max_width=f"{int(FIG_SIZE[0] * FIG_DPI)}px"),
+        )
         self.summary_out = widgets.HTML()
         self.task: asyncio.Task | None = None
         self.events: Any = None  # the last run's event log (also a failed run's partial one)
@@ -236,24 +266,31 @@ class Dashboard(widgets.VBox):
         self.worker_bin.observe(self._binary_changed, names="value")
         self._binary_changed()
         emulator = widgets.HTML(_message("emulator only:", _MUTED), layout=widgets.Layout(width="7em"))
-        super().__init__(children=[
-            widgets.HBox([self.workers, self.samples]),
-            widgets.HBox([emulator, self.mtbf, self.interval]),
-            self.worker_bin,
-            widgets.HBox([self.run_button, self.stop_button, self.progress]),
-            self.status,
-            self.plot,
-            self.summary_out,
-        ])
+        super().__init__(
+            children=[
+                widgets.HBox([self.workers, self.samples]),
+                widgets.HBox([emulator, self.mtbf, self.interval]),
+                self.worker_bin,
+                widgets.HBox([self.run_button, self.stop_button, self.progress]),
+                self.status,
+                self.plot,
+                self.summary_out,
+            ]
+        )
         from . import collector  # noqa: F401 - pandas and aiohttp load now, not at the first click
 
         warm_up()
         self.add_class("workerlab-dashboard")  # stable hooks for browser tests and styling
-        for w, cls in ((self.workers, "workerlab-workers"),
-                       (self.samples, "workerlab-samples"), (self.run_button, "workerlab-run"),
-                       (self.stop_button, "workerlab-stop"), (self.progress, "workerlab-progress"),
-                       (self.status, "workerlab-status"), (self.plot, "workerlab-plot"),
-                       (self.summary_out, "workerlab-summary")):
+        for w, cls in (
+            (self.workers, "workerlab-workers"),
+            (self.samples, "workerlab-samples"),
+            (self.run_button, "workerlab-run"),
+            (self.stop_button, "workerlab-stop"),
+            (self.progress, "workerlab-progress"),
+            (self.status, "workerlab-status"),
+            (self.plot, "workerlab-plot"),
+            (self.summary_out, "workerlab-summary"),
+        ):
             w.add_class(cls)
 
     # -- what a person sees before running it ---------------------------------------------
@@ -265,10 +302,15 @@ class Dashboard(widgets.VBox):
         return data
 
     def _describe(self) -> str:
-        where = (f"worker binary {self.worker_bin.value.strip()}" if self.worker_bin.value.strip()
-                 else f"bundled emulator, interval {self.interval.value:g} s, MTBF {self.mtbf.value:g} s")
-        return (f"workerlab dashboard: {self.workers.value} workers, {self.samples.value} samples, "
-                f"{where}. (Interactive widgets: run this notebook in Jupyter to use it.)")
+        where = (
+            f"worker binary {self.worker_bin.value.strip()}"
+            if self.worker_bin.value.strip()
+            else f"bundled emulator, interval {self.interval.value:g} s, MTBF {self.mtbf.value:g} s"
+        )
+        return (
+            f"workerlab dashboard: {self.workers.value} workers, {self.samples.value} samples, "
+            f"{where}. (Interactive widgets: run this notebook in Jupyter to use it.)"
+        )
 
     def _binary_changed(self, change: Any = None) -> None:
         emulator = not self.worker_bin.value.strip()
@@ -286,8 +328,12 @@ class Dashboard(widgets.VBox):
         With a worker binary set, the emulator-only options (interval, MTBF, seed) are left out:
         the original would reject them (``config.make_config``'s rule).
         """
-        kwargs: dict[str, Any] = {"workers": self.workers.value, "samples": self.samples.value,
-                                  "timeout": self.timeout, "worker_args": self.worker_args}
+        kwargs: dict[str, Any] = {
+            "workers": self.workers.value,
+            "samples": self.samples.value,
+            "timeout": self.timeout,
+            "worker_args": self.worker_args,
+        }
         binary = self.worker_bin.value.strip()
         if binary:
             kwargs["worker_bin"] = binary
@@ -305,8 +351,11 @@ class Dashboard(widgets.VBox):
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._show_status("No running event loop: the dashboard runs inside a Jupyter kernel "
-                              "(or a coroutine: `await dash.run()`).", _ERROR)
+            self._show_status(
+                "No running event loop: the dashboard runs inside a Jupyter kernel "
+                "(or a coroutine: `await dash.run()`).",
+                _ERROR,
+            )
             return None
         self._set_running(True)
         self.task = loop.create_task(self._run_once())
@@ -370,10 +419,12 @@ class Dashboard(widgets.VBox):
             self.progress.max = kwargs["samples"]
             self.progress.value = 0
             self.progress.bar_style = "info"
-            self._show_status(f"starting {kwargs['workers']} worker"
-                              f"{'s' if kwargs['workers'] != 1 else ''}…", _MUTED)
+            self._show_status(
+                f"starting {kwargs['workers']} worker{'s' if kwargs['workers'] != 1 else ''}…", _MUTED
+            )
             self._collect = asyncio.ensure_future(
-                collect_async(**kwargs, progress=False, on_update=self._on_update))
+                collect_async(**kwargs, progress=False, on_update=self._on_update)
+            )
             try:
                 self.events = await self._collect
             except asyncio.CancelledError:
@@ -416,12 +467,14 @@ class Dashboard(widgets.VBox):
         if df is not None and len(df) > 0:
             try:
                 png = await asyncio.get_running_loop().run_in_executor(
-                    _render_pool(), render_png, df, self.deadline, self._figure())
+                    _render_pool(), render_png, df, self.deadline, self._figure()
+                )
                 self._show_plot(png)
                 self.summary_out.value = summary_html(df, self.deadline)
             except Exception as exc:  # noqa: BLE001
-                problem = (problem + "\n" if problem else "") + \
-                    f"(The result could not be drawn: {type(exc).__name__}: {exc})"
+                problem = (
+                    problem + "\n" if problem else ""
+                ) + f"(The result could not be drawn: {type(exc).__name__}: {exc})"
         run = self._run
         count = min(run.count, self.progress.max) if run is not None else 0
         if problem:
@@ -443,11 +496,15 @@ class Dashboard(widgets.VBox):
         if run.finished:
             return  # the last frame is drawn from the returned log, after the collector is done
         crashes = f" · {run.crashes} crash{'es' if run.crashes != 1 else ''}" if run.crashes else ""
-        self._show_status(f"running: {min(run.count, target)} / {target} samples{crashes} · "
-                          f"{run.now():.1f} s", _MUTED)
+        self._show_status(
+            f"running: {min(run.count, target)} / {target} samples{crashes} · {run.now():.1f} s", _MUTED
+        )
         now = time.monotonic()
-        if run.records and (self._render is None or self._render.done()) \
-                and now - self._last_render >= self.redraw_every:
+        if (
+            run.records
+            and (self._render is None or self._render.done())
+            and now - self._last_render >= self.redraw_every
+        ):
             self._last_render = now
             self._render = asyncio.ensure_future(self._redraw_live(run))
 

@@ -5,6 +5,7 @@ p95 elapsed time, and the bound. The threshold is the smallest count from which 
 count reaches ``level``; the result says whether the interval's lower end reaches ``level`` too
 (strong evidence) or how many all-successful repeats would make it so.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,6 +23,7 @@ CONFIDENCE = 0.95
 
 
 # -- statistics ---------------------------------------------------------------------------
+
 
 def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
@@ -46,8 +48,7 @@ def wilson_interval(successes: int, runs: int, confidence: float = CONFIDENCE) -
     return low, high
 
 
-def repeats_needed(successes: int, runs: int, level: float,
-                   confidence: float = CONFIDENCE) -> int | None:
+def repeats_needed(successes: int, runs: int, level: float, confidence: float = CONFIDENCE) -> int | None:
     """Total runs after which the interval's low end reaches ``level`` if every further run succeeds.
 
     ``runs`` itself when it already does; None if ``level`` is out of reach (``level >= 1``).
@@ -123,25 +124,33 @@ class Threshold:
         if t.empty:
             return "no runs: nothing to conclude"
         failed = int(t["not_reached"].sum())
-        tail = (f" ({failed} run{'s' if failed != 1 else ''} did not reach the target and count as misses)"
-                if failed else "")
+        tail = (
+            f" ({failed} run{'s' if failed != 1 else ''} did not reach the target and count as misses)"
+            if failed
+            else ""
+        )
         if self.workers is None:
             best = t.sort_values(["success_rate", "workers"], ascending=[False, True]).iloc[0]
-            span = (f"{t['workers'].min()}–{t['workers'].max()}" if len(t) > 1
-                    else f"{t['workers'].iloc[0]}")
-            return (f"no worker count tested ({span}) meets {dl} in at least {self.level:g} of runs; "
-                    f"best: {int(best['workers'])} workers in {int(best['successes'])}/{int(best['runs'])} runs "
-                    f"({conf} {best['ci_low']:.2f}–{best['ci_high']:.2f}){tail}")
+            span = f"{t['workers'].min()}–{t['workers'].max()}" if len(t) > 1 else f"{t['workers'].iloc[0]}"
+            return (
+                f"no worker count tested ({span}) meets {dl} in at least {self.level:g} of runs; "
+                f"best: {int(best['workers'])} workers in {int(best['successes'])}/{int(best['runs'])} runs "
+                f"({conf} {best['ci_low']:.2f}–{best['ci_high']:.2f}){tail}"
+            )
         r = self.row()
         assert r is not None
-        head = (f"{self.workers} workers meet {dl} in {int(r['successes'])}/{int(r['runs'])} runs "
-                f"({conf} {r['ci_low']:.2f}–{r['ci_high']:.2f})")
+        head = (
+            f"{self.workers} workers meet {dl} in {int(r['successes'])}/{int(r['runs'])} runs "
+            f"({conf} {r['ci_low']:.2f}–{r['ci_high']:.2f})"
+        )
         if self.strong:
             verdict = f": conclusive at {self.level:g}"
         elif self.repeats_needed is not None:
             more = self.repeats_needed - int(r["runs"])
-            verdict = (f": not yet conclusive at {self.level:g} — about {self.repeats_needed} "
-                       f"successful repeats would be ({more} more)")
+            verdict = (
+                f": not yet conclusive at {self.level:g} — about {self.repeats_needed} "
+                f"successful repeats would be ({more} more)"
+            )
         else:
             verdict = f": a level of {self.level:g} cannot be shown by repeats"
         below = t[t["workers"] < self.workers]
@@ -177,8 +186,9 @@ class Threshold:
         }
 
 
-def threshold(df: pd.DataFrame, deadline: float = 10.0, level: float = 0.95, *,
-              confidence: float = CONFIDENCE) -> Threshold:
+def threshold(
+    df: pd.DataFrame, deadline: float = 10.0, level: float = 0.95, *, confidence: float = CONFIDENCE
+) -> Threshold:
     """The smallest worker count of a sweep that meets ``deadline`` in at least ``level`` of runs.
 
     A run succeeds when it reached its target within ``deadline`` (``summary``'s
@@ -197,21 +207,30 @@ def threshold(df: pd.DataFrame, deadline: float = 10.0, level: float = 0.95, *,
     s = summary(df, deadline=deadline)
     if s.empty:
         raise ValueError("the event log is empty: there are no runs to judge")
-    s = s.assign(met=s["deadline_met"].fillna(False).astype(bool),
-                 reached=(s["outcome"] == "reached").fillna(False).astype(bool))
+    s = s.assign(
+        met=s["deadline_met"].fillna(False).astype(bool),
+        reached=(s["outcome"] == "reached").fillna(False).astype(bool),
+    )
     rows = []
     for w, g in s.groupby("workers", sort=True):
         n, k = len(g), int(g["met"].sum())
         lo, hi = wilson_interval(k, n, confidence)
         el = g.loc[g["reached"], "elapsed_s"].to_numpy(dtype="float64")
         el = el[np.isfinite(el)]
-        rows.append({
-            "workers": int(w), "runs": n, "successes": k, "not_reached": int((~g["reached"]).sum()),
-            "success_rate": k / n, "ci_low": lo, "ci_high": hi,
-            "median_elapsed_s": float(np.median(el)) if len(el) else math.nan,
-            "p95_elapsed_s": float(np.percentile(el, 95)) if len(el) else math.nan,
-            "median_bound_s": float(g["bound_s"].median()),
-        })
+        rows.append(
+            {
+                "workers": int(w),
+                "runs": n,
+                "successes": k,
+                "not_reached": int((~g["reached"]).sum()),
+                "success_rate": k / n,
+                "ci_low": lo,
+                "ci_high": hi,
+                "median_elapsed_s": float(np.median(el)) if len(el) else math.nan,
+                "p95_elapsed_s": float(np.percentile(el, 95)) if len(el) else math.nan,
+                "median_bound_s": float(g["bound_s"].median()),
+            }
+        )
     table = pd.DataFrame(rows).astype(TABLE_DTYPES)
     ok = (table["success_rate"] >= level).to_numpy()
     # smallest count from which on every count qualifies
@@ -223,5 +242,12 @@ def threshold(df: pd.DataFrame, deadline: float = 10.0, level: float = 0.95, *,
         r = table[table["workers"] == workers].iloc[0]
         strong = bool(r["ci_low"] >= level)
         needed = repeats_needed(int(r["successes"]), int(r["runs"]), level, confidence)
-    return Threshold(workers=workers, table=table, strong=strong, repeats_needed=needed,
-                     level=level, deadline=deadline, confidence=confidence)
+    return Threshold(
+        workers=workers,
+        table=table,
+        strong=strong,
+        repeats_needed=needed,
+        level=level,
+        deadline=deadline,
+        confidence=confidence,
+    )

@@ -17,6 +17,7 @@ writes outputs into the repository's copy), JupyterLab's config, data, settings,
 runtime folders are temporary too, and every process the server starts carries a marker in its
 environment, so that teardown finds and stops the kernel and every worker whatever happened.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,16 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("WORKERLAB_CHROMIUM", "/usr/bin/chromium")
 #: what this closed network needs: no sandbox as root, no GPU, and no background connections
 #: (refused here, many at a time, and slow to fail); the profile is a fresh folder per test.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 #: the kernel's emulator pace (s between numbers): a run of a few seconds, so live frames show
 INTERVAL = os.environ.get("WORKERLAB_INTERVAL", "0.2")
 WORKERS = 8
@@ -124,8 +133,9 @@ class Lab:
         return f"http://127.0.0.1:{self.port}"
 
     def api(self, path: str, method: str = "GET", timeout: float = 10) -> object:
-        req = urllib.request.Request(f"{self.base}{path}", method=method,
-                                     headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback only
             body = resp.read()
         return json.loads(body) if body else None
@@ -142,8 +152,10 @@ def _settings(folder: Path) -> None:
     """JupyterLab user settings for the test: no autosave, no news or update checks (offline)."""
     plugins = {
         "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-            {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
     }
     for rel, values in plugins.items():
         path = folder / rel
@@ -185,8 +197,10 @@ def _stop_lab(lab: Lab) -> list[str]:
     # The kernel and the workers run in sessions of their own: found by the tag, not the group.
     left = _marked(lab.tag)
     if left:
-        lab.notes.append("still running after JupyterLab stopped, killed: " +
-                         "; ".join(f"{p.pid} {' '.join(_cmd(p))}" for p in left))
+        lab.notes.append(
+            "still running after JupyterLab stopped, killed: "
+            + "; ".join(f"{p.pid} {' '.join(_cmd(p))}" for p in left)
+        )
         for proc in left:
             try:
                 proc.kill()
@@ -208,16 +222,22 @@ def _cmd(proc: psutil.Process) -> list[str]:
 def chromium() -> str:
     """The system Chromium, or a failure that says how to get it (a skip would hide it in CI)."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"No Chromium at {CHROMIUM}: the browser test drives the system's Chromium "
-                    "(Playwright cannot download one here). Run `make test-browser`, which installs "
-                    "Debian's chromium package (`apt-get install chromium`), or set WORKERLAB_CHROMIUM "
-                    "to a Chromium executable.", pytrace=False)
+        pytest.fail(
+            f"No Chromium at {CHROMIUM}: the browser test drives the system's Chromium "
+            "(Playwright cannot download one here). Run `make test-browser`, which installs "
+            "Debian's chromium package (`apt-get install chromium`), or set WORKERLAB_CHROMIUM "
+            "to a Chromium executable.",
+            pytrace=False,
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError as exc:
-        pytest.fail(f"Playwright is not installed ({exc}): run `make test-browser`, or "
-                    "`pip install -e '.[browser]'` (never `playwright install`: the browser is the "
-                    "system's Chromium).", pytrace=False)
+        pytest.fail(
+            f"Playwright is not installed ({exc}): run `make test-browser`, or "
+            "`pip install -e '.[browser]'` (never `playwright install`: the browser is the "
+            "system's Chromium).",
+            pytrace=False,
+        )
     return CHROMIUM
 
 
@@ -225,12 +245,12 @@ def chromium() -> str:
 def lab(tmp_path: Path):
     """JupyterLab serving a copy of the dashboard notebook; stopped with all it started, always."""
     if not NOTEBOOK.exists():
-        pytest.fail(f"{NOTEBOOK.relative_to(ROOT)} is missing: nothing to open in JupyterLab",
-                    pytrace=False)
+        pytest.fail(f"{NOTEBOOK.relative_to(ROOT)} is missing: nothing to open in JupyterLab", pytrace=False)
     jupyter = Path(sys.executable).with_name("jupyter")
     if not jupyter.exists():
-        pytest.fail(f"{jupyter} is missing: the `lab` extra is not installed (run `make test-browser`)",
-                    pytrace=False)
+        pytest.fail(
+            f"{jupyter} is missing: the `lab` extra is not installed (run `make test-browser`)", pytrace=False
+        )
     root = tmp_path / "notebooks"
     root.mkdir()
     shutil.copy2(NOTEBOOK, root / NOTEBOOK.name)
@@ -253,26 +273,46 @@ def lab(tmp_path: Path):
     env.pop("JUPYTER_TOKEN", None)
     port, token = _free_port(), secrets.token_hex(24)
     log = tmp_path / "jupyterlab.log"
-    cmd = [str(jupyter), "lab", "--no-browser", f"--ServerApp.token={token}",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--ServerApp.root_dir={root}", "--allow-root"]
+    cmd = [
+        str(jupyter),
+        "lab",
+        "--no-browser",
+        f"--ServerApp.token={token}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        "--allow-root",
+    ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Lab(proc=proc, port=port, token=token, tag=tag, log=log, root=root)
     try:
+
         def up() -> bool:
             if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with status {proc.returncode} while starting:\n"
-                            f"{server.log_tail()}", pytrace=False)
+                pytest.fail(
+                    f"JupyterLab exited with status {proc.returncode} while starting:\n{server.log_tail()}",
+                    pytrace=False,
+                )
             try:
                 return bool(server.api("/api/status", timeout=2))
             except (OSError, urllib.error.URLError, ValueError):
                 return False
 
         if not _wait_until(up, SERVER_START, step=0.5):
-            pytest.fail(f"JupyterLab did not answer on {server.base} within {SERVER_START} s:\n"
-                        f"{server.log_tail()}", pytrace=False)
+            pytest.fail(
+                f"JupyterLab did not answer on {server.base} within {SERVER_START} s:\n{server.log_tail()}",
+                pytrace=False,
+            )
         yield server
     finally:
         left = _stop_lab(server)
@@ -283,8 +323,7 @@ def lab(tmp_path: Path):
         with contextlib.suppress(OSError):  # the server's log, for a failure in CI
             shutil.copyfile(log, ARTIFACTS / "jupyterlab.log")
         if left:
-            pytest.fail("processes started by the test survived SIGKILL: " + "; ".join(left),
-                        pytrace=False)
+            pytest.fail("processes started by the test survived SIGKILL: " + "; ".join(left), pytrace=False)
 
 
 @pytest.fixture
@@ -295,13 +334,20 @@ def page(chromium: str, tmp_path: Path):
     console: list[str] = []
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
-            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1700}, timeout=60_000)
+            str(tmp_path / "chromium-profile"),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1700},
+            timeout=60_000,
+        )
         try:
             pg = context.pages[0] if context.pages else context.new_page()
             pg.set_default_timeout(30_000)
-            pg.on("console", lambda m: console.append(f"{m.type}: {m.text}")
-                  if m.type in ("error", "warning") else None)
+            pg.on(
+                "console",
+                lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+            )
             pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
             pg.console_log = console  # type: ignore[attr-defined]
             yield pg
@@ -364,11 +410,16 @@ def _fail_with_state(page, message: str) -> None:
         shot = f"(no screenshot: {exc})"
     dashes = page.locator(".workerlab-dashboard")
     state = _text(dashes.first) if dashes.count() else "(no dashboard on the page)"
-    errors = [_text(e) for e in page.locator(
-        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all()]
+    errors = [
+        _text(e)
+        for e in page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all()
+    ]
     console = getattr(page, "console_log", [])
-    pytest.fail(f"{message}\n  dashboard: {state[:600]}\n  cell errors: {errors[:3]}\n"
-                f"  browser console: {console[-10:]}\n  screenshot: {shot}", pytrace=False)
+    pytest.fail(
+        f"{message}\n  dashboard: {state[:600]}\n  cell errors: {errors[:3]}\n"
+        f"  browser console: {console[-10:]}\n  screenshot: {shot}",
+        pytrace=False,
+    )
 
 
 def _all_cells_ran(page) -> bool:
@@ -404,14 +455,22 @@ def _drive(lab: Lab, page) -> None:
 
     # 1. Open the notebook; JupyterLab starts its kernel (python3 from this venv).
     page.goto(f"{lab.base}/lab/tree/{NOTEBOOK.name}?token={lab.token}", timeout=PAGE_READY * 1000)
-    _wait_for(page, lambda: page.locator(".jp-NotebookPanel .jp-CodeCell").count() > 0,
-              PAGE_READY, "the notebook's cells to render")
+    _wait_for(
+        page,
+        lambda: page.locator(".jp-NotebookPanel .jp-CodeCell").count() > 0,
+        PAGE_READY,
+        "the notebook's cells to render",
+    )
     # The status bar names the kernel once it is connected ("Python 3 (ipykernel) | Idle"); the
     # toolbar's execution indicator says idle earlier, while there is no kernel yet, and Run All
     # then does nothing.
     kernel_idle = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle$"))
-    _wait_for(page, lambda: kernel_idle.count() or page.locator(".jp-Dialog").count(), PAGE_READY,
-              "the kernel to be connected and idle (status bar: 'Python 3 (ipykernel) | Idle')")
+    _wait_for(
+        page,
+        lambda: kernel_idle.count() or page.locator(".jp-Dialog").count(),
+        PAGE_READY,
+        "the kernel to be connected and idle (status bar: 'Python 3 (ipykernel) | Idle')",
+    )
     if page.locator(".jp-Dialog").count():
         _fail_with_state(page, f"JupyterLab showed a dialog: {_text(page.locator('.jp-Dialog'))}")
 
@@ -425,14 +484,20 @@ def _drive(lab: Lab, page) -> None:
         _fail_with_state(page, "a widget failed to render ('Error displaying widget')")
     run_button = dash.locator("button.workerlab-run")
     _wait_for(page, run_button.is_enabled, 60, "the Run button to be enabled after Run All")
-    print(f"notebook ran all cells in {time.monotonic() - started:.1f} s; "
-          f"status: {_text(dash.locator('.workerlab-status'))}")
+    print(
+        f"notebook ran all cells in {time.monotonic() - started:.1f} s; "
+        f"status: {_text(dash.locator('.workerlab-status'))}"
+    )
 
     # 3. Settings through the real widgets: the slider's readout, and the samples box.
     workers = dash.locator(".workerlab-workers")
     _set_readout(page, workers, WORKERS)
-    _wait_for(page, lambda: _text(workers.locator(".widget-readout")) == str(WORKERS), 10,
-              f"the worker slider's readout to show {WORKERS}")
+    _wait_for(
+        page,
+        lambda: _text(workers.locator(".widget-readout")) == str(WORKERS),
+        10,
+        f"the worker slider's readout to show {WORKERS}",
+    )
     samples = dash.locator(".workerlab-samples input")
     samples.fill(str(SAMPLES))
     samples.press("Enter")
@@ -441,8 +506,12 @@ def _drive(lab: Lab, page) -> None:
     page.evaluate(RECORD_FRAMES, ".workerlab-dashboard")
     summary, status = dash.locator(".workerlab-summary"), dash.locator(".workerlab-status")
     run_button.click()
-    _wait_for(page, lambda: not run_button.is_enabled() or "running" in _text(status), 30,
-              "the run to start (Run disabled)")
+    _wait_for(
+        page,
+        lambda: not run_button.is_enabled() or "running" in _text(status),
+        30,
+        "the run to start (Run disabled)",
+    )
     plot = dash.locator("img.workerlab-plot")
     mid_run = None
     expected = re.compile(rf"\b{SAMPLES} samples from {WORKERS} workers\b")
@@ -475,23 +544,26 @@ def _drive(lab: Lab, page) -> None:
     frames = page.evaluate("window.__wlFrames")
     before_summary = [f for f in frames if f["summaryEmpty"]]
     live = before_summary[:-1]
-    print(f"plot frames shown: {len(frames)} ({len(before_summary)} before the summary); "
-          f"distinct live images: {len({f['hash'] for f in live})}")
-    assert len({f["hash"] for f in live}) >= 2, \
+    print(
+        f"plot frames shown: {len(frames)} ({len(before_summary)} before the summary); "
+        f"distinct live images: {len({f['hash'] for f in live})}"
+    )
+    assert len({f["hash"] for f in live}) >= 2, (
         f"the plot did not update at least twice during the run: frames seen {frames}"
+    )
     assert all(f["width"] > 0 and f["height"] > 0 for f in frames)
 
     # 6. The run's workers are gone now that it has finished (the collector stops them).
-    assert seen_workers, ("no worker process of this test was seen during the run: the "
-                          f"{MARKER} tag did not reach them, so the checks for leftovers are blind")
+    assert seen_workers, (
+        "no worker process of this test was seen during the run: the "
+        f"{MARKER} tag did not reach them, so the checks for leftovers are blind"
+    )
     if not _wait_until(lambda: not _workers(lab.tag), 15):
-        pytest.fail(f"workers still running 15 s after the run finished: {_workers(lab.tag)}",
-                    pytrace=False)
+        pytest.fail(f"workers still running 15 s after the run finished: {_workers(lab.tag)}", pytrace=False)
 
     # 7. A picture of the finished dashboard, for people (gitignored).
     dash.scroll_into_view_if_needed()
     page.evaluate("el => el.scrollIntoView({block: 'start'})", dash.element_handle())
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-finished.png"))
     dash.screenshot(path=str(ARTIFACTS / "dashboard-finished.png"))
-    print(f"screenshots in {ARTIFACTS.relative_to(ROOT)}/; test body took "
-          f"{time.monotonic() - started:.1f} s")
+    print(f"screenshots in {ARTIFACTS.relative_to(ROOT)}/; test body took {time.monotonic() - started:.1f} s")
