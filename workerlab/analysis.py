@@ -12,7 +12,6 @@ log can hold 100k+ sample rows.
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -71,10 +70,6 @@ WORKER_SUMMARY_DTYPES: dict[str, str] = {
 _STREAM_CLOSERS = ("crash", "stall", "stream_end", "stop")
 #: Rows that end a process's life.
 _PROCESS_ENDS = ("crash", "stall", "stop")
-
-_TARGET_RE = re.compile(r"target=(\d+)")
-_OUTCOME_RE = re.compile(r"outcome=(\w+)")
-
 
 # -- preparation ---------------------------------------------------------------------------
 
@@ -314,10 +309,8 @@ def _run_level(p: pd.DataFrame, n_runs: int) -> tuple[np.ndarray, np.ndarray]:
     outcome = np.full(n_runs, None, dtype=object)
     rl = p.loc[_mask(p, "stop") & (p["worker_id"] == 0).to_numpy(), ["_run", "detail"]]
     for run, detail in zip(rl["_run"].to_numpy(), rl["detail"].fillna("").to_numpy()):
-        if m := _TARGET_RE.search(detail):
-            target[run] = int(m.group(1))
-        if m := _OUTCOME_RE.search(detail):
-            outcome[run] = m.group(1)
+        if (stop := events.parse_run_stop(detail)) is not None:
+            target[run], outcome[run] = stop.target, stop.outcome
     return target, outcome
 
 

@@ -199,15 +199,16 @@ def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
     """A sweep as a JSON-ready dict: per-worker-count rows, the threshold, and run times."""
     import pandas as pd
 
+    from . import events
     from .analysis import summary
     from .verdict import threshold
 
     th = threshold(df, deadline=deadline, level=level)
     elapsed = summary(df, deadline=deadline)["elapsed_s"]
     rows = [{k: _jsonable(v) for k, v in row.items()} for row in th.table.to_dict("records")]
-    run_rows = df[(df["event"] == "stop") & (df["worker_id"] == 0)]
-    durations = run_rows.groupby("run_id", sort=False)["t"].max()
-    outcomes = run_rows["detail"].fillna("").str.extract(r"outcome=(\w+)")[0]
+    stops = events.run_stops(df)
+    durations = stops.groupby("run_id", sort=False)["t"].max()
+    outcomes = stops["outcome"].fillna("")
     return {
         "rows": rows,
         "threshold": th.to_dict(),
@@ -248,7 +249,7 @@ def _sweep(args: argparse.Namespace) -> int:
     import time
     import warnings
 
-    from . import persist
+    from . import events, persist
     from .sweeping import _plan, parse_workers, sweep
 
     try:
@@ -299,8 +300,8 @@ def _sweep(args: argparse.Namespace) -> int:
         plot_sweep(df, ax=fig.add_subplot(), deadline=args.deadline, level=args.level)
         fig.savefig(args.plot, dpi=110)
     if rep["failed_runs"] == rep["runs"]:
-        detail = df.loc[(df["event"] == "stop") & (df["worker_id"] == 0), "detail"].iloc[0]
-        return _fail(f"every run failed; the first: {detail.split('; ', 1)[-1]}", 1)
+        first = events.run_stops(df)["message"].fillna("(no message)").iloc[0]
+        return _fail(f"every run failed; the first: {first}", 1)
     if args.json:
         print(json.dumps(rep))
     else:

@@ -6,8 +6,9 @@ produces or consumes this frame; the schema below is the single definition of it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,10 +50,53 @@ SCHEMA: dict[str, Any] = {
 RECORD_FIELDS: tuple[str, ...] = ("event", "worker_id", "pid", "port", "value", "t", "detail")
 
 
+#: How a run ended, as the run-level ``stop`` row says it.
+OUTCOMES: tuple[str, ...] = ("reached", "timeout", "failed", "cancelled")
+
+# The run-level row's detail, anchored: a message may itself contain "; ", "=" or "target=".
+_RUN_STOP_RE = re.compile(r"\Atarget=(\d+) outcome=(\w+)(?:; (.*))?\Z", re.DOTALL)
+
+
+class RunStop(NamedTuple):
+    """What the run-level ``stop`` row's detail says: the target, the outcome, a message."""
+
+    target: int
+    outcome: str
+    message: str = ""
+
+
 def run_stop_detail(target: int, outcome: str, message: str = "") -> str:
-    """``detail`` of the run-level ``stop`` row: ``target=<n> outcome=<o>[; <message>]``."""
+    """``detail`` of the run-level ``stop`` row: ``target=<n> outcome=<o>[; <message>]``.
+
+    The inverse is :func:`parse_run_stop`; the two are kept side by side on purpose.
+    """
     detail = f"target={target} outcome={outcome}"
     return f"{detail}; {message}" if message else detail
+
+
+def parse_run_stop(detail: str | None) -> RunStop | None:
+    """The :class:`RunStop` in a run-level row's ``detail``; None if it is not one."""
+    if not isinstance(detail, str) or not (m := _RUN_STOP_RE.match(detail)):
+        return None
+    return RunStop(int(m.group(1)), m.group(2), m.group(3) or "")
+
+
+def run_stops(df: pd.DataFrame) -> pd.DataFrame:
+    """The run-level ``stop`` rows of ``df`` parsed: run_id, t, target (Int64), outcome, message.
+
+    One row per run-level row, in frame order; a detail that does not parse gives NA fields.
+    """
+    rows = df[(df["event"] == "stop").to_numpy(dtype=bool) & (df["worker_id"] == 0).to_numpy(dtype=bool)]
+    parsed = [parse_run_stop(d) for d in rows["detail"].fillna("").tolist()]
+    return pd.DataFrame(
+        {
+            "run_id": pd.array(rows["run_id"].to_numpy(), dtype="string"),
+            "t": rows["t"].to_numpy(dtype="float64"),
+            "target": pd.array([p.target if p else None for p in parsed], dtype="Int64"),
+            "outcome": pd.array([p.outcome if p else None for p in parsed], dtype="string"),
+            "message": pd.array([p.message if p else None for p in parsed], dtype="string"),
+        }
+    )
 
 
 def empty() -> pd.DataFrame:
