@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,7 +64,8 @@ def test_human_summary_and_plot(tmp_path):
         str(png),
     )
     assert res.returncode == 0, res.stderr
-    assert "samples kept        20" in res.stdout and "numbers processed" in res.stdout
+    assert res.stdout.startswith("run ") and "20 samples from 2 workers in " in res.stdout.splitlines()[0]
+    assert re.search(r"^  samples kept +20 of 20$", res.stdout, re.M) and "numbers processed" in res.stdout
     assert png.stat().st_size > 10_000
     assert res.stderr == ""  # --no-progress: no bar
 

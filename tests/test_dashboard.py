@@ -75,7 +75,7 @@ def test_a_run_fills_the_summary_and_gives_the_button_back():
     shown = text(dash.summary_out.value)
     assert "120 samples from 4 workers" in shown
     assert f"{processed} numbers processed" in shown
-    assert re.search(r"numbers_processed\s+" + str(processed), shown)
+    assert re.search(r"numbers processed\s+" + str(processed), shown)
     assert "Done: 120 samples" in text(dash.status.value)
     assert (dash.progress.value, dash.progress.max, dash.progress.bar_style) == (120, 120, "success")
     assert bytes(dash.plot.value).startswith(PNG) and dash.plot.layout.display is None

@@ -1,16 +1,30 @@
-"""The run-level row's detail: written by ``events.run_stop_detail`` and read back by
+"""One run, one report: the CLI, the plot title and the dashboard say the same words.
+
+Also the run-level row's detail: written by ``events.run_stop_detail`` and read back by
 ``events.parse_run_stop`` (the only parser), whatever the message holds.
 """
 
 from __future__ import annotations
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from logbuilder import LogBuilder, faulty_run, sweep
+import html
+import re
 
-import workerlab as wl
-from workerlab import events
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from logbuilder import LogBuilder, faulty_run, perfect_run, sweep  # noqa: E402
+
+import workerlab as wl  # noqa: E402
+from workerlab import analysis, cli, events, plots, report  # noqa: E402
+
+
+def shown(html_value: str) -> str:
+    """What the HTML shows, without its tags, one space between words."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_value)).split())
 
 
 def timed_out() -> LogBuilder:
@@ -23,6 +37,66 @@ def timed_out() -> LogBuilder:
     b.run_stop(2.1, "timeout", message="timed out after 2 s; 2 of 10 samples, x=1")
     return b
 
+
+CASES = {
+    "reached": lambda: faulty_run().frame(),
+    "missed": lambda: perfect_run(3, 30, interval=1.0).frame(),  # 9 s: misses a 5 s deadline
+    "timeout": lambda: timed_out().frame(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_same_row_gives_the_same_words_in_cli_plot_and_dashboard(case):
+    df, deadline = CASES[case](), 5.0
+    row = analysis.summary(df, deadline=deadline).iloc[0]
+    headline = report.headline(row, deadline=deadline)
+    lines = report.details(row, deadline=deadline)
+
+    text = cli.format_summary(cli.summary_record(df, deadline))  # the JSON record: NA is None
+    title = plots.plot_run(df, deadline=deadline)._suptitle.get_text()
+    page = shown(report.summary_html(df, deadline=deadline))
+
+    assert text.splitlines()[0] == f"run {row['run_id']}: {headline}"
+    assert title.splitlines()[1] == headline
+    assert page.startswith(headline)
+    for key, value in lines:
+        assert re.search(rf"^  {re.escape(key)} +{re.escape(value)}$", text, re.M), (key, value)
+        assert f"{key} {value}" in page
+    total = dict(lines)["total time"]
+    assert f"total time {total}" in title
+
+
+def test_the_words_follow_the_outcome():
+    df = timed_out().frame()
+    row = analysis.summary(df).iloc[0]
+    assert report.headline(row, deadline=10.0) == (
+        "2 samples from 2 workers — target of 10 not reached (timeout) · 2 numbers processed"
+        " · 1 crash · 0 restarts · 0 stalls"
+    )
+    assert dict(report.details(row, deadline=10.0))["deadline 10 s"] == "missed"
+    met = analysis.summary(perfect_run(3, 30, interval=1.0).frame(), deadline=10.0).iloc[0]
+    missed = analysis.summary(perfect_run(3, 30, interval=1.0).frame(), deadline=5.0).iloc[0]
+    assert "(deadline 10 s met)" in report.headline(met, deadline=10.0)
+    assert "(deadline 5 s missed)" in report.headline(missed, deadline=5.0)
+
+
+def test_a_log_without_run_level_row_says_the_outcome_is_unknown():
+    df = perfect_run(2, 4).frame()
+    live = df[~((df.event == "stop") & (df.worker_id == 0))]
+    row = analysis.summary(live).iloc[0]
+    assert "not reached (outcome unknown)" in report.headline(row, deadline=10.0)
+    assert dict(report.details(row, deadline=10.0))["deadline 10 s"] == "n/a"
+
+
+@pytest.mark.parametrize(
+    "x, words", [(9.087, "9.09 s"), (0.35, "350 ms"), (0.0015, "1.5 ms"), (4e-5, "40 µs"), (None, "n/a")]
+)
+def test_durations_read_in_the_unit_that_suits_them(x, words):
+    assert report.seconds(x) == words
+    assert report.seconds(float("nan")) == "n/a"
+
+
+# -- the run-level row's detail ----------------------------------------------------------------
 
 TRICKY = [
     "",

@@ -46,32 +46,16 @@ def summary_record(df: Any, deadline: float) -> dict[str, Any]:
     from .analysis import summary
 
     row = summary(df, deadline=deadline).iloc[0]
-    record = {k: _jsonable(v) for k, v in row.items()}
+    record = {str(k): _jsonable(v) for k, v in row.items()}
     record["deadline_s"] = deadline
     return record
 
 
 def format_summary(rec: dict[str, Any]) -> str:
-    """A short human-readable report of one run."""
+    """A short human-readable report of one run (``workerlab.report``'s words)."""
+    from . import report
 
-    def sec(v: Any) -> str:
-        return "n/a" if v is None else f"{v:.2f} s"
-
-    eff = rec.get("efficiency")
-    met = rec.get("deadline_met")
-    return "\n".join(
-        [
-            f"run {rec['run_id']}: {rec['workers']} workers, target {rec.get('target')} samples "
-            f"({rec.get('outcome')})",
-            f"  samples kept        {rec['samples']}",
-            f"  numbers processed   {rec['numbers_processed']}",
-            f"  total time          {sec(rec['elapsed_s'])}  (bound {sec(rec['bound_s'])}, "
-            f"efficiency {'n/a' if eff is None else f'{eff:.3f}'})",
-            f"  measured pace       interval {sec(rec['interval_s'])}, lead {sec(rec['lead_s'])}",
-            f"  crashes / restarts  {rec['crashes']} / {rec['restarts']}, stalls {rec['stalls']}",
-            f"  deadline {rec['deadline_s']:g} s       {'met' if met else 'missed'}",
-        ]
-    )
+    return report.text(rec, deadline=rec["deadline_s"])
 
 
 def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> None:

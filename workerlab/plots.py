@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from . import analysis
+from . import analysis, report
 
 __all__ = ["plot_throughput", "plot_latency", "plot_timeline", "plot_run", "plot_sweep"]
 
@@ -463,33 +463,10 @@ def plot_timeline(df: pd.DataFrame, ax: Axes | None = None, run_id: str | None =
 # -- overview -------------------------------------------------------------------------------
 
 
-def _headline(row: pd.Series, deadline: float) -> str:
-    """The key figures of one summary row, for the overview's title."""
-    w = int(row["workers"])
-    target = row["target"] if pd.notna(row["target"]) else row["samples"]
-    first = (
-        f"{w} worker{'s' if w != 1 else ''} · {row['samples']}/{target} samples"
-        f" · {row['numbers_processed']} numbers processed"
-    )
-    if _outcome(row) == "reached":
-        met = "met" if row["deadline_met"] else "missed"
-        second = (
-            f"elapsed {row['elapsed_s']:.2f} s · bound {row['bound_s']:.2f} s"
-            f" · efficiency {row['efficiency']:.0%} · deadline {deadline:g} s {met}"
-        )
-    else:
-        second = f"target not reached (outcome: {row['outcome'] if pd.notna(row['outcome']) else 'unknown'})"
-    third = (
-        f"crashes {row['crashes']} · stalls {row['stalls']} · restarts {row['restarts']}"
-        f" · interval {_seconds(row['interval_s'])} · lead {_seconds(row['lead_s'])}"
-    )
-    return f"{first}\n{second} · {third}"
-
-
 def plot_run(df: pd.DataFrame, run_id: str | None = None, deadline: float = 10.0) -> Figure:
     """One figure with the three panels of a run: timeline on top, throughput and latency below.
 
-    The title carries the summary's key figures. A sweep frame shows its first run (or
+    The title is the run's report (``workerlab.report.title``). A sweep frame shows its first run (or
     ``run_id``). Returns a ``matplotlib.figure.Figure`` not registered with pyplot (so notebooks
     display it once); save it with ``fig.savefig(path)``.
     """
@@ -506,7 +483,7 @@ def plot_run(df: pd.DataFrame, run_id: str | None = None, deadline: float = 10.0
     plot_throughput(rows, ax=ax_tp, deadline=deadline)
     plot_latency(rows, ax=ax_lat)
     name = f"run {rid}" + (f" (1 of {n_runs} runs in this log)" if n_runs > 1 and run_id is None else "")
-    fig.suptitle(f"{name}\n{_headline(row, deadline)}", fontsize="medium")
+    fig.suptitle(f"{name}\n{report.title(row, deadline=deadline)}", fontsize="medium")
     return fig
 
 

@@ -132,50 +132,11 @@ def warm_up() -> Future:
     return _warm
 
 
-def _fmt(value: Any, column: str) -> str:
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    if column == "efficiency":
-        return f"{value:.0%}"
-    if column == "deadline_met":
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.3f}" if column.endswith("_s") else f"{value:g}"
-    return str(value)
-
-
 def summary_html(df: Any, deadline: float = 10.0) -> str:
-    """A headline and the ``wl.summary`` row of the event log ``df`` (one run), as HTML."""
-    import pandas as pd
+    """The run's report (``workerlab.report``, the CLI's words) for the event log ``df``, as HTML."""
+    from . import report
 
-    from .analysis import summary
-
-    row = summary(df, deadline=deadline).iloc[0]
-    w, kept, target = int(row["workers"]), int(row["samples"]), row["target"]
-    target = int(target) if pd.notna(target) else kept
-    if row["outcome"] == "reached":
-        took = (
-            f"in <b>{row['elapsed_s']:.2f} s</b> (deadline {deadline:g} s "
-            f"{'met' if row['deadline_met'] else 'missed'})"
-        )
-    else:
-        took = f"— target of {target} not reached ({html.escape(str(row['outcome']))})"
-    head = (
-        f"<b>{kept} samples</b> from {w} worker{'s' if w != 1 else ''} {took} · "
-        f"{row['numbers_processed']} numbers processed · {row['crashes']} crashes · "
-        f"{row['restarts']} restarts · {row['stalls']} stalls"
-    )
-    cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:1.5em'>{html.escape(col)}</th>"
-        f"<td style='text-align:right'>{html.escape(_fmt(row[col], col))}</td></tr>"
-        for col in row.index
-    )
-    return (
-        f"<div class='workerlab-summary-headline'>{head}</div>"
-        f"<table class='workerlab-summary-table'>{cells}</table>"
-    )
+    return report.summary_html(df, deadline=deadline)
 
 
 def _message(text: str, color: str) -> str:
