@@ -292,3 +292,18 @@ def test_large_log_is_summarised_correctly():
     lat = latencies(df)
     assert (lat["kind"] == "gap").sum() == n * (per - 1)
     assert (worker_summary(df)["samples"] == per).all()
+
+
+def test_the_preparation_api_orders_runs_by_first_appearance_and_rows_stably():
+    from workerlab import tidy
+
+    df = sweep(perfect_run(2, 4, run_id="b"), perfect_run(3, 6, run_id="a"))
+    shuffled = df.iloc[::-1]
+    p, run_ids = tidy.prepare(shuffled)
+    assert list(run_ids) == ["a", "b"]  # "a" comes first in the reversed frame
+    assert p["_run"].is_monotonic_increasing and list(p.index) == list(range(len(p)))
+    for code in (0, 1):
+        assert p.loc[p["_run"] == code, "t"].is_monotonic_increasing
+    assert int(tidy.kept_mask(p).sum()) == 4 + 6
+    assert int(tidy.event_mask(p, "crash", "stall").sum()) == 0
+    assert tidy.event_mask(p, "spawn").sum() == (p["event"] == "spawn").sum() == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 
 import matplotlib
@@ -280,3 +281,34 @@ def test_plots_accept_a_log_that_is_still_running(ax):
     assert not [line for line in ax.get_lines() if line.get_gid() == "reached"]
     fig = plots.plot_run(live)
     assert "numbers processed" in fig._suptitle.get_text()
+
+
+@pytest.mark.parametrize(
+    "name", ["plot_throughput", "plot_latency", "plot_timeline", "plot_run", "plot_sweep"]
+)
+def test_the_data_comes_first_and_everything_else_by_keyword(name):
+    params = list(inspect.signature(getattr(plots, name)).parameters.values())
+    assert params[0].name == "df" and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert [p.name for p in params[1:] if p.kind is not inspect.Parameter.KEYWORD_ONLY] == []
+    assert "ax" in [p.name for p in params[1:]]  # Axes-level take it; plot_run takes it to refuse it
+
+
+def test_a_positional_second_argument_is_refused(ax):
+    df = perfect_run(2, 4).frame()
+    for fn in (plots.plot_throughput, plots.plot_latency, plots.plot_timeline, plots.plot_run):
+        with pytest.raises(TypeError, match="positional"):
+            fn(df, ax)
+    assert ax.get_title() == ""  # nothing was drawn on it
+
+
+def test_run_id_is_the_same_keyword_for_the_timeline_and_the_whole_run(ax):
+    df = sweep(perfect_run(2, 4, run_id="a"), perfect_run(3, 6, run_id="b"))
+    assert plots.plot_timeline(df, run_id="b", ax=ax) is ax
+    assert len(ax.get_yticks()) == 3 and "run b (2 of 2 runs)" in ax.get_title()
+    assert len(plots.plot_run(df, run_id="b").axes[0].get_yticks()) == 3
+
+
+def test_plot_run_is_figure_level_and_refuses_an_ax(ax):
+    with pytest.raises(TypeError, match="takes no ax"):
+        plots.plot_run(perfect_run(2, 4).frame(), ax=ax)
+    assert not ax.has_data()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import events
+from .tidy import event_mask, kept_mask, median_per_run, per_run, prepare, select_run
 
 __all__ = [
     "summary",
@@ -71,66 +72,12 @@ _STREAM_CLOSERS = ("crash", "stall", "stream_end", "stop")
 #: Rows that end a process's life.
 _PROCESS_ENDS = ("crash", "stall", "stop")
 
-# -- preparation ---------------------------------------------------------------------------
-
-
-def _prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
-    """Validated copy sorted by (run in order of first appearance, t), with ``_run`` = run code.
-
-    The sort is stable, so rows with equal ``t`` keep their arrival order. Returns the frame
-    (fresh RangeIndex) and the run ids in order of first appearance.
-    """
-    events.validate(df)
-    codes, run_ids = pd.factorize(df["run_id"], use_na_sentinel=False)
-    out = df.assign(_run=codes)
-    out = out.sort_values(["_run", "t"], kind="stable", ignore_index=True)
-    return out, pd.Index(run_ids, dtype="string")
-
-
-def _mask(df: pd.DataFrame, *kinds: str) -> np.ndarray:
-    return df["event"].isin(kinds).to_numpy(dtype=bool)
-
-
-def _kept_mask(df: pd.DataFrame) -> np.ndarray:
-    return _mask(df, "sample") & df["kept"].fillna(False).to_numpy(dtype=bool)
-
-
-def _per_run(codes: np.ndarray, mask: np.ndarray, n_runs: int) -> np.ndarray:
-    """Count of ``mask`` rows per run code."""
-    return np.bincount(codes[mask], minlength=n_runs)
-
-
-def _median_per_run(codes: np.ndarray, values: np.ndarray, n_runs: int) -> np.ndarray:
-    """Median of ``values`` per run code (NaN for runs without values)."""
-    if len(values) == 0:
-        return np.full(n_runs, np.nan)
-    med = pd.Series(values).groupby(codes).median()
-    return med.reindex(range(n_runs)).to_numpy(dtype="float64")
-
-
-def select_run(df: pd.DataFrame, run_id: str | None = None) -> tuple[pd.DataFrame, str, int]:
-    """The rows of one run: ``run_id``, or the first run of the frame if None.
-
-    Returns ``(rows, run_id, number of runs in df)`` so that a plot can say which run of a
-    sweep it shows.
-    """
-    events.validate(df)
-    run_ids = pd.unique(df["run_id"])
-    if len(run_ids) == 0:
-        raise ValueError("the event log is empty: there is no run to show")
-    if run_id is None:
-        run_id = run_ids[0]
-    elif run_id not in set(run_ids):
-        raise ValueError(f"run_id {run_id!r} is not in this event log (it has {list(run_ids)[:5]}...)")
-    return df[df["run_id"] == run_id], str(run_id), len(run_ids)
-
-
 # -- measurements that the summary and the plots share ------------------------------------
 
 
 def _gaps(p: pd.DataFrame) -> pd.DataFrame:
-    """Gaps between consecutive samples of the same process (``p`` from :func:`_prepare`)."""
-    s = p.loc[_mask(p, "sample") & p["pid"].notna().to_numpy(), ["_run", "pid", "worker_id", "t"]]
+    """Gaps between consecutive samples of the same process (``p`` from ``tidy.prepare``)."""
+    s = p.loc[event_mask(p, "sample") & p["pid"].notna().to_numpy(), ["_run", "pid", "worker_id", "t"]]
     s = s.sort_values(["_run", "pid", "t"], kind="stable")
     run = s["_run"].to_numpy()
     pid = s["pid"].to_numpy(dtype="int64")
@@ -153,7 +100,7 @@ def _leads(p: pd.DataFrame) -> pd.DataFrame:
     connect/crash/stall/stream_end/stop of that pid; a stream with no sample has no lead.
     """
     rows = p.loc[
-        _mask(p, "connect", "sample", *_STREAM_CLOSERS) & p["pid"].notna().to_numpy(),
+        event_mask(p, "connect", "sample", *_STREAM_CLOSERS) & p["pid"].notna().to_numpy(),
         ["_run", "pid", "worker_id", "event", "t"],
     ]
     rows = rows.sort_values(["_run", "pid", "t"], kind="stable")
@@ -194,8 +141,8 @@ def _spawn_to_ready(p: pd.DataFrame) -> pd.DataFrame:
     """Per process: first ``ready`` t − ``spawn`` t."""
     cols = ["_run", "pid", "worker_id", "t"]
     has_pid = p["pid"].notna().to_numpy()
-    sp = p.loc[_mask(p, "spawn") & has_pid, cols].drop_duplicates(["_run", "pid"])
-    rd = p.loc[_mask(p, "ready") & has_pid, cols].drop_duplicates(["_run", "pid"])
+    sp = p.loc[event_mask(p, "spawn") & has_pid, cols].drop_duplicates(["_run", "pid"])
+    rd = p.loc[event_mask(p, "ready") & has_pid, cols].drop_duplicates(["_run", "pid"])
     m = sp.merge(rd[["_run", "pid", "t"]], on=["_run", "pid"], suffixes=("_spawn", ""))
     return pd.DataFrame(
         {
@@ -211,8 +158,8 @@ def _restart_latency(p: pd.DataFrame) -> pd.DataFrame:
     """Per crash or stall: time to the next sample row of the same worker_id (if any)."""
     pos = np.arange(len(p))
     base = p[["_run", "worker_id", "t"]].assign(_pos=pos)
-    faults = base[_mask(p, "crash", "stall") & (p["worker_id"] >= 1).to_numpy()]
-    samples = base[_mask(p, "sample")].rename(columns={"t": "t_next"})
+    faults = base[event_mask(p, "crash", "stall") & (p["worker_id"] >= 1).to_numpy()]
+    samples = base[event_mask(p, "sample")].rename(columns={"t": "t_next"})
     if faults.empty or samples.empty:
         return pd.DataFrame({"_run": [], "worker_id": [], "t": [], "seconds": []})
     m = pd.merge_asof(
@@ -238,7 +185,7 @@ def latencies(df: pd.DataFrame) -> pd.DataFrame:
     sample of that worker_id (faults with no later sample give none). ``t`` is when the
     measured interval ended (seconds since the run started).
     """
-    p, run_ids = _prepare(df)
+    p, run_ids = prepare(df)
     parts = {
         "gap": _gaps(p),
         "spawn_to_ready": _spawn_to_ready(p),
@@ -273,7 +220,7 @@ def processes(df: pd.DataFrame) -> pd.DataFrame:
     a process with none of those (a truncated log) ends at the run's last row, with
     ``end_event`` NA. These are the bars of the timeline.
     """
-    p, run_ids = _prepare(df)
+    p, run_ids = prepare(df)
     rows = p[p["pid"].notna() & (p["worker_id"] >= 1)]
     key = ["_run", "pid"]
     first = rows.drop_duplicates(key)[["_run", "worker_id", "pid", "t"]].rename(columns={"t": "start"})
@@ -307,7 +254,7 @@ def _run_level(p: pd.DataFrame, n_runs: int) -> tuple[np.ndarray, np.ndarray]:
     """(target, outcome) per run from its run-level stop row (worker_id 0); None if absent."""
     target = np.full(n_runs, None, dtype=object)
     outcome = np.full(n_runs, None, dtype=object)
-    rl = p.loc[_mask(p, "stop") & (p["worker_id"] == 0).to_numpy(), ["_run", "detail"]]
+    rl = p.loc[event_mask(p, "stop") & (p["worker_id"] == 0).to_numpy(), ["_run", "detail"]]
     for run, detail in zip(rl["_run"].to_numpy(), rl["detail"].fillna("").to_numpy()):
         if (stop := events.parse_run_stop(detail)) is not None:
             target[run], outcome[run] = stop.target, stop.outcome
@@ -329,17 +276,17 @@ def summary(df: pd.DataFrame, deadline: float = 10.0) -> pd.DataFrame:
     efficiency (bound / elapsed), crashes, restarts, stalls (row counts), deadline_met
     (reached and elapsed <= ``deadline``; NA when the outcome is unknown).
     """
-    p, run_ids = _prepare(df)
+    p, run_ids = prepare(df)
     n = len(run_ids)
     if n == 0:
         return _empty(SUMMARY_DTYPES)
     codes = p["_run"].to_numpy()
     t = p["t"].to_numpy()
-    is_sample = _mask(p, "sample")
-    kept = _kept_mask(p)
+    is_sample = event_mask(p, "sample")
+    kept = kept_mask(p)
 
-    samples = _per_run(codes, kept, n)
-    processed = _per_run(codes, is_sample, n)
+    samples = per_run(codes, kept, n)
+    processed = per_run(codes, is_sample, n)
     workers = p.groupby("_run")["n_workers"].first().reindex(range(n)).to_numpy()
     last_kept = pd.Series(t[kept]).groupby(codes[kept]).max().reindex(range(n)).to_numpy(dtype="float64")
     target, outcome = _run_level(p, n)
@@ -349,8 +296,8 @@ def summary(df: pd.DataFrame, deadline: float = 10.0) -> pd.DataFrame:
     known = np.array([o is not None for o in outcome])
 
     gaps, leads = _gaps(p), _leads(p)
-    interval = _median_per_run(gaps["_run"].to_numpy(), gaps["seconds"].to_numpy(), n)
-    lead = _median_per_run(leads["_run"].to_numpy(), leads["seconds"].to_numpy(), n)
+    interval = median_per_run(gaps["_run"].to_numpy(), gaps["seconds"].to_numpy(), n)
+    lead = median_per_run(leads["_run"].to_numpy(), leads["seconds"].to_numpy(), n)
     goal = np.array([tg if tg is not None else s for tg, s in zip(target, samples)], dtype="float64")
     rounds = np.ceil(goal / np.maximum(workers, 1)) - 1
     bound = lead + np.where(rounds > 0, rounds * interval, 0.0)  # 1 round needs no interval
@@ -373,9 +320,9 @@ def summary(df: pd.DataFrame, deadline: float = 10.0) -> pd.DataFrame:
             "lead_s": lead,
             "bound_s": bound,
             "efficiency": efficiency,
-            "crashes": _per_run(codes, _mask(p, "crash"), n),
-            "restarts": _per_run(codes, _mask(p, "restart"), n),
-            "stalls": _per_run(codes, _mask(p, "stall"), n),
+            "crashes": per_run(codes, event_mask(p, "crash"), n),
+            "restarts": per_run(codes, event_mask(p, "restart"), n),
+            "stalls": per_run(codes, event_mask(p, "stall"), n),
             "deadline_met": met,
         }
     )
@@ -390,22 +337,22 @@ def worker_summary(df: pd.DataFrame) -> pd.DataFrame:
     without samples). Slots with no rows at all still get a row of zeros, so a slot that
     never started is visible.
     """
-    p, run_ids = _prepare(df)
+    p, run_ids = prepare(df)
     if len(run_ids) == 0:
         return _empty(WORKER_SUMMARY_DTYPES)
     slots = p.groupby("_run")["n_workers"].first()
     p = p[p["worker_id"] >= 1]
-    is_sample = _mask(p, "sample")
+    is_sample = event_mask(p, "sample")
     g = (
         pd.DataFrame(
             {
                 "_run": p["_run"].to_numpy(),
                 "worker_id": p["worker_id"].to_numpy(),
                 "samples": is_sample,
-                "kept": _kept_mask(p),
-                "crashes": _mask(p, "crash"),
-                "stalls": _mask(p, "stall"),
-                "restarts": _mask(p, "restart"),
+                "kept": kept_mask(p),
+                "crashes": event_mask(p, "crash"),
+                "stalls": event_mask(p, "stall"),
+                "restarts": event_mask(p, "restart"),
                 "pid": p["pid"].to_numpy(),
                 "ts": np.where(is_sample, p["t"].to_numpy(), np.nan),
             }

@@ -1,0 +1,37 @@
+"""See what happened in a run: throughput against the ideal, latency distributions, crash timeline.
+
+Axes-level plots take the tidy event log (one run or a sweep) first and everything else by
+keyword, draw on ``ax=`` if given (else on a new pyplot figure) and return the Axes; nothing
+calls ``plt.show()`` and no backend is chosen here. ``plot_run`` is figure-level: it refuses
+``ax`` and returns a bare ``Figure``. The data each plot shows comes from ``workerlab.analysis``
+and ``workerlab.tidy``; these modules only draw.
+
+One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, and ``figures``
+(``plot_run``, the figure-level function); ``style`` holds the colours and markers they share,
+so a crash looks the same everywhere.
+
+Artists carry a ``gid`` (``"observed"``, ``"ideal"``, ``"target"``, ``"deadline"``,
+``"crash"``, ``"stall"``, ``"restart"``, ``"samples"``, ``"lifetimes"``, ``"runs"``, ``"median"``,
+``"bound"``, ``"success"``, ``"threshold"``, ...) so that tests and callers can find them.
+Samples are drawn with one collection per plot, not one artist per sample, so 100k-sample logs
+stay fast.
+"""
+
+from __future__ import annotations
+
+from .figures import plot_run
+from .latency import plot_latency
+from .style import COLORS, MARKERS
+from .sweeps import plot_sweep
+from .throughput import plot_throughput
+from .timeline import plot_timeline
+
+__all__ = [
+    "plot_throughput",
+    "plot_latency",
+    "plot_timeline",
+    "plot_run",
+    "plot_sweep",
+    "COLORS",
+    "MARKERS",
+]

@@ -1,0 +1,47 @@
+"""The figure-level functions: ``plot_run``, the three panels of one run.
+
+Axes-level plots (``plot_throughput``, ``plot_latency``, ``plot_timeline``, ``plot_sweep``) take
+an ``ax``; the functions here own their figure. ``plot_run`` returns a bare ``Figure``, not
+registered with pyplot, so that a notebook shows it once and a script can ``savefig`` it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .. import analysis, report, tidy
+from .latency import plot_latency
+from .throughput import plot_throughput
+from .timeline import plot_timeline
+
+__all__ = ["plot_run"]
+
+
+def plot_run(
+    df: pd.DataFrame, *, run_id: str | None = None, deadline: float = 10.0, ax: None = None
+) -> Figure:
+    """One figure with the three panels of a run: timeline on top, throughput and latency below.
+
+    The title is the run's report (``workerlab.report.title``). A sweep frame shows its first
+    run (or ``run_id``). Returns a ``matplotlib.figure.Figure`` not registered with pyplot (so
+    notebooks display it once); save it with ``fig.savefig(path)``. A figure-level function
+    takes no ``ax``: draw single panels with ``plot_timeline(df, ax=...)`` and the others.
+    """
+    if ax is not None:
+        raise TypeError(
+            "plot_run draws a whole figure and takes no ax=; draw one panel on your Axes with "
+            "plot_timeline, plot_throughput or plot_latency (ax=...)"
+        )
+    rows, rid, n_runs = tidy.select_run(df, run_id)
+    n_workers = int(rows["n_workers"].iloc[0])
+    row = analysis.summary(rows, deadline=deadline).iloc[0]
+    fig = Figure(figsize=(14, min(9.5, 6.6 + 0.19 * n_workers)), layout="constrained")
+    top = max(0.45, min(1.25, 0.3 + 0.06 * n_workers))
+    gs = fig.add_gridspec(2, 2, height_ratios=[top, 1], width_ratios=[1.1, 1])
+    plot_timeline(rows, ax=fig.add_subplot(gs[0, :]))
+    plot_throughput(rows, ax=fig.add_subplot(gs[1, 0]), deadline=deadline)
+    plot_latency(rows, ax=fig.add_subplot(gs[1, 1]))
+    name = f"run {rid}" + (f" (1 of {n_runs} runs in this log)" if n_runs > 1 and run_id is None else "")
+    fig.suptitle(f"{name}\n{report.title(row, deadline=deadline)}", fontsize="medium")
+    return fig

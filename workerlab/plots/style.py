@@ -1,0 +1,78 @@
+"""What every plot shares: colours, markers, labels, and how a plot gets its Axes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import colors as mcolors
+from matplotlib.axes import Axes
+
+from ..report import seconds
+
+__all__ = ["COLORS", "MARKERS", "KIND_LABELS", "new_axes", "outcome", "cmap", "seconds"]
+
+#: Colours shared by the panels, so a crash looks the same everywhere.
+COLORS = {
+    "kept": "#1f3b5c",
+    "unkept": "#9a9a9a",
+    "observed": "#1f77b4",
+    "ideal": "#555555",
+    "target": "#2b2b2b",
+    "deadline": "#c0392b",
+    "reached": "#2b2b2b",
+    "crash": "#d62728",
+    "stall": "#e67e00",
+    "restart": "#2ca02c",
+    "error": "#8e44ad",
+    "life_stop": "#b9d3ea",
+    "life_crash": "#f6b9b0",
+    "life_stall": "#fbd7a5",
+    "life_open": "#dddddd",
+    "met": "#1f77b4",
+    "missed": "#e67e00",
+    "median": "#1f3b5c",
+    "success": "#2e8b57",
+    "threshold": "#2b2b2b",
+}
+MARKERS = {"crash": "X", "stall": "D", "restart": ">", "error": "*"}
+
+KIND_LABELS = {
+    "gap": "gap between samples\n(one process)",
+    "spawn_to_ready": "spawn → ready",
+    "connect_to_first": "connect → first sample\n(lead)",
+    "restart": "crash/stall →\nnext sample (restart)",
+}
+#: Latencies at or below this are drawn at it (a log axis cannot show 0).
+LATENCY_FLOOR = 1e-6
+#: At most this many points per latency kind in the strip (the box uses all of them).
+STRIP_MAX = 1500
+TIME_LABEL = "time since run start (s)"
+#: The throughput axis stretches to show the deadline only if it is within this factor of the data.
+DEADLINE_STRETCH = 2.0
+
+
+def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """``ax``, or the Axes of a new pyplot figure (the only place pyplot is touched)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def outcome(summary_row: pd.Series | Any) -> str | None:
+    """How a run ended, or None while it is still running (no run-level stop row yet)."""
+    value = summary_row["outcome"]
+    return None if pd.isna(value) else str(value)
+
+
+def cmap() -> mcolors.Colormap:
+    """viridis without its pale yellow end, which vanishes on white."""
+    import matplotlib
+
+    return mcolors.ListedColormap(
+        matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, 256)), name="viridis_dark"
+    )
