@@ -23,6 +23,8 @@ import workerlab as wl
 from workerlab import procs
 
 board = importlib.import_module("workerlab.ui")
+render = importlib.import_module("workerlab.render")
+figures = importlib.import_module("workerlab.plots.figures")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -86,19 +88,19 @@ def test_plots_are_redrawn_live_during_the_run(monkeypatch):
     """Frames come from the growing log while collecting, then one last frame of the result."""
     frames: list[tuple[int, bool]] = []  # (samples in the frame, run still going)
 
-    def fake_render(df, deadline=10.0, fig=None, live=False):
+    def fake_render(df, *, deadline=10.0, fig=None, live=False):
         running = not ((df.event == "stop") & (df.worker_id == 0)).any()  # no run-level row yet
         assert live == running
         frames.append((int((df.event == "sample").sum()), bool(running)))
         return PNG + str(len(frames)).encode()
 
-    monkeypatch.setattr(board, "render_png", fake_render)
+    monkeypatch.setattr(figures, "render_png", fake_render)
     dash = fast(wl.dashboard(redraw_every=0.1), workers=2, samples=150, interval=0.02)
     shown: list[bytes] = []
     dash.plot.observe(lambda change: shown.append(bytes(change["new"])), names="value")
 
     async def body():
-        await asyncio.wrap_future(board.warm_up())  # the first frame does not wait for it
+        await asyncio.wrap_future(render.warm_up())  # the first frame does not wait for it
         await dash.run()
 
     run_in_loop(body)
@@ -119,7 +121,7 @@ def test_real_frames_are_distinct_pngs_and_none_failed_to_draw():
     dash.plot.observe(lambda change: shown.append(bytes(change["new"])), names="value")
 
     async def body():
-        await asyncio.wrap_future(board.warm_up())
+        await asyncio.wrap_future(render.warm_up())
         dash.start()
         await dash.task
 
@@ -146,8 +148,8 @@ def test_a_live_snapshot_of_a_real_run_draws():
     for records, run in snaps:
         frame = run.frame(records)
         assert not ((frame.event == "stop") & (frame.worker_id == 0)).any()  # still running
-        assert board.render_png(frame, live=True).startswith(PNG)
-    assert board.render_png(df).startswith(PNG)
+        assert figures.render_png(frame, live=True).startswith(PNG)
+    assert figures.render_png(df).startswith(PNG)
 
 
 def _script(tmp_path: Path, name: str, body: str) -> Path:
@@ -266,3 +268,8 @@ def test_it_is_a_widget_with_a_readable_stand_in_and_checked_defaults():
         wl.dashboard(workers=17)
     # importing the module (done at the top of this file) must not shadow the function
     assert isinstance(wl.dashboard(), board.Dashboard)
+
+
+def test_the_plot_is_shown_at_the_frames_own_width():
+    assert board.PLOT_MAX_WIDTH == f"{int(figures.FIG_SIZE[0] * figures.FIG_DPI)}px"
+    assert figures.new_figure().get_size_inches()[0] * figures.FIG_DPI == 1040

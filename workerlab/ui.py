@@ -8,17 +8,11 @@ emulator), ``run_button``, ``stop_button``, ``progress``, ``status``, ``plot``, 
 
 How a run happens: a click starts ``collect_async`` as an asyncio task on the kernel's own event
 loop and returns at once, so the kernel keeps answering while workers stream. The collector
-calls ``on_update`` every 0.1 s; that moves the progress bar and, about three times a second
-(``redraw_every``), snapshots the records and renders throughput and crash timeline — with
-``workerlab.plots``, onto a bare Agg ``Figure`` — to PNG bytes in one background thread, then
-sets them on an ``ipywidgets.Image`` from the loop. Why an Image and not an ``Output`` with
-``clear_output(wait=True)``: setting bytes on a widget is one comm message, needs no output
-capture context (which an asyncio task running between cells does not reliably have), and the
-browser swaps the picture in place, so there is no flicker and nothing piles up in the notebook.
-Why a thread: drawing the two panels takes 0.3–0.6 s (more on a loaded machine); on the loop that
-would stall the kernel and delay the timestamps of arriving samples, while a thread holds the GIL
-only in slices, so the loop keeps reading streams. One frame is drawn at a time, so the real
-frame rate is the smaller of 1/``redraw_every`` and 1/(drawing time).
+calls ``on_update`` every 0.1 s; that moves the progress bar and, every ``redraw_every`` s, has
+``workerlab.render`` draw throughput and crash timeline to PNG bytes in its thread, then sets
+them on an ``ipywidgets.Image``: one comm message, no output capture context (which a task
+running between cells does not reliably have), no flicker, nothing piling up in the notebook.
+The summary below the plot is ``workerlab.report``'s, in the same words as the CLI's.
 
 Everything a run can raise — bad settings, ``WorkerStartError``, ``CollectTimeout``, a bug — ends
 as a readable message in ``status``; the Run button is re-enabled whatever happened, and a run
@@ -28,22 +22,22 @@ that failed part way still shows its partial event log.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
-import io
 import math
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["Dashboard", "dashboard", "render_png", "new_figure", "summary_html"]
+from . import render
+
+__all__ = ["Dashboard", "dashboard"]
 
 #: seconds between live redraws of the plots (about three a second)
 REDRAW_EVERY = 0.3
-#: size of the live figure (inches) and its resolution: ~1040 x 400 px, a few tens of kB a frame
-FIG_SIZE = (13.0, 5.0)
-FIG_DPI = 80
+#: the plot's width on screen: the frame's own (``plots.figures.FIG_SIZE[0] * FIG_DPI``), never stretched
+PLOT_MAX_WIDTH = "1040px"
 #: settings the caller may preset through ``dashboard(**defaults)``
 DEFAULTS: dict[str, Any] = {
     "workers": 16,
@@ -58,85 +52,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _OK, _ERROR, _WARN, _MUTED = "#1b7f3b", "#b00020", "#a15c00", "#555555"
-_pool: ThreadPoolExecutor | None = None
-_warm: Future | None = None
 
 
-def _render_pool() -> ThreadPoolExecutor:
-    """One rendering thread for every dashboard: matplotlib figures never drawn concurrently."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workerlab-dashboard")
-    return _pool
-
-
-def new_figure() -> Any:
-    """A pyplot-free figure with its own Agg canvas.
-
-    Keeping the canvas (rather than letting ``savefig`` make a temporary one per call) keeps its
-    renderer, and with it matplotlib's text-layout caches, from one frame to the next.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    return FigureCanvasAgg(Figure(figsize=FIG_SIZE, dpi=FIG_DPI)).figure
-
-
-def render_png(df: Any, deadline: float | None = 10.0, fig: Any = None, live: bool = False) -> bytes:
-    """Throughput and crash timeline of the event log ``df``, side by side, as PNG bytes.
-
-    ``live``: ``df`` is a snapshot of a run in progress (titles say so).
-
-    Draws on a bare ``Figure`` (no pyplot, no backend switch, nothing shown in the notebook);
-    pass the previous frame's ``fig`` (from :func:`new_figure`) to redraw it in place. Margins
-    are fixed: constrained layout would cost more than the drawing itself at every live frame.
-    """
-    from . import plots
-
-    if fig is None:
-        fig = new_figure()
-    fig.clear()
-    grid = fig.add_gridspec(
-        1, 2, width_ratios=[1.0, 1.15], left=0.055, right=0.855, bottom=0.11, top=0.93, wspace=0.2
-    )
-    ax_tp = plots.plot_throughput(df, ax=fig.add_subplot(grid[0]), deadline=deadline)
-    ax_tl = plots.plot_timeline(df, ax=fig.add_subplot(grid[1]))
-    if live:  # say that the run is still going
-        ax_tp.set_title("throughput — live")
-        ax_tl.set_title("worker timeline — live")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})  # fast: frames are short-lived
-    return buf.getvalue()
-
-
-def _warm_up() -> None:
-    """Import and draw once in the render thread, so that the first live frame is not late.
-
-    The first figure of a process loads matplotlib, its fonts and glyph caches (about a second);
-    done while the person is still choosing settings, it costs the run nothing.
-    """
-    from . import plots  # noqa: F401 - imported for its import cost
-
-    fig = new_figure()
-    ax = fig.add_subplot()
-    ax.set_title("warm-up")
-    ax.legend(handles=ax.plot([0, 1], label="x"))
-    fig.savefig(io.BytesIO(), format="png")
-
-
-def warm_up() -> Future:
-    """Start :func:`_warm_up` in the render thread once per process; its future."""
-    global _warm
-    if _warm is None:
-        _warm = _render_pool().submit(_warm_up)
-    return _warm
-
-
-def summary_html(df: Any, deadline: float = 10.0) -> str:
-    """The run's report (``workerlab.report``, the CLI's words) for the event log ``df``, as HTML."""
-    from . import report
-
-    return report.summary_html(df, deadline=deadline)
+def _look(width: str) -> dict[str, Any]:
+    """Style and layout of a labelled input ``width`` wide."""
+    return {"style": {"description_width": "initial"}, "layout": widgets.Layout(width=width)}
 
 
 def _message(text: str, color: str) -> str:
@@ -167,38 +87,30 @@ class Dashboard(widgets.VBox):
         self.workers = widgets.IntSlider(
             value=d["workers"], min=1, max=16, description="workers", continuous_update=False, style=wide
         )
-        self.samples = widgets.IntText(
-            value=d["samples"], description="samples", style=wide, layout=widgets.Layout(width="11em")
-        )
+        self.samples = widgets.IntText(value=d["samples"], description="samples", **_look("11em"))
         self.mtbf = widgets.FloatText(
             value=d["mtbf"],
             description="emulator MTBF (s)",
-            style=wide,
-            layout=widgets.Layout(width="15em"),
             tooltip="mean seconds before an emulated worker crashes; 0 = never",
+            **_look("15em"),
         )
         self.interval = widgets.FloatText(
             value=d["interval"],
             description="interval (s)",
-            style=wide,
-            layout=widgets.Layout(width="12em"),
             tooltip="emulator: seconds between two numbers of a worker",
+            **_look("12em"),
         )
         self.worker_bin = widgets.Text(
             value=str(worker_bin or ""),
             description="worker binary",
             placeholder="empty: the bundled emulator; or the path to the original worker",
-            style=wide,
-            layout=widgets.Layout(width="42em"),
+            **_look("42em"),
         )
         self.run_button = widgets.Button(
             description="Run", button_style="primary", icon="play", tooltip="start a run with these settings"
         )
         self.stop_button = widgets.Button(
-            description="Stop",
-            icon="stop",
-            disabled=True,
-            tooltip="stop the run (its workers are stopped too)",
+            description="Stop", icon="stop", disabled=True, tooltip="stop the run and its workers"
         )
         self.progress = widgets.IntProgress(
             value=0, min=0, max=max(1, d["samples"]), description="samples", style=wide
@@ -206,7 +118,7 @@ class Dashboard(widgets.VBox):
         self.status = widgets.HTML(_message("Choose the settings and press Run.", _MUTED))
         self.plot = widgets.Image(
             format="png",
-            layout=widgets.Layout(display="none", width="100%", max_width=f"{int(FIG_SIZE[0] * FIG_DPI)}px"),
+            layout=widgets.Layout(display="none", width="100%", max_width=PLOT_MAX_WIDTH),
         )
         self.summary_out = widgets.HTML()
         self.task: asyncio.Task | None = None
@@ -224,8 +136,8 @@ class Dashboard(widgets.VBox):
 
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
-        self.worker_bin.observe(self._binary_changed, names="value")
-        self._binary_changed()
+        self.worker_bin.observe(lambda _: self._set_running(self.running), names="value")
+        self._set_running(False)
         emulator = widgets.HTML(_message("emulator only:", _MUTED), layout=widgets.Layout(width="7em"))
         super().__init__(
             children=[
@@ -240,21 +152,12 @@ class Dashboard(widgets.VBox):
         )
         from . import collector  # noqa: F401 - pandas and aiohttp load now, not at the first click
 
-        warm_up()
+        render.warm_up()
         self.add_class("workerlab-dashboard")  # stable hooks for browser tests and styling
-        for w, cls in (
-            (self.workers, "workerlab-workers"),
-            (self.samples, "workerlab-samples"),
-            (self.run_button, "workerlab-run"),
-            (self.stop_button, "workerlab-stop"),
-            (self.progress, "workerlab-progress"),
-            (self.status, "workerlab-status"),
-            (self.plot, "workerlab-plot"),
-            (self.summary_out, "workerlab-summary"),
-        ):
-            w.add_class(cls)
+        for attr in ("workers", "samples", "run_button", "stop_button", "progress", "status", "plot"):
+            getattr(self, attr).add_class(f"workerlab-{attr.removesuffix('_button')}")
+        self.summary_out.add_class("workerlab-summary")
 
-    # -- what a person sees before running it ---------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
         """The widget, plus a plain-text stand-in where widgets cannot render (e.g. on GitHub)."""
         data = super()._repr_mimebundle_(**kwargs)
@@ -263,21 +166,14 @@ class Dashboard(widgets.VBox):
         return data
 
     def _describe(self) -> str:
-        where = (
-            f"worker binary {self.worker_bin.value.strip()}"
-            if self.worker_bin.value.strip()
-            else f"bundled emulator, interval {self.interval.value:g} s, MTBF {self.mtbf.value:g} s"
-        )
+        binary = self.worker_bin.value.strip()
+        emulator = f"bundled emulator, interval {self.interval.value:g} s, MTBF {self.mtbf.value:g} s"
+        where = f"worker binary {binary}" if binary else emulator
         return (
             f"workerlab dashboard: {self.workers.value} workers, {self.samples.value} samples, "
             f"{where}. (Interactive widgets: run this notebook in Jupyter to use it.)"
         )
 
-    def _binary_changed(self, change: Any = None) -> None:
-        emulator = not self.worker_bin.value.strip()
-        self.mtbf.disabled = self.interval.disabled = not emulator
-
-    # -- running ---------------------------------------------------------------------------
     @property
     def running(self) -> bool:
         task = getattr(self, "task", None)  # None also while __init__ has not set it
@@ -313,9 +209,7 @@ class Dashboard(widgets.VBox):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self._show_status(
-                "No running event loop: the dashboard runs inside a Jupyter kernel "
-                "(or a coroutine: `await dash.run()`).",
-                _ERROR,
+                "No running event loop: use it in a Jupyter kernel or `await dash.run()`.", _ERROR
             )
             return None
         self._set_running(True)
@@ -351,8 +245,7 @@ class Dashboard(widgets.VBox):
     def _set_running(self, running: bool) -> None:
         self.run_button.disabled = running
         self.stop_button.disabled = not running
-        for w in (self.workers, self.samples, self.worker_bin):
-            w.disabled = running
+        self.workers.disabled = self.samples.disabled = self.worker_bin.disabled = running
         emulator = not self.worker_bin.value.strip()
         self.mtbf.disabled = self.interval.disabled = running or not emulator
 
@@ -377,12 +270,9 @@ class Dashboard(widgets.VBox):
                 make_config(**kwargs)  # bad settings: say so before anything is spawned
             except (ValueError, TypeError) as exc:
                 raise _BadSettings(str(exc)) from None
-            self.progress.max = kwargs["samples"]
-            self.progress.value = 0
-            self.progress.bar_style = "info"
-            self._show_status(
-                f"starting {kwargs['workers']} worker{'s' if kwargs['workers'] != 1 else ''}…", _MUTED
-            )
+            self.progress.max, self.progress.value, self.progress.bar_style = kwargs["samples"], 0, "info"
+            n = kwargs["workers"]
+            self._show_status(f"starting {n} worker{'s' if n != 1 else ''}…", _MUTED)
             self._collect = asyncio.ensure_future(
                 collect_async(**kwargs, progress=False, on_update=self._on_update)
             )
@@ -427,15 +317,13 @@ class Dashboard(widgets.VBox):
         problem = self.error
         if df is not None and len(df) > 0:
             try:
-                png = await asyncio.get_running_loop().run_in_executor(
-                    _render_pool(), render_png, df, self.deadline, self._figure()
-                )
-                self._show_plot(png)
-                self.summary_out.value = summary_html(df, self.deadline)
+                from . import report
+
+                self._show_plot(await render.png(lambda: df, deadline=self.deadline, figure=self._figure))
+                self.summary_out.value = report.summary_html(df, deadline=self.deadline)
             except Exception as exc:  # noqa: BLE001
-                problem = (
-                    problem + "\n" if problem else ""
-                ) + f"(The result could not be drawn: {type(exc).__name__}: {exc})"
+                drawn = f"(The result could not be drawn: {type(exc).__name__}: {exc})"
+                problem = f"{problem}\n{drawn}" if problem else drawn
         run = self._run
         count = min(run.count, self.progress.max) if run is not None else 0
         if problem:
@@ -471,16 +359,11 @@ class Dashboard(widgets.VBox):
 
     async def _redraw_live(self, run: Any) -> None:
         records = list(run.records)  # copied on the loop, where the collector appends
-
-        def draw() -> bytes:
-            started = time.perf_counter()
-            try:
-                return render_png(run.frame(records), self.deadline, self._figure(), live=True)
-            finally:
-                self.render_seconds.append(time.perf_counter() - started)
-
         try:
-            png = await asyncio.get_running_loop().run_in_executor(_render_pool(), draw)
+            log = functools.partial(run.frame, records)
+            png = await render.png(
+                log, deadline=self.deadline, figure=self._figure, live=True, took=self.render_seconds
+            )
         except Exception as exc:  # noqa: BLE001 - a frame that cannot draw is skipped; the run goes on
             self.render_errors.append(f"{type(exc).__name__}: {exc}")
             return
@@ -491,7 +374,7 @@ class Dashboard(widgets.VBox):
     def _figure(self) -> Any:
         """This dashboard's figure, redrawn at every frame (touched only by the render thread)."""
         if self._fig is None:
-            self._fig = new_figure()
+            self._fig = render.new_figure()
         return self._fig
 
     def _show_plot(self, png: bytes) -> None:

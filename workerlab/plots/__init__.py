@@ -7,7 +7,7 @@ calls ``plt.show()`` and no backend is chosen here. ``plot_run`` is figure-level
 and ``workerlab.tidy``; these modules only draw.
 
 One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, and ``figures``
-(``plot_run``, the figure-level function); ``style`` holds the colours and markers they share,
+(``plot_run`` and the dashboard's frames); ``style`` holds the colours and markers they share,
 so a crash looks the same everywhere.
 
 Artists carry a ``gid`` (``"observed"``, ``"ideal"``, ``"target"``, ``"deadline"``,
@@ -19,7 +19,7 @@ stay fast.
 
 from __future__ import annotations
 
-from .figures import plot_run
+from .figures import new_figure, plot_run, render_png
 from .latency import plot_latency
 from .style import COLORS, MARKERS
 from .sweeps import plot_sweep
@@ -32,6 +32,8 @@ __all__ = [
     "plot_timeline",
     "plot_run",
     "plot_sweep",
+    "render_png",
+    "new_figure",
     "COLORS",
     "MARKERS",
 ]

@@ -1,11 +1,17 @@
-"""The figure-level functions: ``plot_run``, the three panels of one run.
+"""The figure-level functions: ``plot_run`` (three panels of one run) and the dashboard's frames.
 
 Axes-level plots (``plot_throughput``, ``plot_latency``, ``plot_timeline``, ``plot_sweep``) take
 an ``ax``; the functions here own their figure. ``plot_run`` returns a bare ``Figure``, not
 registered with pyplot, so that a notebook shows it once and a script can ``savefig`` it.
+
+The dashboard's frames (:func:`render_png`) are throughput and timeline side by side, drawn
+onto a bare Agg figure that is reused from one frame to the next and encoded as PNG; the
+dashboard calls it in its rendering thread.
 """
 
 from __future__ import annotations
+
+import io
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -15,7 +21,11 @@ from .latency import plot_latency
 from .throughput import plot_throughput
 from .timeline import plot_timeline
 
-__all__ = ["plot_run"]
+__all__ = ["plot_run", "render_png", "new_figure", "draw_once", "FIG_SIZE", "FIG_DPI"]
+
+#: size of the dashboard's figure (inches) and its resolution: ~1040 x 400 px, a few tens of kB a frame
+FIG_SIZE = (13.0, 5.0)
+FIG_DPI = 80
 
 
 def plot_run(
@@ -45,3 +55,53 @@ def plot_run(
     name = f"run {rid}" + (f" (1 of {n_runs} runs in this log)" if n_runs > 1 and run_id is None else "")
     fig.suptitle(f"{name}\n{report.title(row, deadline=deadline)}", fontsize="medium")
     return fig
+
+
+def new_figure() -> Figure:
+    """A pyplot-free figure with its own Agg canvas.
+
+    Keeping the canvas (rather than letting ``savefig`` make a temporary one per call) keeps its
+    renderer, and with it matplotlib's text-layout caches, from one frame to the next.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return FigureCanvasAgg(Figure(figsize=FIG_SIZE, dpi=FIG_DPI)).figure
+
+
+def render_png(
+    df: pd.DataFrame, *, deadline: float | None = 10.0, fig: Figure | None = None, live: bool = False
+) -> bytes:
+    """Throughput and crash timeline of the event log ``df``, side by side, as PNG bytes.
+
+    ``live``: ``df`` is a snapshot of a run in progress (titles say so). Draws on a bare
+    ``Figure`` (no pyplot, no backend switch, nothing shown in the notebook); pass the previous
+    frame's ``fig`` (from :func:`new_figure`) to redraw it in place. Margins are fixed:
+    constrained layout would cost more than the drawing itself at every live frame.
+    """
+    if fig is None:
+        fig = new_figure()
+    fig.clear()
+    grid = fig.add_gridspec(
+        1, 2, width_ratios=[1.0, 1.15], left=0.055, right=0.855, bottom=0.11, top=0.93, wspace=0.2
+    )
+    ax_tp = plot_throughput(df, ax=fig.add_subplot(grid[0]), deadline=deadline)
+    ax_tl = plot_timeline(df, ax=fig.add_subplot(grid[1]))
+    if live:  # say that the run is still going
+        ax_tp.set_title("throughput — live")
+        ax_tl.set_title("worker timeline — live")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})  # fast: frames are short-lived
+    return buf.getvalue()
+
+
+def draw_once() -> None:
+    """Draw and encode a tiny figure: the first figure of a process loads fonts and glyph caches.
+
+    The dashboard does this in its rendering thread while the person is still choosing
+    settings, so that its first live frame is not late.
+    """
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.set_title("warm-up")
+    ax.legend(handles=ax.plot([0, 1], label="x"))
+    fig.savefig(io.BytesIO(), format="png")
