@@ -7,11 +7,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib import colors as mcolors
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
 
 from ..report import seconds
 
-__all__ = ["COLORS", "MARKERS", "KIND_LABELS", "new_axes", "outcome", "cmap", "seconds"]
+__all__ = [
+    "COLORS",
+    "MARKERS",
+    "KIND_LABELS",
+    "new_axes",
+    "outcome",
+    "cmap",
+    "seconds",
+    "mark",
+    "legend_outside",
+]
 
 #: Colours shared by the panels, so a crash looks the same everywhere.
 COLORS = {
@@ -75,4 +87,32 @@ def cmap() -> mcolors.Colormap:
 
     return mcolors.ListedColormap(
         matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, 256)), name="viridis_dark"
+    )
+
+
+def mark(ax: Axes, x: Any, y: Any, kind: str, *, size: float, zorder: float) -> PathCollection:
+    """Markers of one kind of event (crash, stall, restart, error), drawn alike on every plot."""
+    return ax.scatter(
+        x,
+        y,
+        marker=MARKERS[kind],
+        s=size,
+        color=COLORS[kind],
+        edgecolors="white",
+        linewidths=0.5,
+        zorder=zorder,
+        gid=kind,
+        label=f"{kind} ({len(x)})",
+    )
+
+
+def legend_outside(ax: Axes, handles: list[Artist], x: float) -> None:
+    """The legend to the right of the plot, its top at the Axes' top (``x`` in Axes fractions)."""
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(x, 1.0),
+        fontsize="small",
+        frameon=False,
+        borderaxespad=0.0,
     )

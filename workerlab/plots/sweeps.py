@@ -9,7 +9,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
 from .. import analysis
-from .style import COLORS, DEADLINE_STRETCH, new_axes
+from .style import COLORS, DEADLINE_STRETCH, legend_outside, new_axes
 
 __all__ = ["plot_sweep"]
 
@@ -57,29 +57,9 @@ def plot_sweep(
             zorder=3,
             gid="runs",
         )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker="o",
-                color=COLORS["met"],
-                alpha=0.75,
-                label=f"run that met the deadline ({int(met.sum())})",
-            )
-        )
+        handles.append(_dot(COLORS["met"], f"run that met the deadline ({int(met.sum())})"))
         if (reached & ~met).any():
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    ls="",
-                    marker="o",
-                    color=COLORS["missed"],
-                    alpha=0.75,
-                    label=f"run that missed it ({int((reached & ~met).sum())})",
-                )
-            )
+            handles.append(_dot(COLORS["missed"], f"run that missed it ({int((reached & ~met).sum())})"))
     handles += ax.plot(
         tab["workers"],
         tab["median_elapsed_s"],
@@ -202,12 +182,10 @@ def plot_sweep(
     ax.set_xlabel("workers")
     ax.set_ylabel("elapsed to the target (s)")
     ax.grid(True, alpha=0.25)
-    twin.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.16, 1.0),
-        fontsize="small",
-        frameon=False,
-        borderaxespad=0.0,
-    )
+    legend_outside(twin, handles, 1.16)
     return ax
+
+
+def _dot(color: str, label: str) -> Line2D:
+    """A legend entry for the runs' dots."""
+    return Line2D([], [], ls="", marker="o", color=color, alpha=0.75, label=label)

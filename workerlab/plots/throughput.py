@@ -10,7 +10,7 @@ from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
 
 from .. import analysis, tidy
-from .style import COLORS, DEADLINE_STRETCH, MARKERS, TIME_LABEL, cmap, new_axes
+from .style import COLORS, DEADLINE_STRETCH, TIME_LABEL, cmap, mark, new_axes
 
 __all__ = ["plot_throughput"]
 
@@ -126,18 +126,7 @@ def plot_throughput(df: pd.DataFrame, *, ax: Axes | None = None, deadline: float
     for kind, pts in marks.items():
         if pts:
             xy = np.asarray(pts, dtype="float64")
-            ax.scatter(
-                xy[:, 0],
-                xy[:, 1],
-                marker=MARKERS[kind],
-                s=42 if kind == "crash" else 26,
-                color=COLORS[kind],
-                edgecolors="white",
-                linewidths=0.5,
-                zorder=5,
-                gid=kind,
-                label=f"{kind} ({len(pts)})",
-            )
+            mark(ax, xy[:, 0], xy[:, 1], kind, size=42 if kind == "crash" else 26, zorder=5)
 
     if many_counts and n_runs > 1:
         import matplotlib.cm as cm

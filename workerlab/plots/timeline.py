@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import analysis, tidy
-from .style import COLORS, MARKERS, TIME_LABEL, new_axes, outcome
+from .style import COLORS, TIME_LABEL, legend_outside, mark, new_axes, outcome
 
 __all__ = ["plot_timeline"]
 
@@ -93,20 +93,7 @@ def plot_timeline(df: pd.DataFrame, *, run_id: str | None = None, ax: Axes | Non
         if k.empty:
             continue
         y = k["worker_id"].to_numpy(dtype="float64") - (half + 0.05 if kind == "restart" else 0)
-        handles.append(
-            ax.scatter(
-                k["t"],
-                y,
-                marker=MARKERS[kind],
-                s=msize * (0.8 if kind != "crash" else 1),
-                color=COLORS[kind],
-                edgecolors="white",
-                linewidths=0.5,
-                zorder=4,
-                gid=kind,
-                label=f"{kind} ({len(k)})",
-            )
-        )
+        handles.append(mark(ax, k["t"], y, kind, size=msize * (0.8 if kind != "crash" else 1), zorder=4))
     if outcome(summ) == "reached" and np.isfinite(summ["elapsed_s"]):
         handles.append(
             ax.axvline(
@@ -133,12 +120,5 @@ def plot_timeline(df: pd.DataFrame, *, run_id: str | None = None, ax: Axes | Non
     if outcome(summ) not in ("reached", None):
         title += f" — target not reached ({summ['outcome']})"
     ax.set_title(title)
-    ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.005, 1.0),
-        fontsize="small",
-        frameon=False,
-        borderaxespad=0.0,
-    )
+    legend_outside(ax, handles, 1.005)
     return ax
