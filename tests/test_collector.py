@@ -321,7 +321,7 @@ def test_salvage_returns_the_bytes_aiohttp_would_drop():
     import aiohttp
     from aiohttp.streams import StreamReader
 
-    from workerlab.collector import _salvage
+    from workerlab.streaming import salvage as _salvage
 
     class Protocol:
         _reading_paused = False
