@@ -38,8 +38,6 @@ from .ports import bindable
 
 __all__ = ["SentLog", "Report", "read_sent_log", "compare", "orphans", "bound_ports", "check_run"]
 
-HOST = "127.0.0.1"
-
 
 @dataclass
 class SentLog:

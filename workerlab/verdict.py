@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .config import DEADLINE
+
 __all__ = ["threshold", "Threshold", "wilson_interval", "repeats_needed", "CONFIDENCE"]
 
 #: confidence of the intervals ``threshold`` reports
@@ -187,7 +189,7 @@ class Threshold:
 
 
 def threshold(
-    df: pd.DataFrame, deadline: float = 10.0, level: float = 0.95, *, confidence: float = CONFIDENCE
+    df: pd.DataFrame, deadline: float = DEADLINE, level: float = 0.95, *, confidence: float = CONFIDENCE
 ) -> Threshold:
     """The smallest worker count of a sweep that meets ``deadline`` in at least ``level`` of runs.
 
