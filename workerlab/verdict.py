@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -221,7 +221,7 @@ def threshold(
         el = el[np.isfinite(el)]
         rows.append(
             {
-                "workers": int(w),
+                "workers": int(cast(int, w)),
                 "runs": n,
                 "successes": k,
                 "not_reached": int((~g["reached"]).sum()),
