@@ -103,7 +103,10 @@ def test_sweep_on_a_dask_local_cluster():
         distributed.Client(cluster) as client,
     ):
         df = wl.sweep(range(2, 5), repeats=2, client=client, **SMALL)
+        # the async entry point takes client= too (its Dask loop runs in a thread)
+        df_async = asyncio.run(wl.sweep_async([2], repeats=1, client=client, **SMALL))
     assert_sweep(df, [2, 3, 4], 2, 30)
+    assert_sweep(df_async, [2], 1, 30)
 
 
 #: the emulator, except that worker 4 (only the 4-worker run has one) exits with status 3 at once;
