@@ -278,6 +278,13 @@ def _progress_bar(total: int) -> Any:
     return tqdm(total=total, desc="samples", unit="sample", leave=True)
 
 
+def _new_run(args: dict[str, Any]) -> Run:
+    """The ``Run`` of ``collect``'s arguments (validated: ``ConfigError`` before anything starts)."""
+    settings = dict(args)
+    progress, on_update = settings.pop("progress"), settings.pop("on_update")
+    return Run(make_config(**settings), progress=progress, on_update=on_update)
+
+
 async def collect_async(
     workers: int = MAX_WORKERS,
     samples: int = 150,
@@ -302,21 +309,7 @@ async def collect_async(
     raise ``ConfigError`` before anything starts. Raises ``CollectTimeout`` /
     ``WorkerStartError`` (with ``.events``) when the target is not reached.
     """
-    config = make_config(
-        workers,
-        samples,
-        worker_bin=worker_bin,
-        worker_args=worker_args,
-        interval=interval,
-        mtbf=mtbf,
-        seed=seed,
-        timeout=timeout,
-        stall_after=stall_after,
-        start_timeout=start_timeout,
-        max_workers=max_workers,
-        run_id=run_id,
-    )
-    return await Run(config, progress=progress, on_update=on_update).run()
+    return await _new_run(locals()).run()
 
 
 def collect(
@@ -337,21 +330,7 @@ def collect(
     on_update: Callable[[RunStatus], Any] | None = None,
 ) -> pd.DataFrame:
     """Blocking ``collect_async`` (same arguments): works in a script and inside a running Jupyter kernel."""
+    run = _new_run(locals())  # first: locals() are the arguments only
     from .sync import run_sync
 
-    config = make_config(
-        workers,
-        samples,
-        worker_bin=worker_bin,
-        worker_args=worker_args,
-        interval=interval,
-        mtbf=mtbf,
-        seed=seed,
-        timeout=timeout,
-        stall_after=stall_after,
-        start_timeout=start_timeout,
-        max_workers=max_workers,
-        run_id=run_id,
-    )
-    run = Run(config, progress=progress, on_update=on_update)
     return run_sync(run.run(), on_abandon=run.abandon)
