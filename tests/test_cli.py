@@ -14,6 +14,9 @@ import psutil
 import pytest
 from conftest import FAST, ROOT, pid_alive
 
+import workerlab as wl
+from workerlab import cli
+
 CLI = [sys.executable, "-m", "workerlab"]
 
 
@@ -169,3 +172,89 @@ def test_worker_subcommand_is_the_emulator():
     res = run_cli("worker", "-workerId", "1")  # no -port: Go-style usage error
     assert res.returncode == 2
     assert "port" in res.stderr
+
+
+# -- workerlab sweep ---------------------------------------------------------------------------
+
+
+def test_cli_sweep_json(capsys, tmp_path):
+    out = tmp_path / "sweep.parquet"
+    code = cli.main(
+        [
+            "sweep",
+            "--workers",
+            "2-3",
+            "--repeats",
+            "2",
+            "--samples",
+            "30",
+            "--interval",
+            str(FAST),
+            "--mtbf",
+            "0",
+            "--deadline",
+            "30",
+            "--json",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    rep = json.loads(captured.out)  # exactly one JSON object
+    assert [r["workers"] for r in rep["rows"]] == [2, 3]
+    assert all(r["runs"] == 2 and r["successes"] == 2 for r in rep["rows"])
+    th = rep["threshold"]
+    assert (th["workers"], th["strong"], th["repeats_needed"], th["level"], th["deadline"]) == (
+        2,
+        False,
+        73,
+        0.95,
+        30,
+    )
+    assert rep["runs"] == 4 and rep["wall_s"] > 0 and rep["run_time_sum_s"] >= rep["elapsed_sum_s"] > 0
+    assert wl.load(out).run_id.nunique() == 4
+
+
+def test_cli_sweep_human_output_says_when_no_count_qualifies(capsys):
+    code = cli.main(
+        [
+            "sweep",
+            "--workers",
+            "2",
+            "--repeats",
+            "1",
+            "--samples",
+            "30",
+            "--interval",
+            str(FAST),
+            "--mtbf",
+            "0",
+            "--deadline",
+            "0.001",
+            "--no-progress",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "workers  runs  met" in out and "no worker count tested (2) meets 0.001 s" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--workers", "5-2"], "empty range"),
+        (["--workers", "17"], "cap of 16"),
+        (["--workers", "0"], "at least 1"),
+        (["--level", "1.5"], "--level"),
+        (["--deadline", "0"], "deadline must be > 0"),
+        (["--workers", "8", "--max-live-workers", "4"], "max_live_workers"),
+    ],
+)
+def test_cli_sweep_bad_arguments_exit_2_with_one_line(capsys, args, message):
+    assert cli.main(["sweep", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]

@@ -17,7 +17,8 @@ import pytest
 from conftest import FAST, pid_alive, run_cell_interrupted
 
 import workerlab as wl
-from workerlab import groundtruth, ports
+from workerlab import groundtruth
+from workerlab.config import HOST
 from workerlab.errors import CollectTimeout, WorkerStartError
 
 FAST_ARGS = dict(interval=FAST, progress=False)
@@ -137,7 +138,7 @@ def test_holds_exactly_one_stream_per_worker():
         if seen or run.count < 5:
             return
         port = next(r[3] for r in run.records if r[0] == "connect")
-        with socket.create_connection((ports.HOST, port)) as s:
+        with socket.create_connection((HOST, port)) as s:
             s.sendall(b"GET /rnd?n=1 HTTP/1.1\r\nHost: x\r\n\r\n")
             seen.append(int(s.recv(100).split()[1]))
 
@@ -228,7 +229,7 @@ def test_bad_input_is_one_clear_error_before_any_spawn(kwargs, match, tmp_path):
         plain.chmod(0o644)
         kwargs = {**kwargs, "worker_bin": str(plain)}
     before = set(procs.LIVE)
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(wl.ConfigError, match=match):
         wl.collect(**{"progress": False, **kwargs})
     assert set(procs.LIVE) == before
 
@@ -321,7 +322,7 @@ def test_salvage_returns_the_bytes_aiohttp_would_drop():
     import aiohttp
     from aiohttp.streams import StreamReader
 
-    from workerlab.collector import _salvage
+    from workerlab.streaming import salvage as _salvage
 
     class Protocol:
         _reading_paused = False

@@ -264,8 +264,13 @@ def test_it_is_a_widget_with_a_readable_stand_in_and_checked_defaults():
     assert not dash.mtbf.disabled and "worker_bin" not in dash.settings()
     with pytest.raises(TypeError, match="unknown settings"):
         wl.dashboard(colour="red")
-    with pytest.raises(ValueError, match="1..16"):
+    # the run's validator refuses what the widgets could not show, with its own message
+    with pytest.raises(wl.ConfigError, match="cap of 16"):
         wl.dashboard(workers=17)
+    with pytest.raises(wl.ConfigError, match="worker_args must be a sequence of strings"):
+        wl.dashboard(worker_args="-lead 0.5")
+    with pytest.raises(wl.ConfigError, match="seed must be a whole number"):
+        wl.dashboard(seed=1.5)
     # importing the module (done at the top of this file) must not shadow the function
     assert isinstance(wl.dashboard(), board.Dashboard)
 

@@ -60,3 +60,39 @@ def test_the_parsers_see_real_content():
     pip = pip_requirements()
     assert {"aiohttp", "pandas", "nest-asyncio", "matplotlib", "ipywidgets", "nbval", "pytest"} <= set(pip)
     assert "distributed" in pip and "dask" in pip
+
+
+def test_every_public_name_is_seen_by_type_checkers_and_resolves():
+    """The lazy exports and the TYPE_CHECKING imports of __init__ list the same names."""
+    import ast
+    import inspect
+
+    import workerlab as wl
+
+    tree = ast.parse((ROOT / "workerlab" / "__init__.py").read_text())
+    typed: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom)
+                typed |= {a.name for a in imp.names}
+    assert typed == set(wl._EXPORTS) == set(wl.__all__) - {"__version__"}
+    for name, module in wl._EXPORTS.items():
+        value = getattr(wl, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            # defined in that module, or in a submodule of that package (workerlab.plots.*)
+            assert value.__module__ == module or value.__module__.startswith(module + "."), name
+    assert (ROOT / "workerlab" / "py.typed").exists()
+
+
+def test_import_and_the_emulator_entry_stay_light():
+    """`import workerlab` and `python -m workerlab worker` must not load pandas or aiohttp."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, workerlab, workerlab.cli, workerlab.emulator; "
+        "print(' '.join(m for m in ('pandas', 'aiohttp', 'matplotlib', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

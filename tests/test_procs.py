@@ -76,3 +76,59 @@ def test_kill_all_kills_and_reaps_only_the_given_pids():
     assert [p for p in mine if pid_alive(p)] == []
     assert other, "kill_all touched a pid it was not given"
     assert not pid_alive(other[0])
+
+
+def test_running_stops_the_process_when_its_block_ends_any_way():
+    """Normal exit, an exception and a cancellation: each leaves no process, and says how it stopped."""
+    stopped: list[tuple[int, int]] = []
+
+    def on_stop(worker: procs.Worker, status: int) -> None:
+        stopped.append((worker.pid, status))
+
+    async def normal() -> int:
+        async with procs.running(["sleep", "30"], on_stop=on_stop) as proc:
+            return proc.pid
+
+    async def failing(pids: list[int]) -> None:
+        async with procs.running(["sleep", "30"], on_stop=on_stop) as proc:
+            pids.append(proc.pid)
+            raise RuntimeError("the owner broke")
+
+    async def cancelled(pids: list[int]) -> None:
+        async with procs.running(["sleep", "30"], on_stop=on_stop) as proc:
+            pids.append(proc.pid)
+            await asyncio.sleep(30)
+
+    async def main() -> list[int]:
+        pids = [await normal()]
+        try:
+            await failing(pids)
+        except RuntimeError:
+            pass
+        task = asyncio.ensure_future(cancelled(pids))
+        while len(pids) < 3:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return pids
+
+    pids = asyncio.run(main())
+    assert len(pids) == 3 and [p for p in pids if pid_alive(p)] == []
+    assert [pid for pid, _ in stopped] == pids  # each one stopped by its block, in order
+    assert all(status == -15 for _, status in stopped)  # SIGTERM within the grace
+    assert not set(procs.LIVE) & set(pids)
+
+
+def test_running_leaves_a_process_that_exited_alone():
+    stopped: list[int] = []
+
+    async def main() -> int | None:
+        async with procs.running(["true"], on_stop=lambda w, s: stopped.append(s)) as proc:
+            await proc.wait()
+        return proc.returncode
+
+    assert asyncio.run(main()) == 0
+    assert stopped == []  # nothing to stop: it had already exited

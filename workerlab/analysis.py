@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import events
+from .config import DEADLINE
 from .tidy import event_mask, kept_mask, median_per_run, per_run, prepare, select_run
 
 __all__ = [
@@ -265,7 +266,7 @@ def _empty(dtypes: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in dtypes.items()})
 
 
-def summary(df: pd.DataFrame, deadline: float = 10.0) -> pd.DataFrame:
+def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
     """One row per run (order of first appearance): the figures defined in docs/event-log.md.
 
     Columns (:data:`SUMMARY_DTYPES`): run_id, workers, samples (kept), target and outcome

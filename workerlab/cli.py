@@ -15,6 +15,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .config import DEADLINE, MAX_LIVE_WORKERS, MAX_WORKERS, parse_workers
+from .errors import ConfigError
+
 PROG = "workerlab"
 
 
@@ -79,13 +82,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="collect samples from many workers and report")
-    run.add_argument("--workers", type=int, default=16, help="worker processes (default 16)")
+    run.add_argument(
+        "--workers", type=int, default=MAX_WORKERS, help=f"worker processes (default {MAX_WORKERS})"
+    )
     run.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
     _worker_options(
         run, seed="emulator: seed for reproducible runs", timeout="give up after this many seconds"
     )
-    run.add_argument("--deadline", type=float, default=10.0, help="deadline for the report (default 10)")
-    run.add_argument("--max-workers", type=int, default=16, help="raise the 16-worker cap on purpose")
+    run.add_argument(
+        "--deadline", type=float, default=DEADLINE, help=f"deadline for the report (default {DEADLINE:g})"
+    )
+    run.add_argument(
+        "--max-workers", type=int, default=MAX_WORKERS, help="raise the 16-worker cap on purpose"
+    )
     run.add_argument("--out", metavar="FILE.parquet", help="save the event log")
     run.add_argument("--plot", metavar="FILE.png", help="save the overview figure")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -100,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("--repeats", type=int, default=5, help="runs per worker count (default 5)")
     sw.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
-    sw.add_argument("--deadline", type=float, default=10.0, help="seconds a run may take (default 10)")
+    sw.add_argument(
+        "--deadline", type=float, default=DEADLINE, help=f"seconds a run may take (default {DEADLINE:g})"
+    )
     sw.add_argument(
         "--level", type=float, default=0.95, help="share of runs that must meet the deadline (default 0.95)"
     )
@@ -113,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--max-live-workers",
         type=int,
-        default=64,
+        default=MAX_LIVE_WORKERS,
         help="worker processes alive at once over all runs (default 64)",
     )
     _worker_options(
@@ -121,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         seed="emulator: seed for a reproducible sweep (each run derives its own)",
         timeout="give up on a run after this many seconds",
     )
-    sw.add_argument("--max-workers", type=int, default=16, help="raise the 16-worker cap on purpose")
+    sw.add_argument("--max-workers", type=int, default=MAX_WORKERS, help="raise the 16-worker cap on purpose")
     sw.add_argument("--out", metavar="FILE.parquet", help="save the event log of every run")
     sw.add_argument("--plot", metavar="FILE.png", help="save the sweep plot")
     sw.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -134,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import collector, config, persist
+    from . import collector, persist
     from .errors import CollectError
 
     options = dict(
@@ -147,15 +158,11 @@ def _run(args: argparse.Namespace) -> int:
         max_workers=args.max_workers,
         progress=not args.no_progress,
     )
-    try:
-        config.make_config(
-            args.workers, args.samples, **{k: v for k, v in options.items() if k != "progress"}
-        )
-    except (ValueError, TypeError) as exc:
-        return _fail(str(exc), 2)
     error: CollectError | None = None
     try:
         df = collector.collect(args.workers, args.samples, **options)
+    except ConfigError as exc:  # raised before anything started
+        return _fail(str(exc), 2)
     except CollectError as exc:
         error, df = exc, exc.events
     except KeyboardInterrupt:
@@ -234,14 +241,12 @@ def _sweep(args: argparse.Namespace) -> int:
     import warnings
 
     from . import events, persist
-    from .sweeping import _plan, parse_workers, sweep
+    from .sweeping import sweep
 
     try:
         counts = parse_workers(args.workers)
         if not 0 < args.level < 1:
-            raise ValueError(f"--level must be between 0 and 1 (a share of runs), got {args.level:g}")
-        if not args.deadline > 0:
-            raise ValueError(f"--deadline must be > 0 seconds, got {args.deadline:g}")
+            raise ConfigError(f"--level must be between 0 and 1 (a share of runs), got {args.level:g}")
         options = dict(
             worker_bin=args.worker_bin,
             worker_args=args.worker_arg,
@@ -251,8 +256,7 @@ def _sweep(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             max_workers=args.max_workers,
         )
-        _plan(counts, args.repeats, args.samples, args.parallel, args.max_live_workers, options)
-    except (ValueError, TypeError) as exc:
+    except ConfigError as exc:
         return _fail(str(exc), 2)
     start = time.monotonic()
     try:
@@ -268,6 +272,8 @@ def _sweep(args: argparse.Namespace) -> int:
                 max_live_workers=args.max_live_workers,
                 **options,
             )
+    except ConfigError as exc:  # raised before anything started
+        return _fail(str(exc), 2)
     except KeyboardInterrupt:
         return _fail("interrupted; every worker process was stopped", 130)
     wall = time.monotonic() - start

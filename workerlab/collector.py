@@ -1,50 +1,80 @@
 """The collection engine: supervise worker processes, consume their streams, log every event.
 
 One ``Run`` owns everything it starts. Its slots (one per worker id) live in a TaskGroup;
-each slot owns at most one worker process at a time and restarts it after a crash or a
-stall. The run ends when the target-th sample arrives (or on timeout, error or
-cancellation), and then every slot stops its process before ``run()`` returns.
-A sample's path: worker -> chunked HTTP -> aiohttp reader -> ``LineParser`` -> one tuple
-appended to ``Run.records`` (cheap, no pandas on the hot path) -> ``events.from_records``.
+each slot owns at most one worker process at a time (``procs.running``: the process lives
+exactly as long as its block) and restarts it after a crash or a stall. A slot's life is two
+steps per process: start (spawn and readiness, holding one slot of the start limiter) and
+stream (``workerlab.streaming``). The run ends when the target-th sample arrives (or on
+timeout, error or cancellation), and then every slot stops its process before ``run()``
+returns. Records are plain tuples (cheap, no pandas on the hot path); ``frame()`` turns
+them into the event log.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
+import functools
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import pandas as pd
 
-from . import events, ports, procs
-from .config import Config, make_config
+from . import events, ports, procs, streaming
+from .config import MAX_WORKERS, START_TIMEOUT, Config, make_config
 from .errors import CollectError, CollectTimeout, WorkerStartError
-from .lines import LineParser
+from .limiter import START_CONCURRENCY, StartLimiter
+
+__all__ = ["Run", "RunStatus", "collect", "collect_async", "START_CONCURRENCY"]
 
 #: how often the progress bar and ``on_update`` are refreshed (seconds)
 UPDATE_EVERY = 0.1
-#: workers starting at once. Starting all 16 together shares the CPUs among 16 interpreters
-#: and makes them all ready late; one per CPU makes the first ones ready early, and with
-#: 150 samples over 16 workers only the first 6 need a 10th number: the rest have slack.
-START_CONCURRENCY = max(
-    1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-)
 #: SIGTERM grace before SIGKILL when stopping a worker
 STOP_GRACE = 0.5
-_STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
+
+Record = tuple[Any, ...]
+
+
+class RunStatus(Protocol):
+    """What ``on_update`` may read of a run in progress (read-only; ``Run`` provides it)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def records(self) -> list[Record]: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def crashes(self) -> int: ...
+    @property
+    def elapsed(self) -> float | None: ...
+    @property
+    def finished(self) -> bool: ...
+    def now(self) -> float: ...
+    def frame(self, records: list[Record] | None = None) -> pd.DataFrame: ...
 
 
 class Run:
-    """One collection run. ``records`` grows live; ``frame()`` snapshots it as an event log."""
+    """One collection run. ``records`` grows live; ``frame()`` snapshots it as an event log.
+
+    ``start_limiter`` bounds how many worker processes spawn and get ready at once; runs that
+    share one (a sweep's) share the bound. By default each run has its own, one slot per CPU.
+    ``await run.wait_started()`` returns once every worker has been ready once, or the run
+    has ended (so an owner waiting for it never hangs).
+    """
 
     def __init__(
-        self, config: Config, *, progress: bool = True, on_update: Callable[[Run], Any] | None = None
+        self,
+        config: Config,
+        *,
+        progress: bool = True,
+        on_update: Callable[[RunStatus], Any] | None = None,
+        start_limiter: contextlib.AbstractAsyncContextManager[Any] | None = None,
     ) -> None:
         self.config = config
-        self.records: list[tuple] = []
+        self.records: list[Record] = []
         self.count = 0  # samples so far (kept or not)
         self.crashes = 0
         self.elapsed: float | None = None
@@ -52,11 +82,12 @@ class Run:
         self.t0 = time.monotonic()
         self.wall0 = time.time()
         self.finished = False
+        self.start_limiter = start_limiter if start_limiter is not None else StartLimiter()
         self._progress = progress
         self._on_update = on_update
-        self._done: asyncio.Event | None = None
-        self._starting: asyncio.Semaphore | None = None  # made in run(): bound to its loop
-        self._session: aiohttp.ClientSession | None = None
+        self._done = asyncio.Event()  # the target was reached
+        self._started = asyncio.Event()  # every slot was ready once, or the run ended
+        self._up: set[int] = set()  # slots that have been ready once
 
     # -- recording ---------------------------------------------------------------
     def now(self) -> float:
@@ -73,7 +104,14 @@ class Run:
     ) -> None:
         self.records.append((event, worker_id, pid, port, value, self.now(), detail))
 
-    def frame(self, records: list[tuple] | None = None) -> pd.DataFrame:
+    def counted(self, n: int, t: float) -> None:
+        """``n`` more samples arrived at run time ``t`` (their records are appended already)."""
+        self.count += n
+        if self.elapsed is None and self.count >= self.config.samples:
+            self.elapsed = t
+            self._done.set()
+
+    def frame(self, records: list[Record] | None = None) -> pd.DataFrame:
         """The event log so far (safe to call during the run), or of a copy of its ``records``."""
         cfg = self.config
         return events.from_records(
@@ -84,40 +122,44 @@ class Run:
             wall0=self.wall0,
         )
 
+    # -- the owner's view ------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        """True once every worker has been ready once, or the run has ended."""
+        return self._started.is_set()
+
+    async def wait_started(self) -> None:
+        """Wait until every worker has been ready once, or the run has ended."""
+        await self._started.wait()
+
     # -- the run -----------------------------------------------------------------
     async def run(self) -> pd.DataFrame:
         """Collect until the target; return the event log or raise a ``CollectError`` carrying it."""
         cfg = self.config
-        self._done = asyncio.Event()
-        self._starting = asyncio.Semaphore(START_CONCURRENCY)
         outcome, message = "failed", ""
+        error: BaseException | None = None
         bar = _progress_bar(cfg.samples) if self._progress else None
         self.t0, self.wall0 = time.monotonic(), time.time()
         try:
             connector = aiohttp.TCPConnector(limit=0, force_close=True)
-            async with aiohttp.ClientSession(connector=connector) as self._session:
-                async with asyncio.TaskGroup() as tg:
-                    tasks = [tg.create_task(self._slot(w)) for w in range(1, cfg.workers + 1)]
-                    tasks.append(tg.create_task(self._ticker(bar)))
-                    try:
-                        async with asyncio.timeout(cfg.timeout):
-                            await self._done.wait()
-                        outcome = "reached"
-                    except TimeoutError:
-                        outcome = "timeout"
-                        message = (
-                            f"timed out after {cfg.timeout:g} s with {self.count} of {cfg.samples} samples"
-                        )
-                    for task in tasks:
-                        task.cancel()
+            async with aiohttp.ClientSession(connector=connector) as session, asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(self._slot(w, session)) for w in range(1, cfg.workers + 1)]
+                tasks.append(tg.create_task(self._ticker(bar)))
+                try:
+                    async with asyncio.timeout(cfg.timeout):
+                        await self._done.wait()
+                    outcome = "reached"
+                except TimeoutError:
+                    outcome = "timeout"
+                    message = f"timed out after {cfg.timeout:g} s with {self.count} of {cfg.samples} samples"
+                for task in tasks:
+                    task.cancel()
         except asyncio.CancelledError:
             outcome, message = "cancelled", "cancelled"
             raise
         except BaseExceptionGroup as group:
             error = _first_error(group)
             outcome, message = "failed", str(error)
-        else:
-            error = None
         finally:
             self._finish(outcome, message, bar)
         df = self.frame()
@@ -132,6 +174,7 @@ class Run:
     def _finish(self, outcome: str, message: str, bar: Any) -> None:
         """Record how the run ended, make sure nothing of it still runs, final progress."""
         self.finished = True
+        self._started.set()  # whoever waits for the start must not wait for a run that is over
         self.record("stop", 0, detail=events.run_stop_detail(self.config.samples, outcome, message))
         self.abandon()  # normally a no-op: every slot stopped its own process
         self._report(bar)
@@ -157,7 +200,7 @@ class Run:
             self._report(bar)
 
     # -- one worker slot ---------------------------------------------------------
-    async def _slot(self, wid: int) -> None:
+    async def _slot(self, wid: int, session: aiohttp.ClientSession) -> None:
         """Keep worker ``wid`` alive and streaming until cancelled; own its process."""
         cfg = self.config
         port = ports.reserve()
@@ -169,28 +212,30 @@ class Run:
                     self.record("restart", wid, prev_pid, port, detail=f"restart={attempt - 1}")
                     if failures:
                         await asyncio.sleep(min(0.02 * 2 ** (failures - 1), 1.0))
-                await self._starting.acquire()  # released by _serve once ready (or failed)
-                try:
-                    proc = procs.spawn(cfg.argv(wid, port, attempt))
-                except BaseException:
-                    self._starting.release()
-                    raise
-                self.pids.add(proc.pid)
-                prev_pid = proc.pid
-                self.record("spawn", wid, proc.pid, port, detail=f"attempt={attempt}")
-                try:
-                    got, started, detail = await self._serve(wid, proc, port)
-                finally:
-                    if proc.returncode is None:  # run over (or stall): we stop it
-                        status = await procs.stop(proc, STOP_GRACE)
-                        self.record("stop", wid, proc.pid, port, detail=f"exit={status}")
+                async with contextlib.AsyncExitStack() as owns:
+                    async with self.start_limiter:  # held exactly around spawn and readiness
+                        argv = cfg.argv(wid, port, attempt)
+                        stopped = functools.partial(self._stopped, wid, port)
+                        proc = await owns.enter_async_context(
+                            procs.running(argv, grace=STOP_GRACE, on_stop=stopped)
+                        )
+                        self.pids.add(proc.pid)
+                        self.record("spawn", wid, proc.pid, port, detail=f"attempt={attempt}")
+                        problem = await streaming.wait_ready(proc, port, cfg.start_timeout)
+                    prev_pid = proc.pid
+                    if problem is None:
+                        self._ready(wid, proc.pid, port)
+                        got, detail = await streaming.stream(self, session, wid, proc, port)
+                    else:
+                        self.crashes += 1
+                        self.record("crash", wid, proc.pid, port, detail=problem)
+                        got, detail = 0, problem
                     stderr = proc.stderr_tail().strip().splitlines()[-1:]
-                    proc.close()
-                if started and got:
+                if problem is None and got:
                     failures = 0
                     continue
                 failures += 1
-                if not started:  # maybe the port was taken: a fresh one for the next try
+                if problem is not None:  # maybe the port was taken: a fresh one for the next try
                     ports.release(port)
                     port = ports.reserve()
                 if failures >= cfg.max_start_failures:
@@ -202,150 +247,21 @@ class Run:
         finally:
             ports.release(port)
 
-    async def _serve(self, wid: int, proc: procs.Worker, port: int) -> tuple[int, bool, str]:
-        """Wait for readiness, then stream until the process is lost.
+    def _stopped(self, wid: int, port: int, proc: procs.Worker, status: int) -> None:
+        self.record("stop", wid, proc.pid, port, detail=f"exit={status}")
 
-        Returns (numbers received, became ready, why it ended). A crash or stall has
-        been recorded when this returns.
-        """
-        pid = proc.pid
-        try:
-            problem = await self._wait_ready(proc, port)
-        finally:
-            self._starting.release()
-        if problem is not None:
-            self.crashes += 1
-            self.record("crash", wid, pid, port, detail=problem)
-            return 0, False, problem
+    def _ready(self, wid: int, pid: int, port: int) -> None:
         self.record("ready", wid, pid, port)
-        cfg = self.config
-        url = f"http://{ports.HOST}:{port}/rnd?n={cfg.samples}"
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.start_timeout, sock_read=cfg.stall_after)
-        got, refused = 0, 0
-        assert self._session is not None
-        while True:
-            try:
-                async with self._session.get(url, timeout=timeout) as resp:
-                    if resp.status != 200:
-                        body = (await resp.content.read(200)).decode(errors="replace").strip()
-                        self.record("error", wid, pid, port, detail=f"HTTP {resp.status}: {body}")
-                        if resp.status == 429 and refused < 20:  # our last stream not closed yet
-                            refused += 1
-                            await asyncio.sleep(0.01 * refused)
-                            continue
-                        raise CollectError(
-                            f"worker {wid} answered HTTP {resp.status} to {url} ({body}); "
-                            "is this a worker with the /rnd?n= API?"
-                        )
-                    refused = 0
-                    self.record("connect", wid, pid, port, detail=f"n={cfg.samples}")
-                    n, err, partial = await self._consume(resp, wid, pid, port)
-            except (*_STREAM_ERRORS, TimeoutError) as exc:  # request failed: the worker is gone
-                n, err, partial = 0, exc, b""
-            got += n
-            if err is None:
-                self.record("stream_end", wid, pid, port, detail=f"lines={n}")
-                continue
-            dropped = f" (partial line {partial[:40]!r} dropped)" if partial else ""
-            if isinstance(err, TimeoutError):
-                self.record("stall", wid, pid, port, detail=f"no line for {cfg.stall_after:g} s{dropped}")
-                await procs.stop(proc, grace=0)  # a hung worker gets no grace
-                return got, True, "stalled"
-            detail = await _exit_detail(proc, err) + dropped
-            self.crashes += 1
-            self.record("crash", wid, pid, port, detail=detail)
-            return got, True, detail
-
-    async def _wait_ready(self, proc: procs.Worker, port: int) -> str | None:
-        """Connect until the worker accepts (readiness is proven by connecting); None when ready."""
-        deadline = time.monotonic() + self.config.start_timeout
-        delay = 0.002
-        while True:
-            if proc.returncode is not None:
-                return f"exit={proc.returncode} before listening"
-            try:
-                _, writer = await asyncio.open_connection(ports.HOST, port)
-            except OSError:
-                if time.monotonic() > deadline:
-                    await procs.stop(proc, grace=0)
-                    return f"not listening after {self.config.start_timeout:g} s"
-                await asyncio.sleep(delay)
-                delay = min(delay * 1.5, 0.05)
-            else:
-                writer.close()
-                return None
-
-    async def _consume(
-        self, resp: aiohttp.ClientResponse, wid: int, pid: int, port: int
-    ) -> tuple[int, BaseException | None, bytes]:
-        """Read one stream to its end: (lines, None, b"") or (lines, the error, unfinished line).
-
-        The read loop awaits nothing but the next bytes: aiohttp raises a stored error
-        before handing out bytes it already buffered, so anything slower loses lines.
-        """
-        parser = LineParser()
-        content = resp.content
-        append = self.records.append
-        monotonic, t0, target = time.monotonic, self.t0, self.config.samples
-        lines = 0
-        err: BaseException | None = None
-        while True:
-            try:
-                data = await content.readany()
-            except (*_STREAM_ERRORS, TimeoutError) as exc:
-                err = exc
-                data = _salvage(content)  # complete lines that arrived before the error
-            if data:
-                values, garbage = parser.feed(data)
-                t = monotonic() - t0
-                for v in values:
-                    append(("sample", wid, pid, port, v, t, None))
-                n = len(values)
-                if n:
-                    lines += n
-                    self.count += n
-                    if self.elapsed is None and self.count >= target:
-                        self.elapsed = t
-                        assert self._done is not None
-                        self._done.set()
-                for g in garbage:
-                    append(("error", wid, pid, port, None, t, f"garbage line: {g[:80]!r}"))
-            if err is not None:
-                return lines, err, parser.partial
-            if not data:
-                return lines, None, b""
+        self._up.add(wid)
+        if len(self._up) == self.config.workers:
+            self._started.set()
 
 
-def _salvage(content: aiohttp.StreamReader) -> bytes:
-    """Bytes still buffered in a reader whose connection failed (aiohttp would drop them).
-
-    No public API returns them once an error is set, so this reads the reader's buffer
-    directly (not ``_read_nowait``: after a read timeout that re-raises the timeout).
-    """
-    buffer = getattr(content, "_buffer", None)
-    if not buffer:
-        return b""
-    data = b"".join(buffer)[getattr(content, "_buffer_offset", 0) :]
-    buffer.clear()
-    return data
-
-
-async def _exit_detail(proc: procs.Worker, err: BaseException) -> str:
-    """'exit=<status>; <error>' once the process is gone (it is killed if it lingers)."""
-    try:
-        async with asyncio.timeout(1.0):  # not wait_for: see procs.stop
-            await proc.wait()
-    except TimeoutError:
-        await procs.stop(proc, grace=0)
-        return f"exit={proc.returncode} (killed: alive after its stream broke); {type(err).__name__}: {err}"
-    return f"exit={proc.returncode}; {type(err).__name__}: {err}"
-
-
-def _first_error(group: BaseExceptionGroup) -> BaseException:
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     """The most telling exception of a TaskGroup failure (a CollectError beats the rest)."""
     leaves: list[BaseException] = []
 
-    def walk(g: BaseExceptionGroup) -> None:
+    def walk(g: BaseExceptionGroup[Any]) -> None:
         for e in g.exceptions:
             walk(e) if isinstance(e, BaseExceptionGroup) else leaves.append(e)
 
@@ -362,8 +278,15 @@ def _progress_bar(total: int) -> Any:
     return tqdm(total=total, desc="samples", unit="sample", leave=True)
 
 
+def _new_run(args: dict[str, Any]) -> Run:
+    """The ``Run`` of ``collect``'s arguments (validated: ``ConfigError`` before anything starts)."""
+    settings = dict(args)
+    progress, on_update = settings.pop("progress"), settings.pop("on_update")
+    return Run(make_config(**settings), progress=progress, on_update=on_update)
+
+
 async def collect_async(
-    workers: int = 16,
+    workers: int = MAX_WORKERS,
     samples: int = 150,
     *,
     worker_bin: str | None = None,
@@ -374,40 +297,40 @@ async def collect_async(
     timeout: float | None = None,
     progress: bool = True,
     stall_after: float | None = None,
-    start_timeout: float = 10.0,
-    max_workers: int = 16,
+    start_timeout: float = START_TIMEOUT,
+    max_workers: int = MAX_WORKERS,
     run_id: str | None = None,
-    on_update: Callable[[Run], Any] | None = None,
+    on_update: Callable[[RunStatus], Any] | None = None,
 ) -> pd.DataFrame:
     """Run ``workers`` worker processes until ``samples`` numbers arrived; return the event log.
 
     ``interval``, ``mtbf`` and ``seed`` configure the bundled emulator; with ``worker_bin``
-    (e.g. the original binary) pass such flags through ``worker_args`` instead. Raises
-    ``CollectTimeout`` / ``WorkerStartError`` (with ``.events``) when the target is not reached.
+    (e.g. the original binary) pass such flags through ``worker_args`` instead. Bad settings
+    raise ``ConfigError`` before anything starts. Raises ``CollectTimeout`` /
+    ``WorkerStartError`` (with ``.events``) when the target is not reached.
     """
-    config = make_config(
-        workers,
-        samples,
-        worker_bin=worker_bin,
-        worker_args=worker_args,
-        interval=interval,
-        mtbf=mtbf,
-        seed=seed,
-        timeout=timeout,
-        stall_after=stall_after,
-        start_timeout=start_timeout,
-        max_workers=max_workers,
-        run_id=run_id,
-    )
-    return await Run(config, progress=progress, on_update=on_update).run()
+    return await _new_run(locals()).run()
 
 
-def collect(workers: int = 16, samples: int = 150, **options: Any) -> pd.DataFrame:
-    """Blocking ``collect_async``: works in a script and inside a running Jupyter kernel."""
+def collect(
+    workers: int = MAX_WORKERS,
+    samples: int = 150,
+    *,
+    worker_bin: str | None = None,
+    worker_args: Sequence[str] = (),
+    interval: float | None = None,
+    mtbf: float | None = None,
+    seed: int | None = None,
+    timeout: float | None = None,
+    progress: bool = True,
+    stall_after: float | None = None,
+    start_timeout: float = START_TIMEOUT,
+    max_workers: int = MAX_WORKERS,
+    run_id: str | None = None,
+    on_update: Callable[[RunStatus], Any] | None = None,
+) -> pd.DataFrame:
+    """Blocking ``collect_async`` (same arguments): works in a script and inside a running Jupyter kernel."""
+    run = _new_run(locals())  # first: locals() are the arguments only
     from .sync import run_sync
 
-    config = make_config(
-        workers, samples, **{k: v for k, v in options.items() if k not in ("progress", "on_update")}
-    )
-    run = Run(config, progress=options.get("progress", True), on_update=options.get("on_update"))
     return run_sync(run.run(), on_abandon=run.abandon)

@@ -7,17 +7,29 @@ raised, so nothing can be left behind.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
 
 EMULATOR = Path(__file__).resolve().parent / "emulator.py"
 #: the challenge's limit; callers may raise it explicitly with ``max_workers=``
 MAX_WORKERS = 16
+#: the challenge's deadline for a run (seconds): the default of every report, plot and verdict
+DEADLINE = 10.0
+#: how long a worker may take to accept connections before its start counts as failed (seconds)
+START_TIMEOUT = 10.0
+#: workers listen on loopback only
+HOST = "127.0.0.1"
+#: a sweep's default bound on worker processes alive at once over all its runs
+MAX_LIVE_WORKERS = 64
 #: the original worker's pace, used for stall detection when nothing else is known
 DEFAULT_INTERVAL = 1.0
 #: the shortest default stall limit: at compressed time 3 x interval is tens of milliseconds,
@@ -51,28 +63,35 @@ class Config:
         return argv + list(self.extra_args)
 
 
-def _positive(name: str, value: float | None, *, allow_zero: bool = False) -> float | None:
-    if value is None:
-        return None
+def _seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+        raise ConfigError(f"{name} must be a number of seconds, e.g. 0.5; got {value!r}") from None
     if math.isnan(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
+        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
     return v
 
 
-def _whole(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}")
-    return value
+def _positive(name: str, value: object, *, allow_zero: bool = False) -> float | None:
+    return None if value is None else _seconds(name, value, allow_zero=allow_zero)
+
+
+def _whole(name: str, value: Any, low: int) -> int:
+    """``value`` as an int >= ``low`` (numpy integers too; never a bool or a float)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        n = operator.index(value)
+    except TypeError:
+        raise ConfigError(f"{name} must be a whole number, e.g. {max(low, 1)}; got {value!r}") from None
+    if n < low:
+        raise ConfigError(f"{name} must be at least {low}, got {n}")
+    return n
 
 
 def resolve_binary(worker_bin: str | os.PathLike[str]) -> str:
-    """Absolute path of an executable worker binary, or a ValueError that says what is wrong."""
+    """Absolute path of an executable worker binary, or a ConfigError that says what is wrong."""
     raw = os.fspath(worker_bin)
     path = Path(raw).expanduser()
     if os.sep not in raw and not path.exists():
@@ -80,11 +99,11 @@ def resolve_binary(worker_bin: str | os.PathLike[str]) -> str:
         if found:
             return found
     if not path.exists():
-        raise ValueError(f"worker binary not found: {raw!r}. Pass the path to the worker program.")
+        raise ConfigError(f"worker binary not found: {raw!r}. Pass the path to the worker program.")
     if path.is_dir():
-        raise ValueError(f"worker binary {raw!r} is a directory; pass the path to the program itself.")
+        raise ConfigError(f"worker binary {raw!r} is a directory; pass the path to the program itself.")
     if not os.access(path, os.X_OK):
-        raise ValueError(f"worker binary {raw!r} is not executable; run `chmod +x {raw}` first.")
+        raise ConfigError(f"worker binary {raw!r} is not executable; run `chmod +x {raw}` first.")
     return str(path.resolve())
 
 
@@ -101,7 +120,7 @@ def flag_value(args: Sequence[str], name: str) -> str | None:
 
 
 def make_config(
-    workers: int = 16,
+    workers: int = MAX_WORKERS,
     samples: int = 150,
     *,
     worker_bin: str | os.PathLike[str] | None = None,
@@ -111,36 +130,48 @@ def make_config(
     seed: int | None = None,
     timeout: float | None = None,
     stall_after: float | None = None,
-    start_timeout: float = 10.0,
+    start_timeout: float = START_TIMEOUT,
     max_workers: int = MAX_WORKERS,
     run_id: str | None = None,
 ) -> Config:
-    """Check every argument of a run and return its ``Config`` (raises ValueError/TypeError)."""
+    """Check every argument of a run and return its ``Config``.
+
+    This is the one validator of a run's settings: the collector, the sweep, the CLI and the
+    dashboard all call it, and every bad input (also of the wrong type) raises ``ConfigError``
+    with a message that says what to pass.
+    """
     max_workers = _whole("max_workers", max_workers, 1)
     workers = _whole("workers", workers, 1)
     if workers > max_workers:
-        raise ValueError(
+        raise ConfigError(
             f"{workers} workers is more than the cap of {max_workers} (the challenge allows 16); "
             f"raise the cap on purpose with max_workers={workers} (CLI: --max-workers {workers})."
         )
     samples = _whole("samples", samples, 1)
     if isinstance(worker_args, (str, bytes)):
-        raise TypeError(
+        raise ConfigError(
             "worker_args must be a sequence of strings, e.g. ('-interval', '0.5'), not one string"
         )
-    worker_args = tuple(str(a) for a in worker_args)
+    try:
+        args = tuple(str(a) for a in worker_args)
+    except TypeError:
+        raise ConfigError(
+            f"worker_args must be a sequence of strings, e.g. ('-interval', '0.5'); got {worker_args!r}"
+        ) from None
     interval = _positive("interval", interval)
     mtbf = _positive("mtbf", mtbf, allow_zero=True)
     timeout = _positive("timeout", timeout)
     stall_after = _positive("stall_after", stall_after)
-    start_timeout = _positive("start_timeout", start_timeout)
+    start_s = _seconds("start_timeout", start_timeout)
+    if run_id is not None and not (isinstance(run_id, str) and run_id):
+        raise ConfigError(f"run_id must be a non-empty string, got {run_id!r}")
     if seed is not None:
         seed = _whole("seed", seed, 0)
 
     if worker_bin is None:
         # import rather than run the file: an imported module's bytecode is cached, a script's
         # is compiled at every start (measured: ~4 ms of a ~20 ms start)
-        base = (
+        base: tuple[str, ...] = (
             sys.executable,
             "-I",
             "-S",
@@ -158,7 +189,7 @@ def make_config(
         emulator = False
         given = [n for n, v in (("interval", interval), ("mtbf", mtbf), ("seed", seed)) if v is not None]
         if given:
-            raise ValueError(
+            raise ConfigError(
                 f"{', '.join(given)} only exist in the bundled emulator; the worker at {worker_bin!r} "
                 f"may not accept them. Pass them explicitly through worker_args "
                 f"(e.g. worker_args=('-{given[0]}', '...')) if your binary does."
@@ -167,21 +198,73 @@ def make_config(
         extra = []
     # the pace used for stall detection: what we asked for, what worker_args say, or 1 s;
     # a first line that comes late on purpose (emulator -lead) is not a stall either
-    if interval is None:
-        from_args = flag_value(worker_args, "interval")
-        interval = _positive("-interval in worker_args", from_args) if from_args else DEFAULT_INTERVAL
-    lead = flag_value(worker_args, "lead")
-    lead = _positive("-lead in worker_args", lead, allow_zero=True) if lead else 0.0
+    pace = interval
+    if pace is None:
+        from_args = flag_value(args, "interval")
+        pace = _seconds("-interval in worker_args", from_args) if from_args else DEFAULT_INTERVAL
+    lead_arg = flag_value(args, "lead")
+    lead = _seconds("-lead in worker_args", lead_arg, allow_zero=True) if lead_arg else 0.0
     return Config(
         workers=workers,
         samples=samples,
         base_argv=base,
-        extra_args=(*extra, *worker_args),
+        extra_args=(*extra, *args),
         emulator=emulator,
         seed=seed if emulator else None,
-        interval=interval,
-        stall_after=stall_after if stall_after is not None else max(3 * interval + lead, STALL_FLOOR),
-        start_timeout=start_timeout,
+        interval=pace,
+        stall_after=stall_after if stall_after is not None else max(3 * pace + lead, STALL_FLOOR),
+        start_timeout=start_s,
         timeout=timeout,
         run_id=run_id or uuid.uuid4().hex[:12],
     )
+
+
+def check_sweep(
+    workers: int | Iterable[int],
+    *,
+    repeats: int,
+    samples: int,
+    deadline: float,
+    parallel: int | None,
+    max_live_workers: int,
+    **run_options: object,
+) -> list[int]:
+    """Check a sweep's own arguments and every distinct run it would make; its worker counts, sorted.
+
+    Raises ``ConfigError`` before anything is spawned. ``run_options`` are ``make_config``'s.
+    """
+    counts = [workers] if isinstance(workers, int) else list(workers)
+    if not counts:
+        raise ConfigError("workers is empty: give at least one worker count, e.g. range(8, 17)")
+    counts = sorted({_whole("every worker count", c, 1) for c in counts})
+    repeats = _whole("repeats", repeats, 1)
+    max_live_workers = _whole("max_live_workers", max_live_workers, 1)
+    if parallel is not None:
+        _whole("parallel (None or a number of runs)", parallel, 1)
+    _seconds("deadline", deadline)
+    for c in counts:  # every distinct run configuration, checked as collect() would
+        make_config(c, samples, **run_options)  # type: ignore[arg-type]
+    if counts[-1] > max_live_workers:
+        raise ConfigError(
+            f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than "
+            f"max_live_workers={max_live_workers}; raise it or sweep fewer workers"
+        )
+    return counts
+
+
+def parse_workers(spec: str) -> list[int]:
+    """Worker counts from ``"A-B"``, ``"A,B,C"``, a single value, or a mix (``"1-4,8,12-16"``)."""
+    counts: set[int] = set()
+    for part in str(spec).replace(" ", "").split(","):
+        if not part:
+            raise ConfigError(f"bad worker counts {spec!r}: an empty item")
+        a, dash, b = part.partition("-")
+        try:
+            lo = int(a)
+            hi = int(b) if dash else lo
+        except ValueError:
+            raise ConfigError(f"bad worker counts {spec!r}: use A-B, A,B,C or a single number") from None
+        if hi < lo:
+            raise ConfigError(f"bad worker counts {spec!r}: {part} is an empty range")
+        counts.update(range(lo, hi + 1))
+    return sorted(counts)

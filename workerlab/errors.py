@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 
+class ConfigError(ValueError):
+    """A bad argument, found before anything was spawned; the message says what to pass."""
+
+
 class CollectError(RuntimeError):
     """A run could not reach its target. ``events`` holds the event log up to the failure."""
 

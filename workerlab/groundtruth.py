@@ -38,8 +38,6 @@ from .ports import bindable
 
 __all__ = ["SentLog", "Report", "read_sent_log", "compare", "orphans", "bound_ports", "check_run"]
 
-HOST = "127.0.0.1"
-
 
 @dataclass
 class SentLog:
@@ -273,7 +271,7 @@ def _listen_inodes(port: int) -> set[str]:
 def _holders(port: int) -> set[int]:
     """Pids of the processes holding a socket on ``port`` (those we may inspect)."""
     inodes = {f"socket:[{i}]" for i in _listen_inodes(port)}
-    found = set()
+    found: set[int] = set()
     if not inodes:
         return found
     for entry in os.scandir("/proc"):
@@ -302,7 +300,8 @@ def bound_ports(df: pd.DataFrame, *, settle: float = 0.05) -> tuple[list[int], l
     if busy:
         time.sleep(settle)
         busy = [p for p in busy if not bindable(p)]
-    leaked, taken = [], []
+    leaked: list[int] = []
+    taken: list[int] = []
     for port in busy:
         holders = _holders(port)
         (taken if holders and not holders & ours else leaked).append(port)

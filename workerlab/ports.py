@@ -13,7 +13,8 @@ import random
 import socket
 import threading
 
-HOST = "127.0.0.1"
+from .config import HOST
+
 _lock = threading.Lock()
 _reserved: set[int] = set()
 _rng = random.Random()

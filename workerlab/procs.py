@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import ctypes
 import functools
 import os
@@ -28,7 +29,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import IO, Any
 
 _PR_SET_PDEATHSIG = 1
 try:
@@ -40,7 +42,7 @@ except (OSError, AttributeError):  # pragma: no cover - non-glibc
 class Worker:
     """A running worker process whose exit the event loop notices (no watcher thread)."""
 
-    def __init__(self, popen: subprocess.Popen, stderr: tempfile.SpooledTemporaryFile | None) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], stderr: IO[bytes] | None) -> None:
         self.popen = popen
         self.pid = popen.pid
         self._stderr = stderr
@@ -156,6 +158,33 @@ def spawn(argv: Sequence[str], env: dict[str, str] | None = None) -> Worker:
     worker = Worker(popen, stderr)
     LIVE[worker.pid] = worker
     return worker
+
+
+@contextlib.asynccontextmanager
+async def running(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    grace: float = 0.5,
+    on_stop: Callable[[Worker, int], Any] | None = None,
+) -> AsyncIterator[Worker]:
+    """``async with running(argv) as proc:`` the process lives exactly as long as the block.
+
+    Leaving the block (normally, by an exception or by cancellation) stops a process still
+    running (SIGTERM, ``grace`` seconds, SIGKILL), then calls ``on_stop(proc, status)``, and
+    releases its stderr file. A process that already exited is only cleaned up.
+    """
+    worker = spawn(argv, env)
+    try:
+        yield worker
+    finally:
+        try:
+            if worker.returncode is None:
+                status = await stop(worker, grace)
+                if on_stop is not None:
+                    on_stop(worker, status)
+        finally:
+            worker.close()
 
 
 async def stop(worker: Worker, grace: float = 0.5) -> int:

@@ -26,11 +26,16 @@ import functools
 import html
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from . import render
+from .config import DEADLINE, MAX_WORKERS, make_config
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .collector import RunStatus
 
 __all__ = ["Dashboard", "dashboard"]
 
@@ -40,14 +45,14 @@ REDRAW_EVERY = 0.3
 PLOT_MAX_WIDTH = "1040px"
 #: settings the caller may preset through ``dashboard(**defaults)``
 DEFAULTS: dict[str, Any] = {
-    "workers": 16,
+    "workers": MAX_WORKERS,
     "samples": 150,
     "interval": 1.0,  # the emulator's seconds between numbers (the original's pace)
     "mtbf": 30.0,  # the emulator's mean lifetime before a crash; 0 = never
     "seed": None,
     "timeout": None,
     "worker_args": (),
-    "deadline": 10.0,
+    "deadline": DEADLINE,
     "redraw_every": REDRAW_EVERY,
 }
 
@@ -73,10 +78,10 @@ class Dashboard(widgets.VBox):
                 f"dashboard() got unknown settings {unknown}; it accepts worker_bin and {sorted(DEFAULTS)}"
             )
         d = {**DEFAULTS, **defaults}
-        if not 1 <= d["workers"] <= 16:
-            raise ValueError(f"workers must be 1..16 for the dashboard's slider, got {d['workers']!r}")
-        if isinstance(d["worker_args"], (str, bytes)):
-            raise TypeError("worker_args must be a sequence of strings, e.g. ('-lead', '0.5')")
+        # the run's validator, on what the widgets cannot change (the slider stops at the cap)
+        make_config(
+            d["workers"], d["samples"], worker_args=d["worker_args"], timeout=d["timeout"], seed=d["seed"]
+        )
         self.seed: int | None = d["seed"]
         self.timeout: float | None = d["timeout"]
         self.worker_args: tuple[str, ...] = tuple(d["worker_args"])
@@ -85,7 +90,12 @@ class Dashboard(widgets.VBox):
 
         wide = {"description_width": "initial"}
         self.workers = widgets.IntSlider(
-            value=d["workers"], min=1, max=16, description="workers", continuous_update=False, style=wide
+            value=d["workers"],
+            min=1,
+            max=MAX_WORKERS,
+            description="workers",
+            continuous_update=False,
+            style=wide,
         )
         self.samples = widgets.IntText(value=d["samples"], description="samples", **_look("11em"))
         self.mtbf = widgets.FloatText(
@@ -128,7 +138,7 @@ class Dashboard(widgets.VBox):
         self.live_redraws = 0  # of those, frames drawn while it was still collecting
         self.render_seconds: list[float] = []  # how long each live frame took to draw
         self.render_errors: list[str] = []  # live frames that could not be drawn, and why
-        self._run: Any = None  # the collector's Run, from on_update
+        self._run: RunStatus | None = None  # the collector's Run, from on_update
         self._collect: asyncio.Task | None = None
         self._render: asyncio.Future | None = None
         self._last_render = -math.inf
@@ -255,7 +265,6 @@ class Dashboard(widgets.VBox):
     async def _run_once(self) -> None:
         """One run from click to summary; never raises (but a close), always re-enables Run."""
         from .collector import collect_async
-        from .config import make_config
         from .errors import CollectError, CollectTimeout
 
         self.events, self.error, self._run = None, None, None
@@ -266,10 +275,7 @@ class Dashboard(widgets.VBox):
         stopped = False
         try:
             kwargs = self.settings()
-            try:
-                make_config(**kwargs)  # bad settings: say so before anything is spawned
-            except (ValueError, TypeError) as exc:
-                raise _BadSettings(str(exc)) from None
+            make_config(**kwargs)  # bad settings: say so before anything is spawned
             self.progress.max, self.progress.value, self.progress.bar_style = kwargs["samples"], 0, "info"
             n = kwargs["workers"]
             self._show_status(f"starting {n} worker{'s' if n != 1 else ''}…", _MUTED)
@@ -285,7 +291,7 @@ class Dashboard(widgets.VBox):
                 stopped = True  # Stop cancelled the collector only: keep what it saw
                 self.events = self._run.frame() if self._run is not None else None
                 self.progress.bar_style = "warning"
-        except _BadSettings as exc:
+        except ConfigError as exc:
             self.error = f"Check the settings: {exc}"
             self.progress.bar_style = "danger"
         except CollectError as exc:  # WorkerStartError, CollectTimeout, an HTTP refusal, ...
@@ -337,7 +343,7 @@ class Dashboard(widgets.VBox):
             self._show_status(f"Done: {count} samples{took}.", _OK)
 
     # -- live updates ------------------------------------------------------------------------
-    def _on_update(self, run: Any) -> None:
+    def _on_update(self, run: RunStatus) -> None:
         """The collector's 0.1 s tick: progress now, a new plot frame every ``redraw_every`` s."""
         self._run = run
         target = run.config.samples
@@ -357,7 +363,7 @@ class Dashboard(widgets.VBox):
             self._last_render = now
             self._render = asyncio.ensure_future(self._redraw_live(run))
 
-    async def _redraw_live(self, run: Any) -> None:
+    async def _redraw_live(self, run: RunStatus) -> None:
         records = list(run.records)  # copied on the loop, where the collector appends
         try:
             log = functools.partial(run.frame, records)
@@ -381,10 +387,6 @@ class Dashboard(widgets.VBox):
         self.plot.value = png
         self.plot.layout.display = None
         self.redraws += 1
-
-
-class _BadSettings(Exception):
-    """A setting ``make_config`` refused; shown as 'Check the settings: …'."""
 
 
 def dashboard(worker_bin: str | None = None, **defaults: Any) -> Dashboard:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+
+from .config import DEADLINE
 
 __all__ = ["threshold", "Threshold", "wilson_interval", "repeats_needed", "CONFIDENCE"]
 
@@ -187,7 +189,7 @@ class Threshold:
 
 
 def threshold(
-    df: pd.DataFrame, deadline: float = 10.0, level: float = 0.95, *, confidence: float = CONFIDENCE
+    df: pd.DataFrame, deadline: float = DEADLINE, level: float = 0.95, *, confidence: float = CONFIDENCE
 ) -> Threshold:
     """The smallest worker count of a sweep that meets ``deadline`` in at least ``level`` of runs.
 
@@ -219,7 +221,7 @@ def threshold(
         el = el[np.isfinite(el)]
         rows.append(
             {
-                "workers": int(w),
+                "workers": int(cast(int, w)),
                 "runs": n,
                 "successes": k,
                 "not_reached": int((~g["reached"]).sum()),

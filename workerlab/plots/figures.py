@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import analysis, report, tidy
+from ..config import DEADLINE
 from .latency import plot_latency
 from .throughput import plot_throughput
 from .timeline import plot_timeline
@@ -29,7 +30,7 @@ FIG_DPI = 80
 
 
 def plot_run(
-    df: pd.DataFrame, *, run_id: str | None = None, deadline: float = 10.0, ax: None = None
+    df: pd.DataFrame, *, run_id: str | None = None, deadline: float = DEADLINE, ax: None = None
 ) -> Figure:
     """One figure with the three panels of a run: timeline on top, throughput and latency below.
 
@@ -69,7 +70,7 @@ def new_figure() -> Figure:
 
 
 def render_png(
-    df: pd.DataFrame, *, deadline: float | None = 10.0, fig: Figure | None = None, live: bool = False
+    df: pd.DataFrame, *, deadline: float | None = DEADLINE, fig: Figure | None = None, live: bool = False
 ) -> bytes:
     """Throughput and crash timeline of the event log ``df``, side by side, as PNG bytes.
 

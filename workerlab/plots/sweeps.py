@@ -9,13 +9,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
 from .. import analysis
+from ..config import DEADLINE
 from .style import COLORS, DEADLINE_STRETCH, legend_outside, new_axes
 
 __all__ = ["plot_sweep"]
 
 
 def plot_sweep(
-    df: pd.DataFrame, *, ax: Axes | None = None, deadline: float = 10.0, level: float = 0.95
+    df: pd.DataFrame, *, ax: Axes | None = None, deadline: float = DEADLINE, level: float = 0.95
 ) -> Axes:
     """A sweep at a glance: elapsed time per worker count against the deadline, and the success rate.
 

@@ -10,12 +10,13 @@ from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
 
 from .. import analysis, tidy
+from ..config import DEADLINE
 from .style import COLORS, DEADLINE_STRETCH, TIME_LABEL, cmap, mark, new_axes
 
 __all__ = ["plot_throughput"]
 
 
-def plot_throughput(df: pd.DataFrame, *, ax: Axes | None = None, deadline: float | None = 10.0) -> Axes:
+def plot_throughput(df: pd.DataFrame, *, ax: Axes | None = None, deadline: float | None = DEADLINE) -> Axes:
     """Cumulative kept samples over time, per run, against the ideal of a perfect system.
 
     The ideal (dashed staircase, one per worker count) is ``n_workers`` samples every measured

@@ -1,0 +1,94 @@
+"""The one validator: every bad input is a ConfigError that says what to pass, before any spawn."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import workerlab as wl
+from workerlab import procs
+from workerlab.config import DEADLINE, HOST, MAX_WORKERS, check_sweep, make_config, parse_workers
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(workers=0), "workers must be at least 1"),
+        (dict(workers=2.5), r"workers must be a whole number, e\.g\. 1; got 2\.5"),
+        (dict(workers="4"), "workers must be a whole number"),
+        (dict(workers=True), "workers must be a whole number"),
+        (dict(workers=17), "cap of 16.*max_workers=17"),
+        (dict(max_workers=0), "max_workers must be at least 1"),
+        (dict(samples=None), "samples must be a whole number"),
+        (dict(worker_args="-lead 0.5"), "worker_args must be a sequence of strings.*not one string"),
+        (dict(worker_args=5), "worker_args must be a sequence of strings"),
+        (dict(interval=0), r"interval must be > 0 seconds"),
+        (dict(interval="fast"), r"interval must be a number of seconds, e\.g\. 0\.5; got 'fast'"),
+        (dict(mtbf=-1), r"mtbf must be >= 0 seconds"),
+        (dict(timeout=math.nan), r"timeout must be > 0 seconds"),
+        (dict(stall_after=0), r"stall_after must be > 0 seconds"),
+        (dict(start_timeout=None), r"start_timeout must be a number of seconds"),
+        (dict(seed=-1), "seed must be at least 0"),
+        (dict(seed=1.5), "seed must be a whole number"),
+        (dict(run_id=""), "run_id must be a non-empty string"),
+        (dict(worker_args=["-interval", "soon"]), "-interval in worker_args must be a number of seconds"),
+        (dict(worker_bin="/nonexistent/worker"), "not found"),
+        (dict(worker_bin="/bin/true", seed=3), "only exist in the bundled emulator"),
+    ],
+)
+def test_every_bad_run_setting_is_a_config_error(kwargs, match):
+    with pytest.raises(wl.ConfigError, match=match) as info:
+        make_config(**kwargs)
+    assert isinstance(info.value, ValueError)  # callers that caught ValueError still do
+
+
+def test_good_settings_pass_and_numpy_integers_count_as_whole_numbers():
+    cfg = make_config(np.int64(3), np.int32(40), seed=np.int64(7))
+    assert (cfg.workers, cfg.samples, cfg.seed) == (3, 40, 7)
+    assert type(cfg.workers) is int
+    assert (DEADLINE, MAX_WORKERS, HOST) == (10.0, 16, "127.0.0.1")
+
+
+SWEEP = dict(repeats=2, samples=20, deadline=DEADLINE, parallel=None, max_live_workers=64)
+
+
+@pytest.mark.parametrize(
+    "workers, changes, match",
+    [
+        ([], {}, "workers is empty"),
+        ([2, 0], {}, "every worker count must be at least 1"),
+        ([2, 2.5], {}, "every worker count must be a whole number"),
+        ([2], dict(repeats=0), "repeats must be at least 1"),
+        ([2], dict(parallel=0), "parallel"),
+        ([2], dict(deadline=0), "deadline must be > 0 seconds"),
+        ([8], dict(max_live_workers=4), "max_live_workers=4"),
+        ([17], {}, "cap of 16"),
+        ([2], dict(interval=-1), "interval must be > 0"),
+    ],
+)
+def test_every_bad_sweep_argument_is_a_config_error(workers, changes, match):
+    with pytest.raises(wl.ConfigError, match=match):
+        check_sweep(workers, **{**SWEEP, **changes})
+
+
+def test_check_sweep_returns_the_distinct_counts_in_order():
+    assert check_sweep(np.array([4, 2, 4]), **SWEEP) == [2, 4]
+    assert check_sweep(3, **SWEEP) == [3]
+
+
+def test_parse_workers_refuses_with_config_error():
+    with pytest.raises(wl.ConfigError, match="empty range"):
+        parse_workers("5-3")
+
+
+def test_collect_and_sweep_refuse_before_anything_starts():
+    before = set(procs.LIVE)
+    with pytest.raises(wl.ConfigError, match="samples must be at least 1"):
+        wl.collect(2, 0, progress=False)
+    with pytest.raises(wl.ConfigError, match="repeats must be at least 1"):
+        wl.sweep([2], repeats=0, progress=False)
+    with pytest.raises(wl.ConfigError, match="on_update must be callable"):
+        wl.sweep([2], on_update="print", progress=False)
+    assert set(procs.LIVE) == before

@@ -1,0 +1,150 @@
+"""How a run starts its workers: the start limiter it is given, and the signal that they are up.
+
+Counts and order only, never durations: the bound is checked by counting starts held at once,
+and "up" by which workers had been ready when the signal arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EMULATOR, FAST
+
+import workerlab as wl
+from workerlab.collector import Run
+from workerlab.config import make_config
+from workerlab.limiter import StartLimiter
+
+
+def _worker(tmp_path: Path, body: str) -> str:
+    """A worker binary: the shell ``body`` (which sees the worker's args as "$*"), then the emulator."""
+    path = tmp_path / "worker"
+    path.write_text(f'#!/bin/sh\n{body}\nexec {sys.executable} -I -S {EMULATOR} "$@"\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def _ready_workers(records: list[tuple[Any, ...]]) -> set[int]:
+    return {r[1] for r in records if r[0] == "ready"}
+
+
+def test_started_comes_only_once_every_worker_was_ready(tmp_path):
+    """Worker 3 takes 0.5 s longer to start than the others: the signal must wait for it."""
+    slow = _worker(tmp_path, 'case " $* " in *" -workerId 3 "*) sleep 0.5;; esac')
+    cfg = make_config(3, 60, worker_bin=slow, worker_args=["-interval", str(FAST), "-mtbf", "0"])
+
+    async def main() -> tuple[set[int], set[int], bool]:
+        run = Run(cfg, progress=False)
+        task = asyncio.ensure_future(run.run())
+        while not _ready_workers(run.records):  # the first worker is up ...
+            await asyncio.sleep(0.005)
+        early = _ready_workers(run.records)
+        await run.wait_started()  # ... but the run is started only with all three
+        at_signal = _ready_workers(run.records)
+        df_ok = (await task).kept.sum() == 60
+        return early, at_signal, run.started and df_ok
+
+    early, at_signal, ok = asyncio.run(main())
+    assert 3 not in early
+    assert at_signal == {1, 2, 3}
+    assert ok
+
+
+def test_started_is_set_when_the_run_fails_so_no_owner_hangs(tmp_path):
+    """Worker 2 can never start: the run fails, and whoever waits for its start is told."""
+    broken = _worker(tmp_path, 'case " $* " in *" -workerId 2 "*) exit 3;; esac')
+    cfg = make_config(2, 20, worker_bin=broken, worker_args=["-interval", str(FAST), "-mtbf", "0"])
+
+    async def main() -> tuple[bool, BaseException | None, set[int]]:
+        run = Run(cfg, progress=False)
+        waiter = asyncio.ensure_future(run.wait_started())
+        try:
+            await run.run()
+            error = None
+        except wl.WorkerStartError as exc:
+            error = exc
+        async with asyncio.timeout(5):  # it is already set: this only guards a hang
+            await waiter
+        return run.started, error, _ready_workers(run.records)
+
+    started, error, ready = asyncio.run(main())
+    assert started and error is not None
+    assert 2 not in ready  # set although worker 2 never became ready
+
+
+class CountingLimiter:
+    """A start limiter of ``slots`` that counts how many starts it held at once, and in all."""
+
+    def __init__(self, slots: int) -> None:
+        self._sem = asyncio.Semaphore(slots)
+        self.held = self.peak = self.entries = 0
+
+    async def __aenter__(self) -> None:
+        await self._sem.acquire()
+        self.held += 1
+        self.entries += 1
+        self.peak = max(self.peak, self.held)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.held -= 1
+        self._sem.release()
+
+
+def test_one_injected_limiter_bounds_the_starts_of_two_runs():
+    limiter = CountingLimiter(2)
+    configs = [make_config(4, 80, interval=FAST, mtbf=0) for _ in range(2)]
+
+    async def main() -> list[Any]:
+        runs = [Run(c, progress=False, start_limiter=limiter) for c in configs]
+        return await asyncio.gather(*(r.run() for r in runs))
+
+    frames = asyncio.run(main())
+    spawns = sum(int((df.event == "spawn").sum()) for df in frames)
+    assert spawns >= 8 and limiter.entries == spawns  # every start went through it
+    assert limiter.peak == 2  # used to its bound, never beyond, across both runs
+    assert limiter.held == 0
+
+
+def test_start_limiter_is_shared_safely_by_loops_in_two_threads():
+    limiter = StartLimiter(1)
+    lock = threading.Lock()
+    state = {"held": 0, "peak": 0, "entries": 0}
+
+    async def worker() -> None:
+        for _ in range(30):
+            async with limiter:
+                with lock:
+                    state["held"] += 1
+                    state["entries"] += 1
+                    state["peak"] = max(state["peak"], state["held"])
+                await asyncio.sleep(0)
+                with lock:
+                    state["held"] -= 1
+
+    threads = [threading.Thread(target=asyncio.run, args=(worker(),)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert state["entries"] == 60 and state["peak"] == 1 and limiter.in_use == 0
+
+
+def test_a_cancelled_waiter_does_not_keep_a_start_slot():
+    async def main() -> int:
+        limiter = StartLimiter(1)
+        await limiter.acquire()
+        waiter = asyncio.ensure_future(limiter.acquire())
+        await asyncio.sleep(0)  # it is queued
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        limiter.release()
+        return limiter.in_use
+
+    assert asyncio.run(main()) == 0

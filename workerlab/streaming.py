@@ -1,0 +1,152 @@
+"""One worker's streams: request numbers over chunked HTTP until the process is lost.
+
+A sample's path: worker -> chunked HTTP -> aiohttp reader -> ``LineParser`` -> one tuple
+appended to the run's ``records`` (cheap, no pandas on the hot path). The caller (a slot of
+``collector.Run``) has proven the worker ready; this module reads until the worker crashes or
+stalls, records why, and returns. It never starts or stops a process other than ending a
+stalled one at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from . import procs
+from .config import HOST
+from .errors import CollectError
+from .lines import LineParser
+
+if TYPE_CHECKING:
+    from .collector import Run
+
+STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
+
+
+async def wait_ready(proc: procs.Worker, port: int, start_timeout: float) -> str | None:
+    """Connect until the worker accepts (readiness is proven by connecting); None when ready."""
+    deadline = time.monotonic() + start_timeout
+    delay = 0.002
+    while True:
+        if proc.returncode is not None:
+            return f"exit={proc.returncode} before listening"
+        try:
+            _, writer = await asyncio.open_connection(HOST, port)
+        except OSError:
+            if time.monotonic() > deadline:
+                await procs.stop(proc, grace=0)
+                return f"not listening after {start_timeout:g} s"
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.05)
+        else:
+            writer.close()
+            return None
+
+
+async def stream(
+    run: Run, session: aiohttp.ClientSession, wid: int, proc: procs.Worker, port: int
+) -> tuple[int, str]:
+    """Stream from a ready worker until it is lost: (numbers received, why it ended).
+
+    A crash or stall has been recorded (and a stalled process killed) when this returns.
+    """
+    cfg, pid = run.config, proc.pid
+    url = f"http://{HOST}:{port}/rnd?n={cfg.samples}"
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.start_timeout, sock_read=cfg.stall_after)
+    got, refused = 0, 0
+    while True:
+        try:
+            async with session.get(url, timeout=timeout) as resp:
+                if resp.status != 200:
+                    body = (await resp.content.read(200)).decode(errors="replace").strip()
+                    run.record("error", wid, pid, port, detail=f"HTTP {resp.status}: {body}")
+                    if resp.status == 429 and refused < 20:  # our last stream not closed yet
+                        refused += 1
+                        await asyncio.sleep(0.01 * refused)
+                        continue
+                    raise CollectError(
+                        f"worker {wid} answered HTTP {resp.status} to {url} ({body}); "
+                        "is this a worker with the /rnd?n= API?"
+                    )
+                refused = 0
+                run.record("connect", wid, pid, port, detail=f"n={cfg.samples}")
+                n, err, partial = await consume(run, resp, wid, pid, port)
+        except (*STREAM_ERRORS, TimeoutError) as exc:  # request failed: the worker is gone
+            n, err, partial = 0, exc, b""
+        got += n
+        if err is None:
+            run.record("stream_end", wid, pid, port, detail=f"lines={n}")
+            continue
+        dropped = f" (partial line {partial[:40]!r} dropped)" if partial else ""
+        if isinstance(err, TimeoutError):
+            run.record("stall", wid, pid, port, detail=f"no line for {cfg.stall_after:g} s{dropped}")
+            await procs.stop(proc, grace=0)  # a hung worker gets no grace
+            return got, "stalled"
+        detail = await exit_detail(proc, err) + dropped
+        run.crashes += 1
+        run.record("crash", wid, pid, port, detail=detail)
+        return got, detail
+
+
+async def consume(
+    run: Run, resp: aiohttp.ClientResponse, wid: int, pid: int, port: int
+) -> tuple[int, BaseException | None, bytes]:
+    """Read one stream to its end: (lines, None, b"") or (lines, the error, unfinished line).
+
+    The read loop awaits nothing but the next bytes: aiohttp raises a stored error
+    before handing out bytes it already buffered, so anything slower loses lines.
+    """
+    parser = LineParser()
+    content = resp.content
+    append = run.records.append
+    monotonic, t0 = time.monotonic, run.t0
+    lines = 0
+    err: BaseException | None = None
+    while True:
+        try:
+            data = await content.readany()
+        except (*STREAM_ERRORS, TimeoutError) as exc:
+            err = exc
+            data = salvage(content)  # complete lines that arrived before the error
+        if data:
+            values, garbage = parser.feed(data)
+            t = monotonic() - t0
+            for v in values:
+                append(("sample", wid, pid, port, v, t, None))
+            if values:
+                lines += len(values)
+                run.counted(len(values), t)
+            for g in garbage:
+                append(("error", wid, pid, port, None, t, f"garbage line: {g[:80]!r}"))
+        if err is not None:
+            return lines, err, parser.partial
+        if not data:
+            return lines, None, b""
+
+
+def salvage(content: aiohttp.StreamReader) -> bytes:
+    """Bytes still buffered in a reader whose connection failed (aiohttp would drop them).
+
+    No public API returns them once an error is set, so this reads the reader's buffer
+    directly (not ``_read_nowait``: after a read timeout that re-raises the timeout).
+    """
+    buffer = getattr(content, "_buffer", None)
+    if not buffer:
+        return b""
+    data = b"".join(buffer)[getattr(content, "_buffer_offset", 0) :]
+    buffer.clear()
+    return data
+
+
+async def exit_detail(proc: procs.Worker, err: BaseException) -> str:
+    """'exit=<status>; <error>' once the process is gone (it is killed if it lingers)."""
+    try:
+        async with asyncio.timeout(1.0):  # not wait_for: see procs.stop
+            await proc.wait()
+    except TimeoutError:
+        await procs.stop(proc, grace=0)
+        return f"exit={proc.returncode} (killed: alive after its stream broke); {type(err).__name__}: {err}"
+    return f"exit={proc.returncode}; {type(err).__name__}: {err}"
