@@ -37,6 +37,8 @@ _EXPORTS: dict[str, str] = {
     "threshold": "workerlab.verdict",
     "latencies": "workerlab.analysis",
     "dashboard": "workerlab.ui",
+    "Model": "workerlab.model",
+    "calibrate": "workerlab.calibration",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
