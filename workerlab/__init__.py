@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .analysis import latencies, summary, worker_summary
+    from .calibration import calibrate
     from .collector import Run, RunStatus, collect, collect_async
     from .config import Config
     from .errors import CollectError, CollectTimeout, ConfigError, WorkerStartError
     from .events import EVENTS, SCHEMA
     from .limiter import StartLimiter
+    from .model import Model
     from .persist import load, save
     from .plots import plot_latency, plot_run, plot_sweep, plot_throughput, plot_timeline
     from .sweeping import sweep, sweep_async
@@ -61,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "Threshold": "workerlab.verdict",
     "dashboard": "workerlab.ui",
     "Dashboard": "workerlab.ui",
+    "Model": "workerlab.model",
+    "calibrate": "workerlab.calibration",
 }
 
 __all__ = [
@@ -70,6 +74,7 @@ __all__ = [
     "ConfigError",
     "Dashboard",
     "EVENTS",
+    "Model",
     "Run",
     "RunStatus",
     "SCHEMA",
@@ -92,6 +97,7 @@ __all__ = [
     "sweep_async",
     "threshold",
     "worker_summary",
+    "calibrate",
     "__version__",
 ]
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import events
+from . import events, pace
 from .config import DEADLINE
 from .tidy import event_mask, kept_mask, median_per_run, per_run, prepare, select_run
 
@@ -296,8 +296,8 @@ def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
     reached = np.array([o == "reached" for o in outcome])
     known = np.array([o is not None for o in outcome])
 
-    gaps, leads = _gaps(p), _leads(p)
-    interval = median_per_run(gaps["_run"].to_numpy(), gaps["seconds"].to_numpy(), n)
+    leads = _leads(p)
+    interval = pace.line_slopes(pace.stream_lines(p, run="_run")).reindex(range(n)).to_numpy(dtype="float64")
     lead = median_per_run(leads["_run"].to_numpy(), leads["seconds"].to_numpy(), n)
     goal = np.array([tg if tg is not None else s for tg, s in zip(target, samples)], dtype="float64")
     rounds = np.ceil(goal / np.maximum(workers, 1)) - 1

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .config import DEADLINE
 
@@ -27,27 +27,17 @@ CONFIDENCE = 0.95
 # -- statistics ---------------------------------------------------------------------------
 
 
-def _z(confidence: float) -> float:
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
-
-
 def wilson_interval(successes: int, runs: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Wilson score interval of a success rate: ``(low, high)``; ``(nan, nan)`` for 0 runs.
 
     Unlike the normal approximation it stays inside [0, 1] and is informative at 5/5 or 0/5:
-    with all ``n`` runs successful the low end is ``n / (n + z²)``.
+    with all ``n`` runs successful the low end is ``n / (n + z²)``. Computed by scipy.stats
+    (``binomtest(...).proportion_ci(method="wilson")``), which gives exactly 0 at 0/n and 1 at n/n.
     """
     if runs <= 0:
         return math.nan, math.nan
-    z2 = _z(confidence) ** 2
-    p = successes / runs
-    denom = 1 + z2 / runs
-    centre = (p + z2 / (2 * runs)) / denom
-    half = math.sqrt(z2) * math.sqrt(p * (1 - p) / runs + z2 / (4 * runs * runs)) / denom
-    # exact ends for 0/n and n/n (rounding would leave 1e-17 and 0.9999999999999999)
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == runs else min(1.0, centre + half)
-    return low, high
+    ci = stats.binomtest(int(successes), int(runs)).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def repeats_needed(successes: int, runs: int, level: float, confidence: float = CONFIDENCE) -> int | None:
