@@ -86,7 +86,7 @@ def _convert(name: str, kind: type, value: str):
 
 def parse_flags(argv: list) -> dict:
     """Parse Go `flag` syntax (-f v, -f=v, --f v, --f=v; bools: -b or -b=true). Raises UsageError."""
-    opts = {name: spec[1] for name, spec in FLAGS.items()}
+    opts: dict = {name: spec[1] for name, spec in FLAGS.items()}
     given = set()
     i = 0
     while i < len(argv):
@@ -182,8 +182,8 @@ class Connection:
         for line in lines[1:]:
             key, _, value = line.partition(":")
             headers[key.strip().lower()] = value.strip()
-        length = headers.get("content-length", "0")
-        length = int(length) if length.isdigit() else 0
+        declared = headers.get("content-length", "0")
+        length = int(declared) if declared.isdigit() else 0
         while len(self.buf) < length:  # a body nobody asked for: read it and drop it
             data = self.sock.recv(65536)
             if not data:
@@ -248,6 +248,7 @@ class Worker:
 
     def crash_later(self) -> None:
         """Thread: at the end of the lifetime, die abruptly as a crashing Go program would."""
+        assert self.lifetime is not None  # started only when there is one
         time.sleep(max(0.0, self.started + self.lifetime - time.monotonic()))
         self.writing.acquire(timeout=0.1)  # let a line being handed to the socket be logged too
         if self.opts["crashMode"] == "rst":  # exiting closes every socket: with linger 0, as an RST
@@ -293,7 +294,7 @@ class Worker:
         log(f"worker {self.id} started on 127.0.0.1:{sock.getsockname()[1]}")
         while True:
             try:
-                fd, _ = sock._accept()
+                fd, _ = sock._accept()  # type: ignore[attr-defined]  # _socket's fd-only accept
             except OSError:  # e.g. out of file descriptors: back off a little, as Go's server does
                 time.sleep(0.01)
                 continue
