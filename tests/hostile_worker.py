@@ -33,12 +33,11 @@ emulator's format, so ``workerlab.groundtruth`` can check a run against it. Stan
 from __future__ import annotations
 
 import os
-import random
-import signal
-import socket
-import subprocess
 import sys
 import time
+
+# socket, random, signal and subprocess are imported by _load() once the mode is known: a worker that
+# runs as the emulator execs it first, so that its start-up costs little more than the emulator's.
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 EMULATOR_DIR = os.path.join(os.path.dirname(HERE), "workerlab")
@@ -373,6 +372,14 @@ class Hostile:
         os._exit(4)
 
 
+def _load() -> None:
+    global random, signal, socket, subprocess
+    import random
+    import signal
+    import socket
+    import subprocess
+
+
 def command(directory: str | os.PathLike[str]) -> str:
     """Write an executable wrapper that runs this file with the current interpreter; return its path.
 
@@ -393,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     opts["mode"] = mode
     if mode == "good":
         exec_emulator(passed)
+    _load()
     if mode == "exit":
         sys.stderr.write(f"hostile worker {opts['workerId']}: exiting at once (mode exit)\n")
         return 3
