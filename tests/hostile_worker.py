@@ -2,7 +2,7 @@
 """A test-only hostile worker: the worker's command line, and one misbehaviour per ``-mode``.
 
     hostile_worker.py -workerId N -port P -mode MODE [-only 1,3] [-interval S] [-lines K]
-                      [-sentLog PATH] [-seed N] [-byteEvery S] [-then stay|exit] [-payload junk|lines]
+                      [-sentLog PATH] [-seed N] [-byteEvery S] [-then stay|exit] [-payload junk|lines] [-every M]
                       [-value V] [-childCmd CMD] [-childLog PATH] [any emulator flag]
 
 Modes (one per row of the fault table in docs/hostile-workers.md):
@@ -17,7 +17,8 @@ Modes (one per row of the fault table in docs/hostile-workers.md):
   rst         ``-lines`` valid lines, then a reset (SO_LINGER 0, close); ``-then stay`` (default) serves the
               next connection the same way, ``-then exit`` exits with status 3
   slow        valid lines, one byte per chunk every ``-byteEvery`` seconds (0.15)
-  garbage     valid lines mixed with ``rnd=abc``, ``rnd=-1``, 20-digit numbers, binary and near misses
+  garbage     valid lines mixed with ``rnd=abc``, ``rnd=-1``, 20-digit numbers, binary and near misses;
+              ``-every M``: one line in M valid (2); ``-every 0``: garbage only, flat out
   nolisten    one line on stderr, then sleeps without ever listening
   exit        one line on stderr, exit status 3 at once
   child       starts ``-childCmd`` (``sleep 600``, in the worker's process group), then runs as ``good``
@@ -65,6 +66,7 @@ OWN = {
     "lines": (int, 3),
     "byteEvery": (float, 0.15),
     "then": (str, "stay"),
+    "every": (int, 2),
     "payload": (str, "junk"),
     "value": (int, 4242),
     "childCmd": (str, "sleep 600"),
@@ -313,11 +315,18 @@ class Hostile:
         sock.sendall(b"0\r\n\r\n")
 
     def stream_garbage(self, sock: socket.socket, n: int, interval: float) -> None:
+        """Every ``-every``-th line valid, the others garbage, one a ``-interval``; ``-every 0``: garbage
+        only, as fast as the socket takes it (a flood)."""
+        every = self.o["every"]
+        if every == 0:
+            flood = chunk(b"\n".join(GARBAGE * 50) + b"\n")
+            while True:
+                sock.sendall(flood)
         start, sent, k = time.monotonic(), 0, 0
         while sent < n:
             time.sleep(max(0.0, start + k * interval - time.monotonic()))
-            if k % 2:
-                self.out.send(sock, chunk(GARBAGE[(k // 2) % len(GARBAGE)] + b"\n"))
+            if k % every:
+                self.out.send(sock, chunk(GARBAGE[(k // every) % len(GARBAGE)] + b"\n"))
             else:
                 self.line(sock)
                 sent += 1

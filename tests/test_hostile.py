@@ -240,6 +240,16 @@ def test_garbage_mixed_with_good_lines_keeps_only_valid_numbers(hostile, tmp_pat
     assert_nothing_left(df)
 
 
+@phase2("at most 100 garbage-line error rows per process, then one row with the count")
+def test_a_flood_of_garbage_lines_is_not_recorded_line_by_line(hostile):
+    df = collect(hostile, 2, 30, "-mode", "garbage", "-every", "0", "-only", "1", "-mtbf", "0")
+    assert df.kept.sum() == 30
+    per_process = df[(df.event == "error") & (df.worker_id == 1)].groupby("pid").size()
+    assert len(per_process) and (per_process <= 101).all(), per_process.to_dict()
+    assert any("more garbage lines" in d for d in details(df, "error"))
+    assert_nothing_left(df)
+
+
 # --- nothing left running, and only our worker streamed from ----------------------------------------
 
 
