@@ -6,8 +6,7 @@
 ``GET /rnd?n=N`` streams N lines ``rnd=<0..99>\\n`` as a chunked HTTP/1.1 response, one line per
 ``-interval`` on an absolute schedule. One stream at a time (a concurrent one gets 429); bad ``n`` gets
 400, other paths 404. ``-mtbf`` makes the process die abruptly (``os._exit``) after an exponential
-lifetime counted from process start; ``-crashMode rst`` makes that crash reset its open connections
-(``SO_LINGER`` 0, so the kernel sends an RST instead of a FIN), as a program killed mid-write may.
+lifetime counted from process start; with ``-crashMode rst`` its connections then end in an RST.
 
 Start-up speed is the top requirement (every crash pays it again), so this module is standalone and
 imports only what the interpreter has mostly loaded already: the C modules ``_socket`` and ``_thread``
@@ -48,7 +47,6 @@ _FALSE = ("0", "f", "F", "false", "FALSE", "False")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MAX_HEAD = 65536  # bytes of request line + headers we accept
-_CRASH_MODES = ("fin", "rst")
 #: struct linger {l_onoff = 1, l_linger = 0}: close() then resets the connection (no `struct` import)
 _LINGER_RESET = (1).to_bytes(4, sys.byteorder) + (0).to_bytes(4, sys.byteorder)
 
@@ -122,7 +120,7 @@ def parse_flags(argv: list) -> dict:
     for name, high in (("port", 65535), ("crashCode", 255), ("hangAfter", sys.maxsize)):
         if not 0 <= opts[name] <= high:
             raise UsageError(f'invalid value "{opts[name]}" for flag -{name}: out of range')
-    if opts["crashMode"] not in _CRASH_MODES:
+    if opts["crashMode"] not in ("fin", "rst"):
         raise UsageError(f'invalid value "{opts["crashMode"]}" for flag -crashMode: want fin or rst')
     if opts["flaky"] and "mtbf" not in given:
         opts["mtbf"] = 10.0
@@ -257,14 +255,10 @@ class Worker:
                     conn.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, _LINGER_RESET)
                 except OSError:
                     pass
-        write(
-            2,
-            (
-                f"panic: worker {self.id}: simulated crash after {self.lifetime:.6f} s "
-                f"(mtbf {self.opts['mtbf']:g}, seed {self.opts['seed']})\n"
-            ).encode(),
-        )
-        _exit(self.opts["crashCode"])
+        o = self.opts
+        panic = f"panic: worker {self.id}: simulated crash after {self.lifetime:.6f} s (mtbf {o['mtbf']:g}, "
+        write(2, f"{panic}seed {o['seed']})\n".encode())
+        _exit(o["crashCode"])
 
     def terminate(self, signum: int, _frame) -> None:
         """SIGTERM with -sentLog: finish logging the line being written, then die of the signal."""
