@@ -29,6 +29,7 @@ BENCHMARKS = [
     "throughput.py",
     "memory.py",
     "scaling.py",
+    "hostile.py",
     "soak.py",
 ]
 

@@ -1,6 +1,7 @@
 """Correctness soak: many short runs with random faults, each checked against the workers' ground truth.
 
-    python benchmarks/soak.py [--runs 200] [--seed N] [--no-write]      (make soak; also in make bench)
+    python benchmarks/soak.py [--runs 200] [--seed N] [--no-write] [--hostile] [--tight]
+                                                                        (make soak; also in make bench)
 
 Every run draws, from one seeded generator (the seed is printed, so a failure can be replayed), a worker
 count, a target, a compressed interval and a mix of faults:
@@ -10,10 +11,16 @@ count, a target, a compressed interval and a mix of faults:
   split       -split         lines split across chunks and coalesced
   slow_start  -startDelay S  the process sleeps before it listens
   lead        -lead S        the first line of each stream comes late
+  rst         -crashMode rst a crash resets the connection instead of closing it (with crash only)
+  hostile     tests/hostile_worker.py for some workers of the run (--hostile, see HOSTILE_MODES): garbage,
+              slow bytes, resets after a few lines, seeded random byte streams, lines inside a 4 GiB
+              chunk, an endless line after a few lines; the other workers are emulators as above
 Each worker appends what it fully wrote to a fresh ``-sentLog`` file, and after the run
 ``workerlab.groundtruth.check_run`` compares it with the event log: every written line exactly once, with
 its pid and worker and value, nothing invented; lines still in flight when we stopped a process on purpose
 (received a prefix of sent) are counted apart; no worker process left (by pid); no port left bound.
+With --tight, the in-flight allowance is the tightened one (lines written after the stop or stall
+decision only, see groundtruth.decision_times), using the run's t0 even before the log carries it.
 The run itself must reach its target and return promptly (a run still going 10 s after its target is
 "hung": counted, then cancelled until it ends). Exit status 1 if any fault counter is non-zero.
 Writes benchmarks/results/soak.json (unless --no-write).
@@ -31,7 +38,9 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import hostile_worker  # noqa: E402
 from common import Bench  # noqa: E402
 
 import workerlab as wl  # noqa: E402
@@ -46,11 +55,29 @@ STALL_AFTER = 0.4
 RUN_TIMEOUT = 60.0
 #: a run that has not returned this long after reaching its target is hung
 HANG_AFTER = 10.0
-FAULT_KINDS = ("crash", "stall", "split", "slow_start", "lead")
+FAULT_KINDS = ("crash", "stall", "split", "slow_start", "lead", "rst")
+#: hostile modes a run can survive: each process still delivers valid lines (issue 13: the run goes on
+#: with the other workers). Off by default until the collector bounds a line's length (issue 13 phase
+#: 2): an endless line grows the collector's memory without limit today. Phase 2 turns HOSTILE on.
+HOSTILE_MODES: dict[str, list[str]] = {
+    "garbage": ["-mode", "garbage"],
+    "slow": ["-mode", "slow", "-byteEvery", "0.03"],
+    "rst": ["-mode", "rst", "-lines", "3"],
+    "random": ["-mode", "random"],
+    "bigchunk": ["-mode", "bigchunk", "-payload", "lines"],
+    "endless": ["-mode", "endless", "-lines", "3"],
+}
+HOSTILE = False
+#: use the tightened in-flight rule (the run's t0 passed explicitly) even while the log lacks t0
+TIGHT = False
 
 
-def plan(rng: random.Random, index: int) -> dict:
-    """The settings of run ``index``: workers, target, interval, faults and their emulator flags."""
+def plan(rng: random.Random, index: int, *, hostile: bool = False) -> dict:
+    """The settings of run ``index``: workers, target, interval, faults and their emulator flags.
+
+    ``hostile``: some runs also get a hostile mode for a quarter of their workers (at least one, never
+    all): ``hostile`` is then ``{"mode": name, "workers": [ids]}`` and the run uses the hostile worker.
+    """
     workers = rng.choice([1, 2, 3, 4, 6, 8, 12, 16])
     interval = rng.choice([0.01, 0.02, 0.02, 0.03])
     rounds = rng.randint(5, 40)  # numbers each worker must send: keeps every run short
@@ -75,7 +102,15 @@ def plan(rng: random.Random, index: int) -> dict:
     if rng.random() < 0.3:
         faults.append("lead")
         args += ["-lead", f"{rng.uniform(0.005, 0.05):.3f}"]
+    if mtbf and rng.random() < 0.5:
+        faults.append("rst")
+        args += ["-crashMode", "rst"]
     samples = max(1, workers * rounds - rng.randint(0, workers - 1))
+    bad = None
+    if hostile and workers > 1 and rng.random() < 0.6:
+        mode = rng.choice(sorted(HOSTILE_MODES))
+        bad = {"mode": mode, "workers": sorted(rng.sample(range(1, workers + 1), max(1, workers // 4)))}
+        faults.append("hostile")
     return {
         "index": index,
         "workers": workers,
@@ -85,10 +120,25 @@ def plan(rng: random.Random, index: int) -> dict:
         "faults": faults,
         "worker_args": args,
         "seed": rng.randrange(1, 10**6),
+        "hostile": bad,
     }
 
 
-async def _guarded(spec: dict, sent_log: Path) -> tuple[object, str, bool]:
+def _options(spec: dict, sent_log: Path, tmp: Path) -> dict:
+    """Keyword arguments of collect_async: the emulator, or the hostile worker for a hostile run."""
+    args = [*spec["worker_args"], "-sentLog", str(sent_log)]
+    bad = spec.get("hostile")
+    if not bad:
+        return dict(interval=spec["interval"], mtbf=spec["mtbf"], seed=spec["seed"], worker_args=args)
+    only = ",".join(map(str, bad["workers"]))
+    return dict(
+        worker_bin=hostile_worker.command(tmp),  # emulator-only options go through worker_args
+        worker_args=[*args, "-interval", str(spec["interval"]), "-mtbf", str(spec["mtbf"]), "-only", only]
+        + HOSTILE_MODES[bad["mode"]],
+    )
+
+
+async def _guarded(spec: dict, sent_log: Path, options: dict | None = None) -> tuple[object, str, bool]:
     """Run one collection under a watchdog: (the Run, outcome, hung).
 
     A run must return promptly once its target is reached. If it has not returned HANG_AFTER seconds
@@ -100,14 +150,11 @@ async def _guarded(spec: dict, sent_log: Path) -> tuple[object, str, bool]:
         wl.collect_async(
             spec["workers"],
             spec["samples"],
-            interval=spec["interval"],
-            mtbf=spec["mtbf"],
-            seed=spec["seed"],
             stall_after=STALL_AFTER,
             timeout=RUN_TIMEOUT,
             progress=False,
-            worker_args=[*spec["worker_args"], "-sentLog", str(sent_log)],
             on_update=lambda run: holder.setdefault("run", run),
+            **(options or _options(spec, sent_log, sent_log.parent)),
         )
     )
     started, reached_at, hung = time.monotonic(), None, False
@@ -140,14 +187,14 @@ async def _guarded(spec: dict, sent_log: Path) -> tuple[object, str, bool]:
     return holder.get("run"), outcome, hung
 
 
-def run_one(spec: dict, tmp: Path) -> tuple[groundtruth.Report, dict]:
+def run_one(spec: dict, tmp: Path, *, tight: bool = TIGHT) -> tuple[groundtruth.Report, dict]:
     """One run and its checks: (ground-truth report, counts of this run)."""
     sent_log = tmp / f"sent-{spec['index']}.log"
-    run, outcome, hung = asyncio.run(_guarded(spec, sent_log))
+    run, outcome, hung = asyncio.run(_guarded(spec, sent_log, _options(spec, sent_log, tmp)))
     if run is None:  # it failed before its first progress tick: nothing of it to check
         raise RuntimeError(f"run {spec['index']} ended before reporting progress: {outcome}")
     df = run.frame()
-    report = groundtruth.check_run(df, sent_log)
+    report = groundtruth.check_run(df, sent_log, t0=run.t0 if tight else None)
     sent_log.unlink(missing_ok=True)
     ev = df["event"].astype(str)
     kept = int(df["kept"].fillna(False).astype(bool).sum())
@@ -165,7 +212,14 @@ def run_one(spec: dict, tmp: Path) -> tuple[groundtruth.Report, dict]:
     return report, counts
 
 
-def soak(runs: int = RUNS, seed: int | None = None, *, verbose: bool = True) -> dict:
+def soak(
+    runs: int = RUNS,
+    seed: int | None = None,
+    *,
+    verbose: bool = True,
+    hostile: bool = HOSTILE,
+    tight: bool = TIGHT,
+) -> dict:
     """Run the soak; return the totals (see ``main`` for what is printed and written)."""
     if seed is None:
         seed = int(time.time() * 1000) % 10**9
@@ -183,10 +237,12 @@ def soak(runs: int = RUNS, seed: int | None = None, *, verbose: bool = True) -> 
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="workerlab-soak-") as tmp:
         for i in range(runs):
-            spec = plan(rng, i)
-            report, counts = run_one(spec, Path(tmp))
+            spec = plan(rng, i, hostile=hostile)
+            report, counts = run_one(spec, Path(tmp), tight=tight)
             total = total + report
             runs_with.update(spec["faults"])
+            if spec["hostile"]:
+                runs_with.update(["hostile " + spec["hostile"]["mode"]])
             events.update({k: counts[k] for k in ("crashes", "stalls", "restarts", "errors")})
             if not counts["reached"]:
                 not_reached += 1
@@ -198,6 +254,8 @@ def soak(runs: int = RUNS, seed: int | None = None, *, verbose: bool = True) -> 
                 )
             if verbose:
                 flags = ",".join(spec["faults"]) or "-"
+                if spec["hostile"]:
+                    flags = flags.replace("hostile", "hostile:" + spec["hostile"]["mode"])
                 print(
                     f"  {i + 1:>4} w={spec['workers']:<2} n={spec['samples']:<4} iv={spec['interval']:<5g} "
                     f"{flags:<32} crash={counts['crashes']:<3} stall={counts['stalls']:<3} "
@@ -209,7 +267,9 @@ def soak(runs: int = RUNS, seed: int | None = None, *, verbose: bool = True) -> 
         "seed": seed,
         "runs": runs,
         "seconds": round(time.monotonic() - t0, 1),
-        "runs_with_fault": {k: runs_with.get(k, 0) for k in FAULT_KINDS},
+        "runs_with_fault": {k: v for k, v in runs_with.items()},
+        "hostile": hostile,
+        "tight": tight,
         "fault_events": dict(events),
         "report": total,
         "not_reached": not_reached,
@@ -228,17 +288,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/soak.json")
     parser.add_argument("--quiet", action="store_true", help="totals only, no line per run")
+    parser.add_argument(
+        "--hostile", action="store_true", default=HOSTILE, help="mix hostile workers in (HOSTILE_MODES)"
+    )
+    parser.add_argument(
+        "--tight", action="store_true", default=TIGHT, help="the tightened in-flight rule, even without t0"
+    )
     opts = parser.parse_args(argv)
     bench = Bench(
         "soak",
         f"Soak: {opts.runs} runs with random faults against the sent log",
         "Short runs at compressed time (interval 0.01-0.03 s), 1-16 workers, faults mixed at random "
-        "(seeded): crashes (-mtbf), stalls (-hangAfter, stall_after 0.4 s), split writes (-split), "
-        "slow starts (-startDelay), leads (-lead). After each run: every line the emulator wrote "
+        "(seeded): crashes (-mtbf, some resetting: -crashMode rst), stalls (-hangAfter, stall_after 0.4 s), "
+        "split writes (-split), slow starts (-startDelay), leads (-lead)"
+        + (", hostile workers (tests/hostile_worker.py) for some workers" if opts.hostile else "")
+        + (", tightened in-flight rule" if opts.tight else "")
+        + ". After each run: every line the emulator wrote "
         "(-sentLog) is in the event log exactly once with its pid, worker and value; in-flight lines "
         "of processes stopped on purpose are counted apart; no worker pid alive; no port bound.",
     )
-    totals = soak(opts.runs, opts.seed, verbose=not opts.quiet)
+    totals = soak(opts.runs, opts.seed, verbose=not opts.quiet, hostile=opts.hostile, tight=opts.tight)
     r: groundtruth.Report = totals["report"]
     c = r.counts()
     print(f"soak totals (seed {totals['seed']}, {totals['seconds']:g} s):")

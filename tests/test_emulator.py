@@ -352,6 +352,7 @@ def test_port_in_use_is_one_line_and_exit_1(spawn):
         (["-workerId", "1", "-port"], "flag needs an argument: -port"),
         (["-port", "1"], "flag -workerId is required"),
         (["-workerId", "1"], "flag -port is required"),
+        (["-workerId", "1", "-port", "1", "-crashMode", "boom"], 'invalid value "boom" for flag -crashMode'),
     ],
 )
 def test_bad_command_line_prints_usage_and_exits_2(args, message):
@@ -373,6 +374,7 @@ def test_help_prints_usage_and_exits_0(flag):
     assert proc.stderr.startswith("Usage of worker:")
     for name in (
         "crashCode",
+        "crashMode",
         "flaky",
         "hangAfter",
         "interval",
@@ -409,6 +411,35 @@ def test_mtbf_crash_is_abrupt_mid_stream(spawn):
     assert time.monotonic() - t_spawn >= lifetime
     assert len(values(chunks)) >= 1
     assert "panic:" in proc.stderr.read().decode()
+
+
+@pytest.mark.parametrize("mode", ["", "fin"])
+def test_a_crash_closes_the_stream_cleanly_by_default(spawn, mode):
+    """-crashMode fin (the default): the client reads every line the worker wrote, then an EOF."""
+    seed, _ = seed_with_lifetime(0.4, 0.2, 0.6)
+    proc, port = start(spawn, "-mtbf", "0.4", "-seed", str(seed), *(("-crashMode", mode) if mode else ()))
+    chunks, ended = Raw(port).rnd(100_000)  # EOFError inside: a FIN
+    assert not ended and len(values(chunks)) >= 1
+    assert proc.wait(timeout=10) == 2
+
+
+def test_crash_mode_rst_resets_the_connection_after_the_lines_it_wrote(spawn, tmp_path):
+    """-crashMode rst: the lines written before the crash still arrive, then the read fails with a reset."""
+    log = tmp_path / "sent.log"
+    seed, _ = seed_with_lifetime(0.4, 0.2, 0.6)
+    proc, port = start(spawn, "-mtbf", "0.4", "-seed", str(seed), "-crashMode", "rst", "-sentLog", str(log))
+    raw = Raw(port)
+    raw.get("/rnd?n=100000")
+    assert raw.head()[0] == 200
+    chunks = []
+    with pytest.raises(ConnectionResetError):
+        while True:
+            chunks.append((time.monotonic(), raw.chunk()))
+    raw.close()
+    assert proc.wait(timeout=10) == 2
+    assert "panic:" in proc.stderr.read().decode()
+    logged = [int(line.split(" ")[2]) for line in log.read_text().splitlines()]
+    assert len(logged) >= 5 and values(chunks) == logged
 
 
 def test_crash_code_sets_the_exit_status(spawn):

@@ -100,6 +100,52 @@ def test_stopped_process_cannot_deliver_more_than_it_sent():
     assert not r.ok and r.invented == 1 and r.in_flight == 0
 
 
+# -- the tightened in-flight rule (the run's t0 known) --------------------------------------------
+
+T0 = 1000.0
+
+
+def timed(pid: int, values: list[int], ts: list[float]) -> SentLog:
+    """A sent log whose lines were written at event-log times ``ts`` of a run that started at T0."""
+    return SentLog({pid: list(values)}, {pid: [T0 + t for t in ts]})
+
+
+def with_t0(df: pd.DataFrame, detail: str) -> pd.DataFrame:
+    run_row = (df.event == "stop") & (df.worker_id == 0)
+    df.loc[run_row, "detail"] = detail
+    return df
+
+
+@pytest.mark.parametrize("end, decided", [("stop", 0.11), ("stall", 0.121)])
+def test_with_t0_only_lines_written_after_the_decision_are_in_flight(end, decided):
+    """Stop at the end of a run: decided when the target-th sample arrived (0.11); a stall: at its row."""
+    df = one_process([5, 6], end)  # samples at 0.10 and 0.11 (the target), then the stop or stall row
+    after = gt.compare(df, timed(501, [5, 6, 7], [0.09, 0.1, decided + 0.002]), t0=T0)
+    assert after.ok and after.in_flight == 1
+    before = gt.compare(df, timed(501, [5, 6, 7, 8], [0.09, 0.1, decided - 0.05, decided + 0.01]), t0=T0)
+    assert not before.ok and (before.lost, before.in_flight) == (1, 1)
+    assert gt.compare(df, timed(501, [5, 6, 7, 8], [0, 0, 0, 0])).ok  # no t0: any unread tail
+
+
+def test_with_t0_a_run_that_did_not_reach_its_target_keeps_the_lenient_rule():
+    b = LogBuilder(n_workers=1, target=10)
+    b.start(1)
+    pid = b.pid(1)
+    b.samples(1, [0.1, 0.2], [5, 6])
+    b.stop(1, 3.0)
+    b.run_stop(3.1, outcome="timeout")
+    r = gt.compare(b.frame(), timed(pid, [5, 6, 7], [0.09, 0.19, 0.5]), t0=T0)
+    assert r.ok and r.in_flight == 1
+
+
+def test_run_t0_is_read_from_the_run_level_row():
+    df = one_process([5, 6], "stop")
+    assert gt.run_t0(df) is None
+    assert gt.run_t0(with_t0(df, "target=2 outcome=reached t0=1000.000000")) == T0
+    assert gt.compare(df, timed(501, [5, 6, 7], [0.09, 0.1, 0.05])).lost == 1  # t0 from the log
+    assert gt.run_t0(with_t0(df, "target=2 outcome=failed; worker said t0=5")) is None
+
+
 def test_replayed_lines_are_duplicated_others_invented():
     r = gt.compare(one_process([1, 2, 3, 1, 2, 3, 4], "crash"), sent(501, [1, 2, 3, 4]))
     assert (r.duplicated, r.invented, r.lost) == (3, 0, 0)

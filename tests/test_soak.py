@@ -62,3 +62,25 @@ def test_short_soak_every_run_reaches_its_target(totals):
 def test_short_soak_every_run_returns_once_its_target_is_reached(totals):
     """A run still going 10 s after its target is hung (the soak cancels it until it ends)."""
     assert totals["hung"] == 0, f"runs that did not return after reaching their target: {failed(totals)}"
+
+
+def test_hostile_plans_mix_hostile_workers_with_the_emulators_faults():
+    rng = random.Random(SEED)
+    plans = [soak.plan(rng, i, hostile=True) for i in range(80)]
+    bad = [p for p in plans if p["hostile"]]
+    assert {p["hostile"]["mode"] for p in bad} == set(soak.HOSTILE_MODES)
+    for p in bad:  # some workers hostile, never all: the others are emulators that keep the run going
+        ids = p["hostile"]["workers"]
+        assert 1 <= len(ids) < p["workers"] and set(ids) <= set(range(1, p["workers"] + 1))
+        assert "hostile" in p["faults"]
+    assert any({"crash", "stall"} <= set(p["faults"]) for p in bad)
+    assert not any(p["hostile"] for p in [soak.plan(random.Random(SEED), i) for i in range(20)])
+
+
+@pytest.mark.skipif(not soak.HOSTILE, reason="issue 13 phase 2 turns soak.HOSTILE on (bounded lines first)")
+@pytest.mark.timeout(400)
+def test_short_hostile_soak_loses_nothing_and_leaves_nothing():
+    totals = soak.soak(runs=RUNS, seed=SEED, verbose=False, hostile=True)
+    r = totals["report"]
+    assert r.ok and totals["not_reached"] == 0 and totals["hung"] == 0, failed(totals)
+    assert totals["runs_with_fault"].get("hostile", 0) > 0

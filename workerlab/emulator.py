@@ -1,12 +1,12 @@
 """Emulator of the third-party worker (the challenge's `worker` program): same CLI, same HTTP stream, plus fault flags.
 
     worker -workerId 1 -port 3001 [-interval S] [-mtbf S] [-seed N] [-hangAfter K]
-           [-startDelay S] [-split] [-lead S] [-crashCode N] [-sentLog PATH] [-flaky]
+           [-startDelay S] [-split] [-lead S] [-crashCode N] [-crashMode fin|rst] [-sentLog PATH] [-flaky]
 
 ``GET /rnd?n=N`` streams N lines ``rnd=<0..99>\\n`` as a chunked HTTP/1.1 response, one line per
 ``-interval`` on an absolute schedule. One stream at a time (a concurrent one gets 429); bad ``n`` gets
 400, other paths 404. ``-mtbf`` makes the process die abruptly (``os._exit``) after an exponential
-lifetime counted from process start.
+lifetime counted from process start; with ``-crashMode rst`` its connections then end in an RST.
 
 Start-up speed is the top requirement (every crash pays it again), so this module is standalone and
 imports only what the interpreter has mostly loaded already: the C modules ``_socket`` and ``_thread``
@@ -28,6 +28,7 @@ from posix import _exit, getpid, kill, write  # `os` is another ~2 ms of imports
 #: name -> (type, default, help); the order of the usage text is alphabetical, as in Go.
 FLAGS = {
     "crashCode": (int, 2, "exit status of a crash"),
+    "crashMode": (str, "fin", "how a crash ends open connections: fin (a clean close) or rst (a reset)"),
     "flaky": (bool, False, "crash-prone, as the 2023 original seems to be: -mtbf 10 unless -mtbf is given"),
     "hangAfter": (int, 0, "after K lines of a stream stop writing, keeping the connection open; 0 = off"),
     "interval": (float, 1.0, "seconds between numbers"),
@@ -46,6 +47,8 @@ _FALSE = ("0", "f", "F", "false", "FALSE", "False")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MAX_HEAD = 65536  # bytes of request line + headers we accept
+#: struct linger {l_onoff = 1, l_linger = 0}: close() then resets the connection (no `struct` import)
+_LINGER_RESET = (1).to_bytes(4, sys.byteorder) + (0).to_bytes(4, sys.byteorder)
 
 
 class UsageError(Exception):
@@ -58,7 +61,8 @@ def usage() -> str:
     for name, (kind, default, text) in FLAGS.items():
         out.append(f"  -{name}" + ("" if kind is bool else f" {_TYPE_NAMES[kind]}"))
         if default not in (None, False, "", 0):  # Go shows only non-zero defaults
-            text += f" (default {default:g})" if kind is float else f" (default {default})"
+            shown = f"{default:g}" if kind is float else f'"{default}"' if kind is str else default
+            text += f" (default {shown})"
         out.append("    \t" + text)
     return "\n".join(out) + "\n"
 
@@ -80,7 +84,7 @@ def _convert(name: str, kind: type, value: str):
 
 def parse_flags(argv: list) -> dict:
     """Parse Go `flag` syntax (-f v, -f=v, --f v, --f=v; bools: -b or -b=true). Raises UsageError."""
-    opts = {name: spec[1] for name, spec in FLAGS.items()}
+    opts: dict = {name: spec[1] for name, spec in FLAGS.items()}
     given = set()
     i = 0
     while i < len(argv):
@@ -116,6 +120,8 @@ def parse_flags(argv: list) -> dict:
     for name, high in (("port", 65535), ("crashCode", 255), ("hangAfter", sys.maxsize)):
         if not 0 <= opts[name] <= high:
             raise UsageError(f'invalid value "{opts[name]}" for flag -{name}: out of range')
+    if opts["crashMode"] not in ("fin", "rst"):
+        raise UsageError(f'invalid value "{opts["crashMode"]}" for flag -crashMode: want fin or rst')
     if opts["flaky"] and "mtbf" not in given:
         opts["mtbf"] = 10.0
     return opts
@@ -174,8 +180,8 @@ class Connection:
         for line in lines[1:]:
             key, _, value = line.partition(":")
             headers[key.strip().lower()] = value.strip()
-        length = headers.get("content-length", "0")
-        length = int(length) if length.isdigit() else 0
+        declared = headers.get("content-length", "0")
+        length = int(declared) if declared.isdigit() else 0
         while len(self.buf) < length:  # a body nobody asked for: read it and drop it
             data = self.sock.recv(65536)
             if not data:
@@ -229,6 +235,7 @@ class Worker:
         self.busy = _thread.allocate_lock()  # held while a stream is active
         self.writing = _thread.allocate_lock()  # held while a line is written and logged
         self.sent_log = open(opts["sentLog"], "ab", buffering=0) if opts["sentLog"] else None
+        self.conns: set = set()  # open connection sockets, for -crashMode rst
 
     def number(self) -> int:
         """Next value in 0..99, exactly as random.Random.randrange(100) draws it."""
@@ -239,16 +246,19 @@ class Worker:
 
     def crash_later(self) -> None:
         """Thread: at the end of the lifetime, die abruptly as a crashing Go program would."""
+        assert self.lifetime is not None  # started only when there is one
         time.sleep(max(0.0, self.started + self.lifetime - time.monotonic()))
         self.writing.acquire(timeout=0.1)  # let a line being handed to the socket be logged too
-        write(
-            2,
-            (
-                f"panic: worker {self.id}: simulated crash after {self.lifetime:.6f} s "
-                f"(mtbf {self.opts['mtbf']:g}, seed {self.opts['seed']})\n"
-            ).encode(),
-        )
-        _exit(self.opts["crashCode"])
+        if self.opts["crashMode"] == "rst":  # exiting closes every socket: with linger 0, as an RST
+            for conn in list(self.conns):
+                try:
+                    conn.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, _LINGER_RESET)
+                except OSError:
+                    pass
+        o = self.opts
+        panic = f"panic: worker {self.id}: simulated crash after {self.lifetime:.6f} s (mtbf {o['mtbf']:g}, "
+        write(2, f"{panic}seed {o['seed']})\n".encode())
+        _exit(o["crashCode"])
 
     def terminate(self, signum: int, _frame) -> None:
         """SIGTERM with -sentLog: finish logging the line being written, then die of the signal."""
@@ -278,7 +288,7 @@ class Worker:
         log(f"worker {self.id} started on 127.0.0.1:{sock.getsockname()[1]}")
         while True:
             try:
-                fd, _ = sock._accept()
+                fd, _ = sock._accept()  # type: ignore[attr-defined]  # _socket's fd-only accept
             except OSError:  # e.g. out of file descriptors: back off a little, as Go's server does
                 time.sleep(0.01)
                 continue
@@ -289,6 +299,7 @@ class Worker:
     def serve(self, sock) -> None:
         """Thread: answer the requests of one connection until it closes (HTTP/1.1 keep-alive)."""
         conn = Connection(sock)
+        self.conns.add(sock)
         try:
             while (request := conn.read_request()) is not None:
                 method, target, version, headers = request
@@ -305,6 +316,7 @@ class Worker:
         except (OSError, ClientGone):
             pass
         finally:
+            self.conns.discard(sock)
             sock.close()
 
     def handle(self, conn: Connection, target: str) -> None:

@@ -13,11 +13,16 @@ with the event log, process by process:
   received lines must be a prefix of its sent lines. A process that crashed gets no such
   allowance: every line it wrote was in the kernel before it died, so received must equal sent. (The emulator logs a line just after handing it to the
   socket; both its crash path and, with ``-sentLog``, its SIGTERM wait for that log write, so a line
-  we received is always in the log.)
+  we received is always in the log.) **Tightened** when the log carries the run's ``t0`` (the
+  monotonic time of ``t == 0``, see :func:`run_t0`): only the unread lines the sent log shows were
+  written after the decision to stop reading (:func:`decision_times`), less ``slack``, are in flight;
+  an unread line written before it is lost. The sent log's times come from ``time.monotonic()`` in the
+  worker, a system-wide clock on Linux, the same as ``t0``.
 * **wrong worker** — a sample row whose ``worker_id`` is not the slot that spawned its pid.
 
-:func:`check_run` adds the process-level checks: no worker process left (by pid, the process's
-command line confirming it is still ours and not a reused pid) and no worker port left bound.
+:func:`check_run` adds the process-level checks of :mod:`workerlab.leftovers`: no worker process left
+(by pid, the process's command line confirming it is still ours and not a reused pid) and no worker
+port left bound.
 
 Standard library plus pandas only (it reads the event log); no test-only dependency, so the soak,
 the benchmarks and the tests can all use it.
@@ -26,7 +31,7 @@ the benchmarks and the tests can all use it.
 from __future__ import annotations
 
 import os
-import time
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from difflib import SequenceMatcher
@@ -34,9 +39,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from .ports import bindable
+from .leftovers import bound_ports, orphans
 
-__all__ = ["SentLog", "Report", "read_sent_log", "compare", "orphans", "bound_ports", "check_run"]
+__all__ = [
+    "SentLog",
+    "Report",
+    "read_sent_log",
+    "run_t0",
+    "decision_times",
+    "compare",
+    "orphans",
+    "bound_ports",
+    "check_run",
+]
+
+#: a line written this long before the stop decision may still be unread without being a loss: the
+#: collector learns of bytes one event-loop turn after the kernel has them
+SLACK = 0.005
+_T0 = re.compile(r"(?:^|\s)t0=(\d+(?:\.\d*)?)")
+#: an ``error`` row after which the collector closes the connection on purpose
+_CLOSING_ERROR = "line longer than"
 
 
 @dataclass
@@ -137,14 +159,73 @@ def _classify_extra(block: list[int], received: list[int], j1: int, j2: int) -> 
     return 0, k
 
 
-def _compare_pid(sent: list[int], got: list[int], stopped: bool) -> dict[str, int]:
-    """Counts for one process: matched, lost, duplicated, invented, in_flight."""
+def run_t0(df: pd.DataFrame) -> float | None:
+    """The run's ``t0`` (``time.monotonic()`` at ``t == 0``) from its run-level ``stop`` row, or None.
+
+    The collector writes it as ``t0=<seconds>`` among the ``key=value`` fields of that row's detail,
+    before any ``; message``. A log without it (older logs) gets the lenient in-flight rule.
+    """
+    rows = df.loc[(df["event"] == "stop") & (df["worker_id"] == 0), "detail"].dropna()
+    for detail in rows.astype(str):
+        m = _T0.search(detail.split(";", 1)[0])
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def decision_times(df: pd.DataFrame) -> dict[int, float]:
+    """pid -> ``t`` at which the collector decided to stop reading it, for processes ended on purpose.
+
+    A stall: its ``stall`` row. An over-long line: that ``error`` row. A process stopped at the end of a
+    run that reached its target: the arrival of the target-th sample (the ``t`` of the last kept one),
+    which is when the run decided to stop. A process stopped at the end of a run that did not reach it
+    has no entry (the timeout's moment is not in the log): it keeps the lenient rule.
+    """
+    out: dict[int, float] = {}
+    ev = df["event"]
+    kept = df["kept"].fillna(False).astype(bool)
+    reached = df.loc[(ev == "sample") & kept, "t"]
+    run_rows = df.loc[(ev == "stop") & (df["worker_id"] == 0), "detail"].dropna().astype(str)
+    if len(reached) and run_rows.str.contains("outcome=reached").any():
+        end = float(reached.max())
+        for pid in df.loc[(ev == "stop") & (df["worker_id"] > 0), "pid"].dropna():
+            out[int(pid)] = end
+    detail = df["detail"].fillna("").astype(str)
+    ended = (ev == "stall") | ((ev == "error") & detail.str.startswith(_CLOSING_ERROR))
+    for pid, t in zip(df.loc[ended & df["pid"].notna(), "pid"], df.loc[ended & df["pid"].notna(), "t"]):
+        out[int(pid)] = min(float(t), out.get(int(pid), float("inf")))
+    return out
+
+
+def _late(times: list[float], start: int, cutoff: float | None) -> int:
+    """How many of the unread lines ``times[start:]`` were written at or after ``cutoff`` (all if None)."""
+    if cutoff is None:
+        return len(times) - start
+    return sum(1 for t in times[start:] if t >= cutoff)
+
+
+def _compare_pid(
+    sent: list[int],
+    got: list[int],
+    stopped: bool,
+    times: list[float] | None = None,
+    cutoff: float | None = None,
+) -> dict[str, int]:
+    """Counts for one process: matched, lost, duplicated, invented, in_flight.
+
+    ``cutoff`` (monotonic seconds): for a stopped process, only unread lines written at or after it are
+    in flight; the ones before are lost. ``times`` are the sent lines' times (needed with ``cutoff``).
+    """
     c = dict(matched=0, lost=0, duplicated=0, invented=0, in_flight=0)
+    if cutoff is not None and times is None:
+        raise ValueError("a cutoff needs the sent lines' times")
+    times = times if times is not None else [0.0] * len(sent)
     if got == sent:
         c["matched"] = len(sent)
         return c
     if stopped and len(got) < len(sent) and got == sent[: len(got)]:
-        c["matched"], c["in_flight"] = len(got), len(sent) - len(got)
+        late = _late(times, len(got), cutoff)
+        c["matched"], c["in_flight"], c["lost"] = len(got), late, len(sent) - len(got) - late
         return c
     # something is wrong: align the two sequences to say what
     ops = SequenceMatcher(None, sent, got, autojunk=False).get_opcodes()
@@ -154,7 +235,9 @@ def _compare_pid(sent: list[int], got: list[int], stopped: bool) -> dict[str, in
             continue
         if tag in ("delete", "replace"):
             if stopped and i2 == len(sent) and all(op[0] in ("delete", "replace") for op in ops[n:]):
-                c["in_flight"] += i2 - i1  # the unread tail of a process we stopped
+                late = _late(times[:i2], i1, cutoff)  # the unread tail of a process we stopped
+                c["in_flight"] += late
+                c["lost"] += i2 - i1 - late
             else:
                 c["lost"] += i2 - i1
         if tag in ("insert", "replace"):
@@ -164,8 +247,22 @@ def _compare_pid(sent: list[int], got: list[int], stopped: bool) -> dict[str, in
     return c
 
 
-def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Report:
-    """Compare the sample rows of one run's event log with the sent log of that run."""
+def compare(
+    df: pd.DataFrame,
+    sent: SentLog,
+    *,
+    max_problems: int = 20,
+    t0: float | None = None,
+    slack: float = SLACK,
+) -> Report:
+    """Compare the sample rows of one run's event log with the sent log of that run.
+
+    ``t0`` (default: :func:`run_t0` of the log) turns on the tightened in-flight rule; ``slack`` is how
+    long before the stop decision an unread line still counts as in flight.
+    """
+    if t0 is None:
+        t0 = run_t0(df)
+    decided = decision_times(df) if t0 is not None else {}
     r = Report(runs=1, malformed=sent.malformed, lines_sent=sent.lines)
     is_sample = (df["event"] == "sample").to_numpy()
     samples = df.loc[is_sample, ["worker_id", "pid", "value"]]
@@ -203,7 +300,8 @@ def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Repor
         if pid not in slot_of and s:
             r.foreign_pids += 1
             problem(f"pid {pid} wrote {len(s)} lines to the sent log but was not spawned by this run")
-        c = _compare_pid(s, g, pid in stopped)
+        cutoff = t0 + decided[pid] - slack if t0 is not None and pid in decided else None
+        c = _compare_pid(s, g, pid in stopped, sent.times.get(pid, []), cutoff)
         r.lines_checked += c["matched"]
         r.lost += c["lost"]
         r.duplicated += c["duplicated"]
@@ -218,105 +316,23 @@ def compare(df: pd.DataFrame, sent: SentLog, *, max_problems: int = 20) -> Repor
     return r
 
 
-# -- processes and ports ----------------------------------------------------------------------
+def check_run(
+    df: pd.DataFrame,
+    sent_log: str | os.PathLike[str] | SentLog | None = None,
+    *,
+    t0: float | None = None,
+) -> Report:
+    """Every check of one run: the sent log (if given), orphans by pid, ports left bound.
 
-
-def _cmdline(pid: int) -> list[str] | None:
-    """argv of a live, non-zombie process; None if there is none with this pid."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
-                return None
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().decode(errors="replace").split("\0")
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    except PermissionError:  # pragma: no cover - someone else's process: not ours
-        return []
-
-
-def orphans(df: pd.DataFrame) -> list[int]:
-    """Worker processes of this run (spawn rows) still alive: pid and command line both match.
-
-    A pid whose process is alive but whose command line is not that worker's (``-port <its
-    port>``) was reused by the system for something else: not an orphan.
+    ``t0``: the run's monotonic start, for the tightened in-flight rule when the log does not carry it.
     """
-    spawn = df[(df["event"] == "spawn") & df["pid"].notna()]
-    left = []
-    for pid, port in zip(spawn["pid"].astype(int), spawn["port"]):
-        argv = _cmdline(int(pid))
-        if argv is None:
-            continue
-        if pd.isna(port) or str(int(port)) in argv or not argv:
-            left.append(int(pid))
-    return sorted(set(left))
-
-
-def _listen_inodes(port: int) -> set[str]:
-    """Socket inodes of IPv4/IPv6 TCP sockets bound to ``port`` (from /proc/net)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    if int(parts[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(parts[9])
-        except (OSError, StopIteration, IndexError, ValueError):
-            continue
-    return inodes
-
-
-def _holders(port: int) -> set[int]:
-    """Pids of the processes holding a socket on ``port`` (those we may inspect)."""
-    inodes = {f"socket:[{i}]" for i in _listen_inodes(port)}
-    found: set[int] = set()
-    if not inodes:
-        return found
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in os.scandir(f"/proc/{entry.name}/fd"):
-                if os.readlink(fd.path) in inodes:
-                    found.add(int(entry.name))
-                    break
-        except OSError:
-            continue
-    return found
-
-
-def bound_ports(df: pd.DataFrame, *, settle: float = 0.05) -> tuple[list[int], list[int]]:
-    """(ports of the run still bound by one of its workers or an unknown holder, ports taken by others).
-
-    A port that cannot be bound is tried again after ``settle`` seconds; if it is still taken and the
-    holder is a live process that is not one of this run's workers (another run on the machine picked
-    the free port), it is reported apart, not as a leak.
-    """
-    ours = {int(p) for p in df.loc[df["pid"].notna(), "pid"]}
-    ports = sorted({int(p) for p in df["port"].dropna()})
-    busy = [p for p in ports if not bindable(p)]
-    if busy:
-        time.sleep(settle)
-        busy = [p for p in busy if not bindable(p)]
-    leaked: list[int] = []
-    taken: list[int] = []
-    for port in busy:
-        holders = _holders(port)
-        (taken if holders and not holders & ours else leaked).append(port)
-    return leaked, taken
-
-
-def check_run(df: pd.DataFrame, sent_log: str | os.PathLike[str] | SentLog | None = None) -> Report:
-    """Every check of one run: the sent log (if given), orphans by pid, ports left bound."""
     if sent_log is None:
         r = Report(runs=1)
         r.pids = int(df.loc[df["event"] == "spawn", "pid"].nunique())
         r.lines_received = int((df["event"] == "sample").sum())
     else:
         sent = sent_log if isinstance(sent_log, SentLog) else read_sent_log(sent_log)
-        r = compare(df, sent)
+        r = compare(df, sent, t0=t0)
     left = orphans(df)
     r.orphans = len(left)
     if left:
