@@ -21,13 +21,15 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/workerlab run --workers 16 --samples 150 --out runs/latest.parquet --plot runs/latest.png
 
-## test: the whole suite (unit, emulator, collector, notebooks); time compressed, no timing asserts.
+## test: lint, then the whole suite (unit, emulator, collector, notebooks); time compressed, no timing asserts.
 ## The notebooks run top to bottom under nbval in a second pytest, the only one that compresses
 ## time through the environment (their first cell reads it; a person gets 1 s workers). Both
 ## always run; the target fails if either failed.
 NB_ENV := WORKERLAB_INTERVAL=0.02 WORKERLAB_QUICK=1
 test: $(STAMP)
 	@rc=0; \
+	echo "== lint (ruff, mypy)"; \
+	$(MAKE) --no-print-directory lint || rc=1; \
 	echo "== tests/"; \
 	$(BIN)/python -m pytest || rc=1; \
 	echo "== notebooks (nbval, $(NB_ENV))"; \
