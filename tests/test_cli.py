@@ -7,17 +7,16 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
 
-import psutil
 import pytest
-from conftest import FAST, ROOT, pid_alive
+from helpers import CLI, FAST, ROOT, start_cli, wait_gone
 
 import workerlab as wl
 from workerlab import cli
 
-CLI = [sys.executable, "-m", "workerlab"]
+#: a run and a sweep that would go on for hours, unless stopped
+ENDLESS_RUN = f"run --workers 3 --samples 1000000 --interval {FAST} --mtbf 0 --no-progress"
+ENDLESS_SWEEP = f"sweep --workers 2-3 --repeats 2 --samples 1000000 --interval {FAST} --mtbf 0 --no-progress"
 
 
 def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -26,24 +25,9 @@ def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
 
 def test_json_is_the_only_stdout_and_has_the_summary_keys(tmp_path):
     out = tmp_path / "run.parquet"
-    res = run_cli(
-        "run",
-        "--workers",
-        "4",
-        "--samples",
-        "40",
-        "--interval",
-        str(FAST),
-        "--mtbf",
-        "0",
-        "--json",
-        "--out",
-        str(out),
-    )
+    res = run_cli(*f"run --workers 4 --samples 40 --interval {FAST} --mtbf 0 --json --out".split(), str(out))
     assert res.returncode == 0, res.stderr
     rec = json.loads(res.stdout)  # exactly one JSON object, nothing else
-    import workerlab as wl
-
     df = wl.load(out)
     expected = set(wl.summary(df).columns) | {"run_id", "interval_s", "deadline_s"}
     assert set(rec) == expected
@@ -54,18 +38,7 @@ def test_json_is_the_only_stdout_and_has_the_summary_keys(tmp_path):
 
 def test_human_summary_and_plot(tmp_path):
     png = tmp_path / "run.png"
-    res = run_cli(
-        "run",
-        "--workers",
-        "2",
-        "--samples",
-        "20",
-        "--interval",
-        str(FAST),
-        "--no-progress",
-        "--plot",
-        str(png),
-    )
+    res = run_cli(*f"run --workers 2 --samples 20 --interval {FAST} --no-progress --plot".split(), str(png))
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("run ") and "20 samples from 2 workers in " in res.stdout.splitlines()[0]
     assert re.search(r"^  samples kept +20 of 20$", res.stdout, re.M) and "numbers processed" in res.stdout
@@ -92,80 +65,33 @@ def test_bad_arguments_exit_2_with_one_line(args, message):
 def test_timeout_exits_1_and_still_saves(tmp_path):
     out = tmp_path / "partial.parquet"
     res = run_cli(
-        "run",
-        "--workers",
-        "2",
-        "--samples",
-        "100000",
-        "--interval",
-        str(FAST),
-        "--timeout",
-        "0.5",
-        "--no-progress",
-        "--out",
+        *f"run --workers 2 --samples 100000 --interval {FAST} --timeout 0.5 --no-progress --out".split(),
         str(out),
     )
     assert res.returncode == 1
     assert "timed out" in res.stderr
-    import workerlab as wl
-
     assert (wl.load(out).event == "sample").sum() > 0
 
 
-def _start_long_run() -> tuple[subprocess.Popen, list[int]]:
-    """A CLI run that would go on for minutes; returns it once its 3 workers exist."""
-    proc = subprocess.Popen(
-        [
-            *CLI,
-            "run",
-            "--workers",
-            "3",
-            "--samples",
-            "1000000",
-            "--interval",
-            str(FAST),
-            "--mtbf",
-            "0",
-            "--no-progress",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for _ in range(300):  # up to ~30 s for the interpreter to import and spawn
-        kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-        if len(kids) >= 3:
-            return proc, kids
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the run never started its workers")
-
-
-def _wait_gone(pids: list[int]) -> list[int]:
-    for _ in range(100):
-        alive = [p for p in pids if pid_alive(p)]
-        if not alive:
-            return []
-        time.sleep(0.05)
-    return alive
-
-
-def test_ctrl_c_stops_every_worker():
-    proc, kids = _start_long_run()
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
-    assert "interrupted" in err
-    assert _wait_gone(kids) == []
+@pytest.mark.parametrize("command, workers", [(ENDLESS_RUN, 3), (ENDLESS_SWEEP, 2 + 2 + 3 + 3)])
+def test_ctrl_c_stops_every_worker(command, workers):
+    proc, kids = start_cli(*command.split(), workers=workers)
+    try:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130 and "interrupted" in err and out == ""
+    assert wait_gone(kids) == []
 
 
 def test_killed_collector_takes_its_workers_along():
-    proc, kids = _start_long_run()
+    proc, kids = start_cli(*ENDLESS_RUN.split(), workers=3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert _wait_gone(kids) == []  # parent-death signal
+    assert wait_gone(kids) == []  # parent-death signal
 
 
 def test_worker_subcommand_is_the_emulator():
@@ -179,27 +105,8 @@ def test_worker_subcommand_is_the_emulator():
 
 def test_cli_sweep_json(capsys, tmp_path):
     out = tmp_path / "sweep.parquet"
-    code = cli.main(
-        [
-            "sweep",
-            "--workers",
-            "2-3",
-            "--repeats",
-            "2",
-            "--samples",
-            "30",
-            "--interval",
-            str(FAST),
-            "--mtbf",
-            "0",
-            "--deadline",
-            "30",
-            "--json",
-            "--no-progress",
-            "--out",
-            str(out),
-        ]
-    )
+    line = f"sweep --workers 2-3 --repeats 2 --samples 30 --interval {FAST} --mtbf 0 --deadline 30"
+    code = cli.main([*line.split(), "--json", "--no-progress", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rep = json.loads(captured.out)  # exactly one JSON object
@@ -218,24 +125,8 @@ def test_cli_sweep_json(capsys, tmp_path):
 
 
 def test_cli_sweep_human_output_says_when_no_count_qualifies(capsys):
-    code = cli.main(
-        [
-            "sweep",
-            "--workers",
-            "2",
-            "--repeats",
-            "1",
-            "--samples",
-            "30",
-            "--interval",
-            str(FAST),
-            "--mtbf",
-            "0",
-            "--deadline",
-            "0.001",
-            "--no-progress",
-        ]
-    )
+    line = f"sweep --workers 2 --repeats 1 --samples 30 --interval {FAST} --mtbf 0 --deadline 0.001"
+    code = cli.main([*line.split(), "--no-progress"])
     out = capsys.readouterr().out
     assert code == 0
     assert "workers  runs  met" in out and "no worker count tested (2) meets 0.001 s" in out

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import stat
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FAST, pid_alive, run_cell_interrupted
+from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script
 
 import workerlab as wl
 from workerlab import groundtruth
@@ -22,19 +21,6 @@ from workerlab.config import HOST
 from workerlab.errors import CollectTimeout, WorkerStartError
 
 FAST_ARGS = dict(interval=FAST, progress=False)
-
-
-def assert_clean(df: pd.DataFrame) -> None:
-    """No worker process of this run is alive, and no port it used is still bound."""
-    assert (df.event == "spawn").any(), "the run spawned nothing"
-    report = groundtruth.check_run(df)
-    assert report.ok, report.problems
-
-
-def run_row(df: pd.DataFrame) -> pd.Series:
-    rows = df[(df.event == "stop") & (df.worker_id == 0)]
-    assert len(rows) == 1
-    return rows.iloc[0]
 
 
 def assert_matches_sent_log(df: pd.DataFrame, sent_log: Path) -> int:
@@ -148,13 +134,6 @@ def test_holds_exactly_one_stream_per_worker():
     assert_clean(df)
 
 
-def _script(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
-
-
 GARBAGE_WORKER = '''#!{python}
 """A worker with the original's CLI that sends garbage between good lines."""
 import socket, sys
@@ -179,7 +158,7 @@ while True:
 
 
 def test_garbage_lines_are_errors_never_numbers(tmp_path):
-    fake = _script(tmp_path, "garbage-worker", GARBAGE_WORKER.format(python=sys.executable))
+    fake = script(tmp_path, "garbage-worker", GARBAGE_WORKER.format(python=sys.executable))
     df = wl.collect(1, 9, worker_bin=str(fake), stall_after=5, progress=False)
     samples = df[df.event == "sample"]
     assert list(samples.value.astype(int))[:9] == [1, 2, 3] * 3
@@ -190,7 +169,7 @@ def test_garbage_lines_are_errors_never_numbers(tmp_path):
 
 
 def test_binary_that_dies_at_start_fails_clearly(tmp_path):
-    bad = _script(tmp_path, "broken-worker", "#!/bin/sh\necho 'error: libfoo.so missing' >&2\nexit 3\n")
+    bad = script(tmp_path, "broken-worker", "#!/bin/sh\necho 'error: libfoo.so missing' >&2\nexit 3\n")
     with pytest.raises(WorkerStartError) as info:
         wl.collect(2, 10, worker_bin=str(bad), progress=False)
     message = str(info.value)

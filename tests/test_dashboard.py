@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ipywidgets
 import pytest
-from conftest import FAST, pid_alive
+from helpers import FAST, pid_alive
 
 import workerlab as wl
 from workerlab import procs

@@ -20,7 +20,7 @@ import sys
 import time
 
 import pytest
-from conftest import EMULATOR, FAST, WORKER_BIN, free_port
+from helpers import EMULATOR, FAST, WORKER_BIN, free_port
 
 LINE = re.compile(rb"rnd=(\d|[1-9]\d)\n")
 STARTED = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d worker (-?\d+) started on 127\.0\.0\.1:(\d+)\n")

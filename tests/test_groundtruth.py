@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FAST, free_port
+from helpers import FAST, free_port
 from logbuilder import LogBuilder
 
 import workerlab as wl

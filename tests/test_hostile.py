@@ -21,7 +21,7 @@ import hostile_worker
 import pandas as pd
 import psutil
 import pytest
-from conftest import FAST, ROOT
+from helpers import FAST, ROOT
 
 import workerlab as wl
 from workerlab import groundtruth, ports

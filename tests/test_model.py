@@ -7,13 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FAST
 from pytest import approx
 
 import workerlab as wl
 from workerlab.calibration import calibrate
 from workerlab.model import Model
-
-FAST = 0.02  # compressed time, as in the rest of the suite (50 numbers a second)
 
 # -- simulation against closed forms ------------------------------------------------------------
 

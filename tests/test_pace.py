@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from helpers import FAST
 from pytest import approx
 
 import workerlab as wl
 from workerlab import pace
-
-FAST = 0.02  # compressed time, as in the rest of the suite (50 numbers a second)
 
 
 def test_slope_is_not_fooled_by_coalesced_lines_where_the_median_gap_is():

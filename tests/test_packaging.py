@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from conftest import ROOT
+from helpers import ROOT
 
 #: a pip requirement with extras stands for these conda-forge packages
 CONDA_NAMES = {"dask[distributed]": ["dask", "distributed"]}

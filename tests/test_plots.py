@@ -5,18 +5,14 @@ from __future__ import annotations
 import inspect
 import io
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from helpers import by_gid, one
+from logbuilder import bulk_run, faulty_run, perfect_run, sweep
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from conftest import by_gid, one  # noqa: E402
-from logbuilder import bulk_run, faulty_run, perfect_run, sweep  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from workerlab import analysis, plots  # noqa: E402
+from workerlab import analysis, plots
 
 approx = pytest.approx
 

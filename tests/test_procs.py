@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conftest import pid_alive
+from helpers import pid_alive
 
 from workerlab import procs
 

@@ -9,17 +9,13 @@ from __future__ import annotations
 import html
 import re
 
-import matplotlib
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from logbuilder import LogBuilder, faulty_run, perfect_run, sweep
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from logbuilder import LogBuilder, faulty_run, perfect_run, sweep  # noqa: E402
-
-import workerlab as wl  # noqa: E402
-from workerlab import analysis, cli, events, plots, report  # noqa: E402
+import workerlab as wl
+from workerlab import analysis, cli, events, plots, report
 
 
 def shown(html_value: str) -> str:

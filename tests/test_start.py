@@ -7,46 +7,34 @@ and "up" by which workers had been ready when the signal arrived.
 from __future__ import annotations
 
 import asyncio
-import stat
-import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EMULATOR, FAST
+from helpers import FAST, emulator_wrapper, ready_workers
 
 import workerlab as wl
 from workerlab.collector import Run
 from workerlab.config import make_config
 from workerlab.limiter import StartLimiter
 
-
-def _worker(tmp_path: Path, body: str) -> str:
-    """A worker binary: the shell ``body`` (which sees the worker's args as "$*"), then the emulator."""
-    path = tmp_path / "worker"
-    path.write_text(f'#!/bin/sh\n{body}\nexec {sys.executable} -I -S {EMULATOR} "$@"\n')
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
-
-
-def _ready_workers(records: list[tuple[Any, ...]]) -> set[int]:
-    return {r[1] for r in records if r[0] == "ready"}
+#: what the wrapped emulators are given: compressed time, no crashes
+WORKER_ARGS = ["-interval", str(FAST), "-mtbf", "0"]
 
 
 def test_started_comes_only_once_every_worker_was_ready(tmp_path):
     """Worker 3 takes 0.5 s longer to start than the others: the signal must wait for it."""
-    slow = _worker(tmp_path, 'case " $* " in *" -workerId 3 "*) sleep 0.5;; esac')
-    cfg = make_config(3, 60, worker_bin=slow, worker_args=["-interval", str(FAST), "-mtbf", "0"])
+    slow = emulator_wrapper(tmp_path, 'case " $* " in *" -workerId 3 "*) sleep 0.5;; esac')
+    cfg = make_config(3, 60, worker_bin=slow, worker_args=WORKER_ARGS)
 
     async def main() -> tuple[set[int], set[int], bool]:
         run = Run(cfg, progress=False)
         task = asyncio.ensure_future(run.run())
-        while not _ready_workers(run.records):  # the first worker is up ...
+        while not ready_workers(run.records):  # the first worker is up ...
             await asyncio.sleep(0.005)
-        early = _ready_workers(run.records)
+        early = ready_workers(run.records)
         await run.wait_started()  # ... but the run is started only with all three
-        at_signal = _ready_workers(run.records)
+        at_signal = ready_workers(run.records)
         df_ok = (await task).kept.sum() == 60
         return early, at_signal, run.started and df_ok
 
@@ -58,8 +46,8 @@ def test_started_comes_only_once_every_worker_was_ready(tmp_path):
 
 def test_started_is_set_when_the_run_fails_so_no_owner_hangs(tmp_path):
     """Worker 2 can never start: the run fails, and whoever waits for its start is told."""
-    broken = _worker(tmp_path, 'case " $* " in *" -workerId 2 "*) exit 3;; esac')
-    cfg = make_config(2, 20, worker_bin=broken, worker_args=["-interval", str(FAST), "-mtbf", "0"])
+    broken = emulator_wrapper(tmp_path, 'case " $* " in *" -workerId 2 "*) exit 3;; esac')
+    cfg = make_config(2, 20, worker_bin=broken, worker_args=WORKER_ARGS)
 
     async def main() -> tuple[bool, BaseException | None, set[int]]:
         run = Run(cfg, progress=False)
@@ -71,7 +59,7 @@ def test_started_is_set_when_the_run_fails_so_no_owner_hangs(tmp_path):
             error = exc
         async with asyncio.timeout(5):  # it is already set: this only guards a hang
             await waiter
-        return run.started, error, _ready_workers(run.records)
+        return run.started, error, ready_workers(run.records)
 
     started, error, ready = asyncio.run(main())
     assert started and error is not None

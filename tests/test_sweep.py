@@ -8,23 +8,25 @@ left, never a duration.
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 import sys
-import time
 
-import matplotlib
+import pandas as pd
+import pytest
+from helpers import (
+    FAST,
+    ROOT,
+    assert_clean,
+    emulator_wrapper,
+    pid_alive,
+    ready_workers,
+    run_cell_interrupted,
+    run_row,
+)
 
-matplotlib.use("Agg")
-
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from conftest import FAST, ROOT, pid_alive, run_cell_interrupted  # noqa: E402
-from test_collector import _script, assert_clean, run_row  # noqa: E402
-
-import workerlab as wl  # noqa: E402
-from workerlab import collector, procs  # noqa: E402
-from workerlab.sweeping import parse_workers  # noqa: E402
+import workerlab as wl
+from workerlab import collector, procs
+from workerlab.sweeping import parse_workers
 
 SMALL = dict(samples=30, interval=FAST, mtbf=0, progress=False)
 
@@ -109,24 +111,16 @@ def test_sweep_on_a_dask_local_cluster():
     assert_sweep(df_async, [2], 1, 30)
 
 
-#: the emulator, except that worker 4 (only the 4-worker run has one) exits with status 3 at once;
-#: a shell script, so that its five failed starts end that run long before 3 workers reach the target
-FAILS_AT_4 = """#!/bin/sh
-case " $* " in *" -workerId 4 "*) exit 3;; esac
-exec {python} -I -S {emulator} "$@"
-"""
-
-
 def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
-    from conftest import EMULATOR
-
-    fake = _script(tmp_path, "fails-at-4", FAILS_AT_4.format(python=sys.executable, emulator=str(EMULATOR)))
+    # the emulator, except that worker 4 (only the 4-worker run has one) exits with status 3 at once;
+    # a shell script, so that its five failed starts end that run long before 3 workers reach the target
+    fake = emulator_wrapper(tmp_path, 'case " $* " in *" -workerId 4 "*) exit 3;; esac', "fails-at-4")
     with pytest.warns(RuntimeWarning, match="1 of 3 runs did not reach the target"):
         df = wl.sweep(
             [2, 3, 4],
             repeats=1,
             samples=150,
-            worker_bin=str(fake),
+            worker_bin=fake,
             progress=False,
             worker_args=["-interval", str(FAST), "-mtbf", "0"],
         )
@@ -188,7 +182,7 @@ def test_runs_start_their_workers_one_run_at_a_time(monkeypatch):
     real_run = collector.Run.run
 
     async def run(self):
-        checks.append(all(r.finished or len(_ready(r)) == r.config.workers for r in begun))
+        checks.append(all(r.finished or len(ready_workers(r.records)) == r.config.workers for r in begun))
         limiters.add(id(self.start_limiter))
         begun.append(self)
         return await real_run(self)
@@ -198,10 +192,6 @@ def test_runs_start_their_workers_one_run_at_a_time(monkeypatch):
     assert len(checks) == 6 == df.run_id.nunique()
     assert all(checks)
     assert len(limiters) == 1
-
-
-def _ready(run: collector.Run) -> set[int]:
-    return {r[1] for r in list(run.records) if r[0] == "ready"}
 
 
 def test_parallel_caps_concurrent_runs(active_runs):
@@ -271,53 +261,6 @@ def test_interrupt_in_a_script_stops_every_run():
     assert [p for p in pids if pid_alive(p)] == []
 
 
-def test_ctrl_c_on_the_cli_sweep_stops_every_worker():
-    import psutil
-
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workerlab",
-            "sweep",
-            "--workers",
-            "2-3",
-            "--repeats",
-            "2",
-            "--samples",
-            "1000000",
-            "--interval",
-            str(FAST),
-            "--mtbf",
-            "0",
-            "--no-progress",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(300):  # up to ~30 s to import and spawn all 10 workers
-            kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-            if len(kids) >= 10:
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the sweep never started its workers")
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130 and "interrupted" in err and out == ""
-    for _ in range(100):
-        if not [p for p in kids if pid_alive(p)]:
-            break
-        time.sleep(0.05)
-    assert [p for p in kids if pid_alive(p)] == []
-
-
 def test_progress_bar_counts_runs(capsys):
     wl.sweep([2], repeats=2, samples=20, interval=FAST, mtbf=0)
     err = capsys.readouterr().err
@@ -334,6 +277,3 @@ def test_wl_sweep_is_the_function_whatever_is_imported_first():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "1"
-
-
-# -- command line ----------------------------------------------------------------------------

@@ -9,19 +9,15 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from helpers import one
+from logbuilder import LogBuilder, perfect_run
+from logbuilder import sweep as concat_logs
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from conftest import one  # noqa: E402
-from logbuilder import LogBuilder, perfect_run  # noqa: E402
-from logbuilder import sweep as concat_logs  # noqa: E402
-
-import workerlab as wl  # noqa: E402
-from workerlab.verdict import repeats_needed, wilson_interval  # noqa: E402
+import workerlab as wl
+from workerlab.verdict import repeats_needed, wilson_interval
 
 approx = pytest.approx
 Z2 = NormalDist().inv_cdf(0.975) ** 2  # 3.8414588...
