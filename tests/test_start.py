@@ -23,23 +23,25 @@ WORKER_ARGS = ["-interval", str(FAST), "-mtbf", "0"]
 
 
 def test_started_comes_only_once_every_worker_was_ready(tmp_path):
-    """Worker 3 takes 0.5 s longer to start than the others: the signal must wait for it."""
-    slow = emulator_wrapper(tmp_path, 'case " $* " in *" -workerId 3 "*) sleep 0.5;; esac')
-    cfg = make_config(3, 60, worker_bin=slow, worker_args=WORKER_ARGS)
+    """Worker 3 starts only when the test says so: until then the run must not say it started."""
+    go = tmp_path / "go"
+    held = f'case " $* " in *" -workerId 3 "*) while [ ! -e {go} ]; do sleep 0.01; done;; esac'
+    cfg = make_config(3, 60, worker_bin=emulator_wrapper(tmp_path, held), worker_args=WORKER_ARGS)
 
-    async def main() -> tuple[set[int], set[int], bool]:
+    async def main() -> tuple[bool, set[int], bool]:
         run = Run(cfg, progress=False)
         task = asyncio.ensure_future(run.run())
-        while not ready_workers(run.records):  # the first worker is up ...
+        while ready_workers(run.records) != {1, 2}:  # the others are up ...
             await asyncio.sleep(0.005)
-        early = ready_workers(run.records)
-        await run.wait_started()  # ... but the run is started only with all three
+        started_early = run.started
+        go.touch()  # ... and only now may worker 3 start
+        await run.wait_started()
         at_signal = ready_workers(run.records)
         df_ok = (await task).kept.sum() == 60
-        return early, at_signal, run.started and df_ok
+        return started_early, at_signal, run.started and df_ok
 
-    early, at_signal, ok = asyncio.run(main())
-    assert 3 not in early
+    started_early, at_signal, ok = asyncio.run(main())
+    assert not started_early
     assert at_signal == {1, 2, 3}
     assert ok
 

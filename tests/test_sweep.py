@@ -137,17 +137,35 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
 
 @pytest.fixture
 def active_runs(monkeypatch):
-    """Record, over the sweep, the most runs at once, their most workers, and live processes at each spawn."""
-    seen = {"runs": 0, "workers": 0, "live": 0, "spawns": 0}
+    """Record, over the sweep, the most runs at once, their most workers, and live processes at each spawn.
+
+    With ``hold`` set to n, a run that reached its target returns only once n runs have begun: then
+    whether runs overlap depends on the sweep alone, never on how fast a run ends. A hold gives up
+    after ``hold_max`` seconds (``held_out`` counts it) and then no run holds any more.
+    """
+    seen = {"runs": 0, "workers": 0, "live": 0, "spawns": 0, "begun": 0, "hold": 0, "hold_max": 30.0}
+    seen["held_out"] = 0
     active: list[int] = []
     real_run, real_spawn = collector.Run.run, procs.spawn
 
+    async def hold() -> None:
+        try:
+            async with asyncio.timeout(seen["hold_max"]):
+                while seen["begun"] < seen["hold"]:
+                    await asyncio.sleep(0.01)
+        except TimeoutError:  # the runs do not overlap: give up holding (the test fails on held_out)
+            seen["held_out"] += 1
+            seen["hold"] = 0
+
     async def run(self):
+        seen["begun"] += 1
         active.append(self.config.workers)
         seen["runs"] = max(seen["runs"], len(active))
         seen["workers"] = max(seen["workers"], sum(active))
         try:
-            return await real_run(self)
+            df = await real_run(self)
+            await hold()
+            return df
         finally:
             active.remove(self.config.workers)
 
@@ -163,11 +181,12 @@ def active_runs(monkeypatch):
 
 
 def test_live_worker_processes_stay_within_the_limit(active_runs):
+    active_runs["hold"] = 2  # the first 2-worker run waits for the second, which fits beside it
     assert not procs.LIVE
     df = wl.sweep(range(2, 5), repeats=2, max_live_workers=4, **SMALL)
-    assert active_runs["spawns"] == (df.event == "spawn").sum() >= 18
-    assert active_runs["live"] <= 4 and active_runs["workers"] <= 4
-    assert active_runs["runs"] >= 2  # the two 2-worker runs fit together
+    assert active_runs["spawns"] == (df.event == "spawn").sum() >= 2 + 2 + 3 + 3 + 4 + 4
+    assert active_runs["live"] <= 4
+    assert (active_runs["runs"], active_runs["workers"], active_runs["held_out"]) == (2, 4, 0)
 
 
 def test_runs_start_their_workers_one_run_at_a_time(monkeypatch):
@@ -195,13 +214,15 @@ def test_runs_start_their_workers_one_run_at_a_time(monkeypatch):
 
 
 def test_parallel_caps_concurrent_runs(active_runs):
+    active_runs.update(hold=2, hold_max=1.0)  # the first run stays 1 s longer: room for a second
     wl.sweep([2, 3], repeats=2, parallel=1, **SMALL)
-    assert active_runs["runs"] == 1
+    assert (active_runs["runs"], active_runs["begun"], active_runs["held_out"]) == (1, 4, 1)
 
 
-def test_without_a_cap_runs_overlap(active_runs):
+def test_without_a_cap_every_run_goes_at_once(active_runs):
+    active_runs["hold"] = 4  # no run returns before all four have begun
     wl.sweep([2, 3], repeats=2, **SMALL)
-    assert active_runs["runs"] >= 2 and active_runs["workers"] <= 64
+    assert (active_runs["runs"], active_runs["workers"], active_runs["held_out"]) == (4, 2 + 2 + 3 + 3, 0)
 
 
 def test_sweep_refuses_bad_input_before_spawning(active_runs):
