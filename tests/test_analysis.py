@@ -189,8 +189,24 @@ def test_perfect_runs_elapsed_is_startup_plus_bound(n, target, lead, interval, e
     assert s["elapsed_s"] == approx(0.06 + lead + rounds * interval)
     if rounds:
         assert s["interval_s"] == approx(interval)
-    assert s["bound_s"] == approx(lead + rounds * interval, abs=1e-9)
-    assert s["efficiency"] <= 1.0 + 1e-9
+    bound = lead + rounds * interval
+    assert s["bound_s"] == approx(bound, abs=1e-9)
+    assert s["efficiency"] == approx(bound / (0.06 + bound), abs=1e-9)  # bound / elapsed, never the inverse
+
+
+def test_a_run_ahead_of_its_bound_has_efficiency_above_one():
+    """Restarted workers whose first number comes at once (lead 0) beat the bound: not clipped to 1."""
+    b = LogBuilder(n_workers=2, target=4, run_id="ahead")
+    b.stream(1, b.start(1), 3)  # 0.06, 1.06, 2.06: the interval is 1 s
+    b.sample(2, b.start(2))  # 0.06
+    for t in (0.3, 0.5):  # two crashes; each new process sends its first number as it connects
+        b.crash(2, t)
+        b.restart(2, t + 0.01)
+        b.sample(2, b.start(2, t + 0.02, ready_after=0.03, connect_after=0.03))  # 0.38, 0.58
+    b.run_stop(2.1)
+    s = row(b.frame())
+    assert (s["samples"], s["elapsed_s"], s["bound_s"]) == (4, approx(0.58), approx(1.0))
+    assert s["efficiency"] == approx(1.0 / 0.58)
 
 
 # -- worker_summary -----------------------------------------------------------------------------

@@ -120,8 +120,12 @@ def test_cli_sweep_json(capsys, tmp_path):
         0.95,
         30,
     )
-    assert rep["runs"] == 4 and rep["wall_s"] > 0 and rep["run_time_sum_s"] >= rep["elapsed_sum_s"] > 0
-    assert wl.load(out).run_id.nunique() == 4
+    df = wl.load(out)
+    stops = df[(df.event == "stop") & (df.worker_id == 0)]  # one run-level row per run: its duration
+    assert rep["runs"] == df.run_id.nunique() == len(stops) == 4
+    assert rep["run_time_sum_s"] == pytest.approx(stops.t.sum())
+    assert rep["elapsed_sum_s"] == pytest.approx(wl.summary(df).elapsed_s.sum())
+    assert rep["wall_s"] >= stops.t.max()  # every run began and ended within the sweep
 
 
 def test_cli_sweep_human_output_says_when_no_count_qualifies(capsys):
