@@ -46,10 +46,17 @@ def test_a_line_cut_by_a_crash_is_never_counted(nums, keep):
     assert parser.partial == b"rnd=42\n"[:keep]
 
 
+def _expected(line: bytes) -> int | None:
+    """The protocol, as the oracle: ``rnd=<digits>``, after one ``\\r`` of a ``\\r\\n`` ending is dropped."""
+    line = line.removesuffix(b"\r")
+    return int(line[4:]) if line.startswith(b"rnd=") and line[4:].isdigit() else None
+
+
 @given(
     st.lists(
         st.one_of(
             st.integers(0, 99).map(lambda n: b"rnd=%d" % n),
+            st.integers(0, 99).map(lambda n: b"rnd=%d\r" % n),
             st.binary(max_size=12).filter(lambda b: b"\n" not in b),
         ),
         max_size=40,
@@ -59,9 +66,16 @@ def test_a_line_cut_by_a_crash_is_never_counted(nums, keep):
 def test_garbage_is_reported_never_counted(lines, cuts):
     data = b"".join(line + b"\n" for line in lines)
     got, bad, _ = _feed_all(_chunk(data, cuts))
-    good = [int(line[4:]) for line in lines if line.startswith(b"rnd=") and line[4:].isdigit()]
-    assert got == good
-    assert len(got) + len(bad) == len(lines)
+    assert got == [v for v in map(_expected, lines) if v is not None]
+    assert bad == [line.removesuffix(b"\r") for line in lines if _expected(line) is None]
+
+
+def test_one_carriage_return_before_the_newline_is_the_line_ending():
+    """``\\r\\n`` ends a line like ``\\n``; any other ``\\r`` makes it garbage, reported without that ending."""
+    got, bad, parser = _feed_all([b"rnd=1\r", b"\nrnd=2\r\r\nrnd=\r3\n\r\nrnd=4\r\n\rrnd=5\n", b"rnd=6\r"])
+    assert got == [1, 4]
+    assert bad == [b"rnd=2\r", b"rnd=\r3", b"", b"\rrnd=5"]
+    assert parser.partial == b"rnd=6\r"  # not a line until its \n arrives
 
 
 def test_lookalikes_are_garbage():
