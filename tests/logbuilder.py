@@ -6,6 +6,7 @@ Tests that need an event log with known answers build it here instead of running
     b.start(1, t=0.0)                 # spawn + ready + connect (the usual start of a slot)
     b.samples(1, [0.1, 1.1, 2.1])     # three sample rows from worker 1's current process
     b.crash(1, t=2.5)
+    b.restart_after("stall", 2, t=2.6)  # stall, restart, then spawn + ready + connect of a new process
     ...
     b.run_stop(t=3.0)                 # the run-level row: worker_id 0, "target=4 outcome=reached"
     df = b.frame()                    # via workerlab.events.from_records
@@ -150,6 +151,25 @@ class LogBuilder:
         self.connect(worker_id, tc)
         return tc
 
+    def restart_after(
+        self,
+        end: str,
+        worker_id: int,
+        t: float,
+        *,
+        ready_after: float = 0.05,
+        connect_after: float = 0.01,
+        pid: int | None = None,
+    ) -> float:
+        """The slot's process ends at ``t`` (``end``: "crash" or "stall", with its default detail).
+
+        The slot restarts 10 ms later, and a new process starts 10 ms after that as in ``start``;
+        returns the new process's connect time.
+        """
+        getattr(self, end)(worker_id, t)
+        self.restart(worker_id, t + 0.01)
+        return self.start(worker_id, t + 0.02, ready_after=ready_after, connect_after=connect_after, pid=pid)
+
     def stream(
         self, worker_id: int, connect_t: float, count: int, *, lead: float = 0.0, interval: float = 1.0
     ) -> list[float]:
@@ -257,17 +277,9 @@ def faulty_run(run_id: str = "faulty") -> LogBuilder:
     b.samples(1, [0.7, 1.7, 2.7])
     b.samples(2, [0.8, 1.8])
     b.error(1, 2.2, "rnd=??")  # a garbage line: recorded, never a number
-    b.crash(1, 3.0)
-    b.restart(1, 3.01)
-    b.spawn(1, 3.02, pid=103)
-    b.ready(1, 3.12)
-    b.connect(1, 3.2)
+    b.restart_after("crash", 1, 3.0, ready_after=0.1, connect_after=0.08, pid=103)  # 3.02, 3.12, 3.2
     b.samples(1, [3.7, 4.7, 5.7])
-    b.stall(2, 4.6)
-    b.restart(2, 4.61)
-    b.spawn(2, 4.62, pid=104)
-    b.ready(2, 4.72)
-    b.connect(2, 5.1)
+    b.restart_after("stall", 2, 4.6, ready_after=0.1, connect_after=0.38, pid=104)  # 4.62, 4.72, 5.1
     b.sample(2, 5.5)
     b.stop(1, 5.75)
     b.stop(2, 5.75)

@@ -200,9 +200,7 @@ def test_a_run_ahead_of_its_bound_has_efficiency_above_one():
     b.stream(1, b.start(1), 3)  # 0.06, 1.06, 2.06: the interval is 1 s
     b.sample(2, b.start(2))  # 0.06
     for t in (0.3, 0.5):  # two crashes; each new process sends its first number as it connects
-        b.crash(2, t)
-        b.restart(2, t + 0.01)
-        b.sample(2, b.start(2, t + 0.02, ready_after=0.03, connect_after=0.03))  # 0.38, 0.58
+        b.sample(2, b.restart_after("crash", 2, t, ready_after=0.03, connect_after=0.03))  # 0.38, 0.58
     b.run_stop(2.1)
     s = row(b.frame())
     assert (s["samples"], s["elapsed_s"], s["bound_s"]) == (4, approx(0.58), approx(1.0))

@@ -16,11 +16,7 @@ def faulty() -> pd.DataFrame:
     tc = b.start(1)
     b.stream(1, tc, 2)
     b.error(1, 1.5, "rnd=?x")
-    b.crash(1, 1.6)
-    b.restart(1, 1.61)
-    b.spawn(1, 1.62)
-    b.ready(1, 1.7)
-    b.connect(1, 1.71)
+    b.restart_after("crash", 1, 1.6, ready_after=0.08)  # spawn 1.62, ready 1.7, connect 1.71
     b.sample(1, 1.72)
     b.sample(1, 2.72)  # the last one is not kept
     b.stop(1, 2.8)
