@@ -8,6 +8,8 @@ import matplotlib
 import pytest
 from helpers import emulator_cmd
 
+from workerlab import procs
+
 # every test draws off-screen: set once here, before any test module imports pyplot
 matplotlib.use("Agg")
 
@@ -32,3 +34,21 @@ def spawn():
         for f in (p.stderr, p.stdout):
             if f:
                 f.close()
+
+
+@pytest.fixture
+def spawned(monkeypatch) -> list[list[str]]:
+    """The argv of every worker process started while the test runs (``procs.spawn`` is wrapped).
+
+    "Nothing was started" is ``spawned == []``: comparing ``procs.LIVE`` before and after cannot
+    tell, since a run stops every process it started before its error reaches the caller.
+    """
+    calls: list[list[str]] = []
+    real = procs.spawn
+
+    def spawn(argv, *args, **kwargs):
+        calls.append(list(argv))
+        return real(argv, *args, **kwargs)
+
+    monkeypatch.setattr(procs, "spawn", spawn)
+    return calls

@@ -199,18 +199,15 @@ def test_worker_that_crashes_before_any_number_backs_off_and_fails():
         (dict(timeout=-1), "timeout must be > 0"),
     ],
 )
-def test_bad_input_is_one_clear_error_before_any_spawn(kwargs, match, tmp_path):
-    from workerlab import procs
-
+def test_bad_input_is_one_clear_error_before_any_spawn(kwargs, match, tmp_path, spawned):
     if kwargs.get("worker_bin") == "NOT_EXECUTABLE":
         plain = tmp_path / "worker"
         plain.write_text("#!/bin/sh\n")
         plain.chmod(0o644)
         kwargs = {**kwargs, "worker_bin": str(plain)}
-    before = set(procs.LIVE)
     with pytest.raises(wl.ConfigError, match=match):
         wl.collect(**{"progress": False, **kwargs})
-    assert set(procs.LIVE) == before
+    assert spawned == []
 
 
 def test_seventeen_workers_when_the_cap_is_raised():

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import workerlab as wl
-from workerlab import procs
 from workerlab.config import DEADLINE, HOST, MAX_WORKERS, check_sweep, make_config, parse_workers
 
 
@@ -83,12 +82,11 @@ def test_parse_workers_refuses_with_config_error():
         parse_workers("5-3")
 
 
-def test_collect_and_sweep_refuse_before_anything_starts():
-    before = set(procs.LIVE)
+def test_collect_and_sweep_refuse_before_anything_starts(spawned):
     with pytest.raises(wl.ConfigError, match="samples must be at least 1"):
         wl.collect(2, 0, progress=False)
     with pytest.raises(wl.ConfigError, match="repeats must be at least 1"):
         wl.sweep([2], repeats=0, progress=False)
     with pytest.raises(wl.ConfigError, match="on_update must be callable"):
         wl.sweep([2], on_update="print", progress=False)
-    assert set(procs.LIVE) == before
+    assert spawned == []
