@@ -253,7 +253,6 @@ def test_a_flood_of_garbage_lines_is_not_recorded_line_by_line(hostile):
 # --- nothing left running, and only our worker streamed from ----------------------------------------
 
 
-@phase2("stop the worker's whole process group (SIGTERM, grace, SIGKILL)")
 def test_a_child_of_the_worker_is_stopped_with_it(hostile, tmp_path):
     children = tmp_path / "children"
     df = collect(hostile, 2, 40, "-mode", "child", "-childLog", str(children), "-mtbf", "0")

@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 
-from helpers import pid_alive
+from helpers import pid_alive, wait_gone
 
 from workerlab import procs
 
@@ -123,3 +123,54 @@ def test_running_leaves_a_process_that_exited_alone():
 
     assert asyncio.run(main()) == 0
     assert stopped == []  # nothing to stop: it had already exited
+
+
+def _with_child(tmp_path, then: str, trap: str = "") -> list[str]:
+    """A shell worker that starts ``sleep`` (it stays in the worker's process group), tells its pid, then ``then``.
+
+    The pid goes through a FIFO: the shell's write waits for our read, so nothing is polled.
+    """
+    os.mkfifo(tmp_path / "child")
+    return ["sh", "-c", f"{trap}sleep 600 & echo $! > {tmp_path / 'child'}; {then}"]
+
+
+def _child_pid(tmp_path) -> int:
+    return int((tmp_path / "child").read_text())
+
+
+def test_stopping_a_worker_stops_the_children_it_started(tmp_path):
+    """SIGTERM and SIGKILL go to the worker's process group: a child that ignores SIGTERM goes too."""
+
+    async def main() -> int:
+        argv = _with_child(tmp_path, "wait", trap="trap '' TERM; ")
+        async with procs.running(argv, grace=0.2) as proc:
+            child = await asyncio.to_thread(_child_pid, tmp_path)
+            assert pid_alive(child) and proc.returncode is None
+        return child
+
+    child = asyncio.run(main())
+    assert wait_gone([child]) == []  # SIGKILLed with the group
+
+
+def test_a_worker_that_exits_takes_its_children_with_it(tmp_path):
+    """A worker that dies on its own (a crash) leaves no child behind: its group is killed before it is reaped."""
+
+    async def main() -> tuple[int, int]:
+        async with procs.running(_with_child(tmp_path, "exit 3")) as proc:
+            child = await asyncio.to_thread(_child_pid, tmp_path)
+            return await proc.wait(), child
+
+    status, child = asyncio.run(main())
+    assert status == 3
+    assert wait_gone([child]) == []
+
+
+def test_kill_all_kills_the_children_too(tmp_path):
+    async def main() -> int:
+        worker = procs.spawn(_with_child(tmp_path, "wait"))
+        child = await asyncio.to_thread(_child_pid, tmp_path)
+        assert procs.kill_all({worker.pid}) == 1
+        return child
+
+    child = asyncio.run(main())
+    assert wait_gone([child]) == []

@@ -1,7 +1,8 @@
 """Worker processes: spawn fast with a guaranteed owner, stop, and never leak.
 
 Three layers make sure no worker outlives its run:
-1. the supervisor stops each process it started (SIGTERM, then SIGKILL after a grace);
+1. the supervisor stops each process it started with its whole process group, so the
+   children a worker started go too (SIGTERM, then SIGKILL after a grace);
 2. a process-wide registry kills whatever is still alive when a run is abandoned
    (kernel interrupt mid-cleanup) or when the interpreter exits;
 3. the Linux parent-death signal kills workers if the collecting process itself is
@@ -66,6 +67,7 @@ class Worker:
             asyncio.get_running_loop().remove_reader(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = None
+        self.signal(signal.SIGKILL)  # what is left of its group, while its pid is still reserved
         code = self.popen.wait()
         LIVE.pop(self.pid, None)
         if not self._exited.done():
@@ -81,12 +83,20 @@ class Worker:
         return await asyncio.shield(self._exited)
 
     def signal(self, sig: int) -> None:
-        """Send ``sig`` unless the process has already been reaped (no pid-reuse accident)."""
+        """Send ``sig`` to the worker's process group (itself and the children it started).
+
+        Workers lead their own group (their own session), so the group id is the pid. Nothing is
+        sent once the process has been reaped: until then its pid (an exited one's too, as a
+        zombie) cannot be reused, so the signal never reaches a stranger. That is why a worker's
+        exit kills the rest of its group before reaping it (``_on_exit``, ``kill_all``).
+        """
         if self.popen.returncode is None:
             try:
-                os.kill(self.pid, sig)
+                os.killpg(self.pid, sig)
             except ProcessLookupError:
                 pass
+            except PermissionError:  # pragma: no cover - a member changed its credentials
+                os.kill(self.pid, sig)
 
     def stderr_tail(self, limit: int = 2000) -> str:
         """The last bytes the process wrote to stderr (for error messages)."""
@@ -190,6 +200,8 @@ async def running(
 async def stop(worker: Worker, grace: float = 0.5) -> int:
     """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; return the exit status.
 
+    Both signals go to the worker's whole process group, and once the worker itself has exited
+    whatever is left of its group gets SIGKILL (children included, nothing left running).
     Safe to cancel: the process is SIGKILLed before the cancellation propagates.
     """
     try:
@@ -210,7 +222,7 @@ async def stop(worker: Worker, grace: float = 0.5) -> int:
 
 
 def kill_all(pids: object = None) -> int:
-    """SIGKILL every live worker process (or those whose pid is in ``pids``); return the count."""
+    """SIGKILL every live worker process group (or those whose pid is in ``pids``); return the count."""
     n = 0
     for pid, worker in list(LIVE.items()):
         if pids is not None and pid not in pids:  # type: ignore[operator]
