@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ import pytest
 from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script
 
 import workerlab as wl
-from workerlab import groundtruth
+from workerlab import events, groundtruth
 from workerlab.config import HOST
 from workerlab.errors import CollectTimeout, WorkerStartError
 
@@ -44,7 +45,9 @@ def test_exact_target_with_consistent_seq_and_summary():
     assert kept.seq.max() == 60 and not samples[samples.seq > 60].kept.any()
     assert samples.value.between(0, 99).all()
     assert set(df.worker_id) == {0, 1, 2, 3, 4}
-    assert run_row(df).detail == "target=60 outcome=reached"
+    stop = events.parse_run_stop(run_row(df).detail)
+    assert stop is not None and stop[:3] == (60, "reached", "")
+    assert stop.t0 is not None and stop.t0 + df.t.max() <= time.monotonic()  # the run's clock
     s = wl.summary(df).iloc[0]
     assert (s.samples, s.numbers_processed, s.workers) == (60, len(samples), 4)
     assert s.elapsed_s == kept.t.max()

@@ -113,10 +113,19 @@ def test_run_level_detail_round_trips_through_writer_and_parser(message):
     target=st.integers(min_value=0, max_value=10**9),
     outcome=st.sampled_from(events.OUTCOMES),
     message=st.text(),
+    t0=st.one_of(st.none(), st.floats(min_value=0, max_value=1e7)),
 )
-def test_any_message_round_trips(target, outcome, message):
-    stop = events.parse_run_stop(events.run_stop_detail(target, outcome, message))
-    assert stop == events.RunStop(target, outcome, message)
+def test_any_message_round_trips(target, outcome, message, t0):
+    stop = events.parse_run_stop(events.run_stop_detail(target, outcome, message, t0=t0))
+    assert stop is not None and stop[:3] == (target, outcome, message)
+    assert (stop.t0 is None) if t0 is None else stop.t0 == pytest.approx(t0, abs=1e-6)
+
+
+def test_t0_is_written_before_the_message_and_a_message_cannot_fake_it():
+    detail = events.run_stop_detail(4, "failed", "worker said t0=5", t0=1234.5)
+    assert detail == "target=4 outcome=failed t0=1234.500000; worker said t0=5"
+    assert events.parse_run_stop(detail).t0 == 1234.5
+    assert events.parse_run_stop("target=4 outcome=failed; worker said t0=5").t0 is None
 
 
 def test_a_detail_that_is_not_a_run_level_one_does_not_parse():

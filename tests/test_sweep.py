@@ -25,7 +25,7 @@ from helpers import (
 )
 
 import workerlab as wl
-from workerlab import collector, procs
+from workerlab import collector, events, procs
 from workerlab.sweeping import parse_workers
 
 SMALL = dict(samples=30, interval=FAST, mtbf=0, progress=False)
@@ -65,7 +65,8 @@ def assert_sweep(df: pd.DataFrame, counts: list[int], repeats: int, samples: int
     for _rid, g in runs:
         assert g["n_workers"].nunique() == 1
         assert g.loc[g.worker_id > 0, "worker_id"].max() <= g["n_workers"].iloc[0]
-        assert run_row(g).detail == f"target={samples} outcome=reached"
+        stop = events.parse_run_stop(run_row(g).detail)
+        assert stop is not None and stop[:3] == (samples, "reached", "") and stop.t0 is not None
         assert g.kept.sum() == samples
         assert_clean(g)
 
@@ -124,9 +125,11 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
             progress=False,
             worker_args=["-interval", str(FAST), "-mtbf", "0"],
         )
-    outcomes = {int(g.n_workers.iloc[0]): run_row(g).detail for _, g in df.groupby("run_id")}
-    assert outcomes[2] == outcomes[3] == "target=150 outcome=reached"
-    assert outcomes[4].startswith("target=150 outcome=failed; worker 4 failed")
+    outcomes = {
+        int(g.n_workers.iloc[0]): events.parse_run_stop(run_row(g).detail) for _, g in df.groupby("run_id")
+    }
+    assert outcomes[2][:3] == outcomes[3][:3] == (150, "reached", "")
+    assert outcomes[4][:2] == (150, "failed") and outcomes[4].message.startswith("worker 4 failed")
     failed = df[df.n_workers == 4]
     assert (failed.event == "crash").sum() >= 1 and failed.detail.str.contains("exit=3").any()
     for _, g in df.groupby("run_id"):

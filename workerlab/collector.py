@@ -175,7 +175,8 @@ class Run:
         """Record how the run ended, make sure nothing of it still runs, final progress."""
         self.finished = True
         self._started.set()  # whoever waits for the start must not wait for a run that is over
-        self.record("stop", 0, detail=events.run_stop_detail(self.config.samples, outcome, message))
+        detail = events.run_stop_detail(self.config.samples, outcome, message, t0=self.t0)
+        self.record("stop", 0, detail=detail)
         self.abandon()  # normally a no-op: every slot stopped its own process
         self._report(bar)
         if bar is not None:

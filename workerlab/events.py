@@ -54,23 +54,30 @@ RECORD_FIELDS: tuple[str, ...] = ("event", "worker_id", "pid", "port", "value", 
 OUTCOMES: tuple[str, ...] = ("reached", "timeout", "failed", "cancelled")
 
 # The run-level row's detail, anchored: a message may itself contain "; ", "=" or "target=".
-_RUN_STOP_RE = re.compile(r"\Atarget=(\d+) outcome=(\w+)(?:; (.*))?\Z", re.DOTALL)
+_RUN_STOP_RE = re.compile(r"\Atarget=(\d+) outcome=(\w+)(?: t0=(\d+(?:\.\d*)?))?(?:; (.*))?\Z", re.DOTALL)
 
 
 class RunStop(NamedTuple):
-    """What the run-level ``stop`` row's detail says: the target, the outcome, a message."""
+    """What the run-level ``stop`` row's detail says: the target, the outcome, a message, and t0.
+
+    ``t0`` is the run's ``time.monotonic()`` at ``t == 0`` (None in logs written before it was
+    recorded): it puts the log on the same clock as a worker's own timestamps.
+    """
 
     target: int
     outcome: str
     message: str = ""
+    t0: float | None = None
 
 
-def run_stop_detail(target: int, outcome: str, message: str = "") -> str:
-    """``detail`` of the run-level ``stop`` row: ``target=<n> outcome=<o>[; <message>]``.
+def run_stop_detail(target: int, outcome: str, message: str = "", *, t0: float | None = None) -> str:
+    """``detail`` of the run-level ``stop`` row: ``target=<n> outcome=<o>[ t0=<s>][; <message>]``.
 
     The inverse is :func:`parse_run_stop`; the two are kept side by side on purpose.
     """
     detail = f"target={target} outcome={outcome}"
+    if t0 is not None:
+        detail += f" t0={t0:.6f}"
     return f"{detail}; {message}" if message else detail
 
 
@@ -78,7 +85,8 @@ def parse_run_stop(detail: str | None) -> RunStop | None:
     """The :class:`RunStop` in a run-level row's ``detail``; None if it is not one."""
     if not isinstance(detail, str) or not (m := _RUN_STOP_RE.match(detail)):
         return None
-    return RunStop(int(m.group(1)), m.group(2), m.group(3) or "")
+    t0 = float(m.group(3)) if m.group(3) else None
+    return RunStop(int(m.group(1)), m.group(2), m.group(4) or "", t0)
 
 
 def run_stops(df: pd.DataFrame) -> pd.DataFrame:

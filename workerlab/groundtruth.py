@@ -31,7 +31,6 @@ the benchmarks and the tests can all use it.
 from __future__ import annotations
 
 import os
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from difflib import SequenceMatcher
@@ -39,6 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import events
 from .leftovers import bound_ports, orphans
 
 __all__ = [
@@ -56,7 +56,6 @@ __all__ = [
 #: a line written this long before the stop decision may still be unread without being a loss: the
 #: collector learns of bytes one event-loop turn after the kernel has them
 SLACK = 0.005
-_T0 = re.compile(r"(?:^|\s)t0=(\d+(?:\.\d*)?)")
 #: an ``error`` row after which the collector closes the connection on purpose
 _CLOSING_ERROR = "line longer than"
 
@@ -162,14 +161,14 @@ def _classify_extra(block: list[int], received: list[int], j1: int, j2: int) -> 
 def run_t0(df: pd.DataFrame) -> float | None:
     """The run's ``t0`` (``time.monotonic()`` at ``t == 0``) from its run-level ``stop`` row, or None.
 
-    The collector writes it as ``t0=<seconds>`` among the ``key=value`` fields of that row's detail,
-    before any ``; message``. A log without it (older logs) gets the lenient in-flight rule.
+    The collector writes it as ``t0=<seconds>`` in that row's detail (``events.run_stop_detail``,
+    read back by ``events.parse_run_stop``). A log without it (older logs) gets the lenient rule.
     """
     rows = df.loc[(df["event"] == "stop") & (df["worker_id"] == 0), "detail"].dropna()
     for detail in rows.astype(str):
-        m = _T0.search(detail.split(";", 1)[0])
-        if m:
-            return float(m.group(1))
+        stop = events.parse_run_stop(detail)
+        if stop is not None and stop.t0 is not None:
+            return stop.t0
     return None
 
 
