@@ -35,6 +35,9 @@ from workerlab.config import DEADLINE, HOST, MAX_WORKERS, check_sweep, make_conf
         (dict(worker_args=["-interval", "soon"]), "-interval in worker_args must be a number of seconds"),
         (dict(worker_bin="/nonexistent/worker"), "not found"),
         (dict(worker_bin="/bin/true", seed=3), "only exist in the bundled emulator"),
+        (dict(max_line=10), "max_line must be at least 64"),
+        (dict(max_line=1 << 30), r"max_line must be at most 1048576 bytes"),
+        (dict(max_line="4k"), "max_line must be a whole number"),
     ],
 )
 def test_every_bad_run_setting_is_a_config_error(kwargs, match):
@@ -46,6 +49,7 @@ def test_every_bad_run_setting_is_a_config_error(kwargs, match):
 def test_good_settings_pass_and_numpy_integers_count_as_whole_numbers():
     cfg = make_config(np.int64(3), np.int32(40), seed=np.int64(7))
     assert (cfg.workers, cfg.samples, cfg.seed) == (3, 40, 7)
+    assert cfg.max_line == 4096 and make_config(max_line=np.int64(100)).max_line == 100
     assert type(cfg.workers) is int
     assert (DEADLINE, MAX_WORKERS, HOST) == (10.0, 16, "127.0.0.1")
 

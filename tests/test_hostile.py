@@ -107,7 +107,6 @@ def matches_sent_log(df: pd.DataFrame, log: Path) -> groundtruth.Report:
 # --- floods: bounded memory ------------------------------------------------------------------------
 
 
-@phase2("line-length limit (error row 'line longer than 4096 bytes', close, restart)")
 def test_endless_line_is_an_error_and_the_run_goes_on(hostile, tmp_path):
     log = tmp_path / "sent.log"
     df = collect(hostile, 2, 40, "-mode", "endless", "-only", "1", "-lines", "2", "-sentLog", str(log))
@@ -119,13 +118,11 @@ def test_endless_line_is_an_error_and_the_run_goes_on(hostile, tmp_path):
     assert_nothing_left(df)
 
 
-@phase2("line-length limit; a run whose every worker fails the same way ends early with that cause")
 def test_endless_line_from_every_worker_ends_early_naming_it(hostile):
     err = fails(hostile, 2, "-mode", "endless", "-lines", "0")
     assert "line longer than 4096 bytes" in str(err)
 
 
-@phase2("line-length limit applies inside a chunk; early end with the cause")
 def test_a_chunk_declared_gigabytes_long_is_read_as_lines_not_buffered(hostile):
     err = fails(hostile, 2, "-mode", "bigchunk")
     assert "line longer than 4096 bytes" in str(err)
@@ -240,7 +237,6 @@ def test_garbage_mixed_with_good_lines_keeps_only_valid_numbers(hostile, tmp_pat
     assert_nothing_left(df)
 
 
-@phase2("at most 100 garbage-line error rows per process, then one row with the count")
 def test_a_flood_of_garbage_lines_is_not_recorded_line_by_line(hostile):
     df = collect(hostile, 2, 30, "-mode", "garbage", "-every", "0", "-only", "1", "-mtbf", "0")
     assert df.kept.sum() == 30

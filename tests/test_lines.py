@@ -82,3 +82,31 @@ def test_lookalikes_are_garbage():
     got, bad, _ = _feed_all([b"rnd= 5\nrnd=+5\nrnd=1_0\nrnd=\nRND=5\nrnd=5x\n\nrnd=07\n"])
     assert got == [7]
     assert bad == [b"rnd= 5", b"rnd=+5", b"rnd=1_0", b"rnd=", b"RND=5", b"rnd=5x", b""]
+
+
+def test_an_endless_line_keeps_at_most_max_line_bytes():
+    parser = LineParser(max_line=64)
+    values, _ = parser.feed(b"rnd=1\nrnd=2\n" + b"x" * 50)
+    assert values == [1, 2] and parser.overlong is None and len(parser.partial) == 50
+    for _ in range(1000):
+        parser.feed(b"x" * 30)
+        assert len(parser.partial) <= 64
+    assert parser.overlong == b"x" * 40  # its start, for the error row
+
+
+def test_lines_complete_before_an_overlong_one_in_the_same_read_still_count():
+    parser = LineParser(max_line=64)
+    values, garbage = parser.feed(b"rnd=1\n" + b"y" * 100 + b"\nrnd=2\nbad\nrnd=3")
+    assert values == [1, 2] and garbage == [b"bad"]
+    assert parser.overlong == b"y" * 40 and parser.partial == b"rnd=3"
+
+
+@given(values, st.lists(st.integers(min_value=0), max_size=40))
+def test_a_line_at_the_limit_is_not_overlong(nums, cuts):
+    line = b"rnd=" + b"0" * 18  # 22 bytes, a valid number
+    data = b"".join(b"rnd=%d\n" % n for n in nums) + line + b"\n"
+    parser = LineParser(max_line=len(line))
+    got: list[int] = []
+    for chunk in _chunk(data, cuts):
+        got += parser.feed(chunk)[0]
+    assert got == [*nums, 0] and parser.overlong is None

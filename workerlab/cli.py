@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .config import DEADLINE, MAX_LIVE_WORKERS, MAX_WORKERS, parse_workers
+from .config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, parse_workers
 from .errors import ConfigError
 
 PROG = "workerlab"
@@ -75,6 +75,12 @@ def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> N
     p.add_argument("--mtbf", type=float, help="emulator: mean seconds to a crash (0 = never; default 30)")
     p.add_argument("--seed", type=int, help=seed)
     p.add_argument("--timeout", type=float, help=timeout)
+    p.add_argument(
+        "--max-line",
+        type=int,
+        default=MAX_LINE,
+        help=f"longest line a worker may send, bytes (default {MAX_LINE})",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -156,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         timeout=args.timeout,
         max_workers=args.max_workers,
+        max_line=args.max_line,
         progress=not args.no_progress,
     )
     error: CollectError | None = None
@@ -255,6 +262,7 @@ def _sweep(args: argparse.Namespace) -> int:
             seed=args.seed,
             timeout=args.timeout,
             max_workers=args.max_workers,
+            max_line=args.max_line,
         )
     except ConfigError as exc:
         return _fail(str(exc), 2)

@@ -23,7 +23,7 @@ import aiohttp
 import pandas as pd
 
 from . import events, ports, procs, streaming
-from .config import MAX_WORKERS, START_TIMEOUT, Config, make_config
+from .config import MAX_LINE, MAX_WORKERS, START_TIMEOUT, Config, make_config
 from .errors import CollectError, CollectTimeout, WorkerStartError
 from .limiter import START_CONCURRENCY, StartLimiter
 
@@ -33,6 +33,9 @@ __all__ = ["Run", "RunStatus", "collect", "collect_async", "START_CONCURRENCY"]
 UPDATE_EVERY = 0.1
 #: SIGTERM grace before SIGKILL when stopping a worker
 STOP_GRACE = 0.5
+#: aiohttp's read buffer per response (bytes): above twice this it stops reading the socket until
+#: the parser catches up, so a worker that floods us costs at most about that much (plus one read)
+READ_BUFFER = 1 << 16
 
 Record = tuple[Any, ...]
 
@@ -142,7 +145,11 @@ class Run:
         self.t0, self.wall0 = time.monotonic(), time.time()
         try:
             connector = aiohttp.TCPConnector(limit=0, force_close=True)
-            async with aiohttp.ClientSession(connector=connector) as session, asyncio.TaskGroup() as tg:
+            # no decompression: the protocol is plain text, and a compressed "bomb" must stay small
+            session = aiohttp.ClientSession(
+                connector=connector, read_bufsize=READ_BUFFER, auto_decompress=False
+            )
+            async with session, asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(self._slot(w, session)) for w in range(1, cfg.workers + 1)]
                 tasks.append(tg.create_task(self._ticker(bar)))
                 try:
@@ -300,6 +307,7 @@ async def collect_async(
     stall_after: float | None = None,
     start_timeout: float = START_TIMEOUT,
     max_workers: int = MAX_WORKERS,
+    max_line: int = MAX_LINE,
     run_id: str | None = None,
     on_update: Callable[[RunStatus], Any] | None = None,
 ) -> pd.DataFrame:
@@ -327,6 +335,7 @@ def collect(
     stall_after: float | None = None,
     start_timeout: float = START_TIMEOUT,
     max_workers: int = MAX_WORKERS,
+    max_line: int = MAX_LINE,
     run_id: str | None = None,
     on_update: Callable[[RunStatus], Any] | None = None,
 ) -> pd.DataFrame:

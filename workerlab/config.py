@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .lines import MAX_LINE
 
 EMULATOR = Path(__file__).resolve().parent / "emulator.py"
 #: the challenge's limit; callers may raise it explicitly with ``max_workers=``
@@ -35,6 +36,9 @@ DEFAULT_INTERVAL = 1.0
 #: the shortest default stall limit: at compressed time 3 x interval is tens of milliseconds,
 #: and a loaded machine's scheduling hiccups (or a plot drawn in the same process) are not stalls
 STALL_FLOOR = 0.5
+#: bounds of ``max_line`` (bytes): a valid line is at most 23 bytes; a limit above 1 MiB would give
+#: up the bounded memory per stream that the limit is for
+MAX_LINE_RANGE = (64, 1 << 20)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Config:
     start_timeout: float
     timeout: float | None
     run_id: str
+    max_line: int = MAX_LINE
     max_start_failures: int = 5
 
     def argv(self, worker_id: int, port: int, attempt: int) -> list[str]:
@@ -132,6 +137,7 @@ def make_config(
     stall_after: float | None = None,
     start_timeout: float = START_TIMEOUT,
     max_workers: int = MAX_WORKERS,
+    max_line: int = MAX_LINE,
     run_id: str | None = None,
 ) -> Config:
     """Check every argument of a run and return its ``Config``.
@@ -163,6 +169,11 @@ def make_config(
     timeout = _positive("timeout", timeout)
     stall_after = _positive("stall_after", stall_after)
     start_s = _seconds("start_timeout", start_timeout)
+    max_line = _whole("max_line", max_line, MAX_LINE_RANGE[0])
+    if max_line > MAX_LINE_RANGE[1]:
+        raise ConfigError(
+            f"max_line must be at most {MAX_LINE_RANGE[1]} bytes (a valid line is a few bytes), got {max_line}"
+        )
     if run_id is not None and not (isinstance(run_id, str) and run_id):
         raise ConfigError(f"run_id must be a non-empty string, got {run_id!r}")
     if seed is not None:
@@ -216,6 +227,7 @@ def make_config(
         start_timeout=start_s,
         timeout=timeout,
         run_id=run_id or uuid.uuid4().hex[:12],
+        max_line=max_line,
     )
 
 

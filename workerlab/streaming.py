@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .collector import Run
 
 STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
+#: garbage lines recorded one by one per process; the rest are counted in one more row
+GARBAGE_ROWS = 100
 
 
 async def wait_ready(proc: procs.Worker, port: int, start_timeout: float) -> str | None:
@@ -46,13 +48,50 @@ async def wait_ready(proc: procs.Worker, port: int, start_timeout: float) -> str
             return None
 
 
+class Garbage:
+    """How many garbage lines a process sent: the first ``SHOWN`` are recorded one by one, the rest counted.
+
+    A worker flooding the collector with bad lines would otherwise grow the event log (and memory)
+    without bound; the count goes in one more ``error`` row when the process is done.
+    """
+
+    __slots__ = ("shown", "skipped")
+
+    def __init__(self) -> None:
+        self.shown = 0
+        self.skipped = 0
+
+    def record(self, run: Run, wid: int, pid: int, port: int, t: float, lines: list[bytes]) -> None:
+        room = max(GARBAGE_ROWS - self.shown, 0)
+        for g in lines[:room]:
+            run.records.append(("error", wid, pid, port, None, t, f"garbage line: {g[:80]!r}"))
+        self.shown += min(room, len(lines))
+        self.skipped += len(lines) - min(room, len(lines))
+
+    def summary(self, run: Run, wid: int, pid: int, port: int) -> None:
+        if self.skipped:
+            detail = f"{self.skipped} more garbage lines (only the first {GARBAGE_ROWS} are recorded)"
+            run.record("error", wid, pid, port, detail=detail)
+
+
 async def stream(
     run: Run, session: aiohttp.ClientSession, wid: int, proc: procs.Worker, port: int
 ) -> tuple[int, str]:
     """Stream from a ready worker until it is lost: (numbers received, why it ended).
 
-    A crash or stall has been recorded (and a stalled process killed) when this returns.
+    A crash, stall or over-long line has been recorded (and a stalled process killed) when this
+    returns; after an over-long line the connection is closed and the caller stops the process.
     """
+    garbage = Garbage()
+    try:
+        return await _stream(run, session, wid, proc, port, garbage)
+    finally:  # also when the run ends (cancelled): the count of unrecorded garbage is never lost
+        garbage.summary(run, wid, proc.pid, port)
+
+
+async def _stream(
+    run: Run, session: aiohttp.ClientSession, wid: int, proc: procs.Worker, port: int, garbage: Garbage
+) -> tuple[int, str]:
     cfg, pid = run.config, proc.pid
     url = f"http://{HOST}:{port}/rnd?n={cfg.samples}"
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.start_timeout, sock_read=cfg.stall_after)
@@ -73,13 +112,17 @@ async def stream(
                     )
                 refused = 0
                 run.record("connect", wid, pid, port, detail=f"n={cfg.samples}")
-                n, err, partial = await consume(run, resp, wid, pid, port)
+                n, err, partial, _ = await consume(run, resp, wid, pid, port, garbage)
+                if isinstance(err, LineTooLong):
+                    resp.close()  # drop the connection now, whatever is still coming
         except (*STREAM_ERRORS, TimeoutError) as exc:  # request failed: the worker is gone
             n, err, partial = 0, exc, b""
         got += n
         if err is None:
             run.record("stream_end", wid, pid, port, detail=f"lines={n}")
             continue
+        if isinstance(err, LineTooLong):
+            return got, str(err)  # recorded by consume
         dropped = f" (partial line {partial[:40]!r} dropped)" if partial else ""
         if isinstance(err, TimeoutError):
             run.record("stall", wid, pid, port, detail=f"no line for {cfg.stall_after:g} s{dropped}")
@@ -91,19 +134,25 @@ async def stream(
         return got, detail
 
 
+class LineTooLong(Exception):
+    """A worker sent a line longer than the run's ``max_line``: the stream is dropped."""
+
+
 async def consume(
-    run: Run, resp: aiohttp.ClientResponse, wid: int, pid: int, port: int
-) -> tuple[int, BaseException | None, bytes]:
-    """Read one stream to its end: (lines, None, b"") or (lines, the error, unfinished line).
+    run: Run, resp: aiohttp.ClientResponse, wid: int, pid: int, port: int, garbage: Garbage
+) -> tuple[int, BaseException | None, bytes, int]:
+    """Read one stream to its end: (lines, None or the error, the unfinished line, bytes received).
 
     The read loop awaits nothing but the next bytes: aiohttp raises a stored error
-    before handing out bytes it already buffered, so anything slower loses lines.
+    before handing out bytes it already buffered, so anything slower loses lines. Memory
+    is bounded: aiohttp pauses the socket above its buffer's high-water mark and the
+    parser keeps at most ``max_line`` bytes of an unfinished line.
     """
-    parser = LineParser()
+    parser = LineParser(run.config.max_line)
     content = resp.content
     append = run.records.append
     monotonic, t0 = time.monotonic, run.t0
-    lines = 0
+    lines = received = 0
     err: BaseException | None = None
     while True:
         try:
@@ -112,19 +161,24 @@ async def consume(
             err = exc
             data = salvage(content)  # complete lines that arrived before the error
         if data:
-            values, garbage = parser.feed(data)
+            received += len(data)
+            values, bad = parser.feed(data)
             t = monotonic() - t0
             for v in values:
                 append(("sample", wid, pid, port, v, t, None))
             if values:
                 lines += len(values)
                 run.counted(len(values), t)
-            for g in garbage:
-                append(("error", wid, pid, port, None, t, f"garbage line: {g[:80]!r}"))
+            if bad:
+                garbage.record(run, wid, pid, port, t, bad)
+            if parser.overlong is not None:
+                too_long = f"line longer than {parser.max_line} bytes (starts {parser.overlong!r})"
+                append(("error", wid, pid, port, None, t, too_long))
+                return lines, LineTooLong(too_long), b"", received
         if err is not None:
-            return lines, err, parser.partial
+            return lines, err, parser.partial, received
         if not data:
-            return lines, None, b""
+            return lines, None, b"", received
 
 
 def salvage(content: aiohttp.StreamReader) -> bytes:

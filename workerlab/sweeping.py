@@ -27,6 +27,7 @@ from . import events
 from .collector import RunStatus
 from .config import (
     DEADLINE,
+    MAX_LINE,
     MAX_LIVE_WORKERS,
     MAX_WORKERS,
     START_TIMEOUT,
@@ -136,6 +137,7 @@ async def sweep_async(
     stall_after: float | None = None,
     start_timeout: float = START_TIMEOUT,
     max_workers: int = MAX_WORKERS,
+    max_line: int = MAX_LINE,
     on_update: Callable[[RunStatus], Any] | None = None,
 ) -> pd.DataFrame:
     """``sweep`` for async code and notebook top-level ``await`` (same arguments).
@@ -179,6 +181,7 @@ def sweep(
     stall_after: float | None = None,
     start_timeout: float = START_TIMEOUT,
     max_workers: int = MAX_WORKERS,
+    max_line: int = MAX_LINE,
     on_update: Callable[[RunStatus], Any] | None = None,
 ) -> pd.DataFrame:
     """Run ``repeats`` collections per worker count; return their event logs concatenated.
@@ -186,7 +189,7 @@ def sweep(
     Each run has its own ``run_id`` (``<sweep>-w<W>-r<repeat>``) and ``n_workers``; the frame
     lists runs by worker count, then repeat. The run options (``worker_bin``, ``worker_args``,
     ``interval``, ``mtbf``, ``timeout``, ``stall_after``, ``start_timeout``, ``max_workers``,
-    ``on_update``) are ``collect``'s and go to every run; with ``seed`` every run gets its own
+    ``max_line``, ``on_update``) are ``collect``'s and go to every run; with ``seed`` every run gets its own
     seed derived from it, so repeats differ but a sweep is reproducible. Bad arguments raise
     ``ConfigError`` before anything starts.
 
