@@ -3,9 +3,8 @@
 Each test points workerlab at tests/hostile_worker.py (or the emulator) and asserts what the event log
 shows, the error's type and message (it must name the cause), that no process is left (children
 included: every process a run starts inherits a tag in its environment, found with psutil) and that no
-port is left bound. Tests marked ``xfail(strict=True)`` describe behaviour the collector does not have
-yet (issue 13, phase 2): they must be un-marked when it lands. No test asserts a duration; each run has
-a small ``timeout=`` so that a wrong behaviour costs seconds, not minutes.
+port is left bound. No test asserts a duration; each run has a small ``timeout=`` so that a wrong
+behaviour costs seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -29,11 +28,6 @@ from workerlab.errors import CollectError, CollectTimeout
 
 TAG = "WORKERLAB_HOSTILE_TAG"
 IV = ("-interval", str(FAST))
-PHASE2 = "issue 13 phase 2: "
-
-
-def phase2(what: str):
-    return pytest.mark.xfail(strict=True, reason=PHASE2 + what)
 
 
 @pytest.fixture
@@ -147,19 +141,16 @@ def test_a_refusal_on_every_request_names_status_and_body(hostile, status):
     assert not (err.events.event == "sample").any()
 
 
-@phase2("a failure message naming 'no response headers'")
 def test_headers_never_sent(hostile):
     err = fails(hostile, 2, "-mode", "noheaders", stall_after=0.3)
     assert "no response headers" in str(err)
 
 
-@phase2("a failure message naming '200, then sent nothing'")
 def test_200_then_silence(hostile):
     err = fails(hostile, 2, "-mode", "silent200", stall_after=0.3)
     assert "then sent nothing" in str(err)
 
 
-@phase2("the failure message names worker, port, time waited and stderr ('never listened on port')")
 def test_never_listens(hostile):
     err = fails(hostile, 2, "-mode", "nolisten", start_timeout=0.3)
     message = str(err)
@@ -258,7 +249,7 @@ def test_a_child_of_the_worker_is_stopped_with_it(hostile, tmp_path):
     assert_nothing_left(df)
 
 
-@phase2("readiness checks that the listening socket belongs to the spawned process group")
+@pytest.mark.xfail(strict=True, reason="issue 13 phase 2: readiness checks the listener's owner")
 def test_a_foreign_listener_on_the_port_is_never_streamed_from(hostile, tmp_path, monkeypatch):
     port = ports.reserve()
     foreign_env = {k: v for k, v in os.environ.items() if k != TAG}
@@ -291,7 +282,6 @@ def test_a_foreign_listener_on_the_port_is_never_streamed_from(hostile, tmp_path
 # --- the command line -------------------------------------------------------------------------------
 
 
-@phase2("the CLI says where the partial log went (--out), not '.events'")
 def test_cli_failure_says_where_the_partial_log_went(hostile, tmp_path):
     out = tmp_path / "partial.parquet"
     res = subprocess.run(
@@ -309,6 +299,23 @@ def test_cli_failure_says_where_the_partial_log_went(hostile, tmp_path):
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert str(out) in res.stderr and ".events" not in res.stderr, res.stderr
     assert wl.load(out).event.eq("spawn").any()
+
+
+def test_cli_failure_without_out_says_how_to_keep_the_log(hostile):
+    res = subprocess.run(
+        [
+            *(sys.executable, "-m", "workerlab", "run", "--workers", "1", "--samples", "10"),
+            *("--worker-bin", hostile, "--worker-arg=-mode", "--worker-arg=exit", "--no-progress"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert res.returncode == 1
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "exiting at once" in res.stderr and "pass --out FILE.parquet" in res.stderr, res.stderr
+    assert ".events" not in res.stderr
 
 
 # --- property: random byte streams ------------------------------------------------------------------

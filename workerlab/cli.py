@@ -177,7 +177,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.out and df is not None:
         persist.save(df, args.out)
     if error is not None:
-        return _fail(str(error), 1)
+        kept = f"the partial event log is in {args.out}" if args.out else "pass --out FILE.parquet to keep it"
+        return _fail(f"{_failure(error, df)} ({kept})", 1)
     rec = summary_record(df, args.deadline)
     if args.plot:
         from .plots import plot_run
@@ -191,6 +192,17 @@ def _run(args: argparse.Namespace) -> int:
             if path:
                 print(f"  {label:<19} {path}")
     return 0
+
+
+def _failure(error: Exception, df: Any) -> str:
+    """A failed run's message for a command line: the run-level row's (no word of Python's ``.events``)."""
+    from . import events
+
+    if df is not None and len(df):
+        messages = events.run_stops(df)["message"].dropna()
+        if len(messages) and messages.iloc[-1]:
+            return str(messages.iloc[-1])
+    return str(error)
 
 
 def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:

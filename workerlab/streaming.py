@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
 #: garbage lines recorded one by one per process; the rest are counted in one more row
 GARBAGE_ROWS = 100
+#: 429 answers retried per stream (back-off 10, 20, ... ms: about 0.9 s in all); the emulator says 429
+#: while the stream before is not closed yet on its side
+REFUSALS = 13
 
 
 async def wait_ready(proc: procs.Worker, port: int, start_timeout: float) -> str | None:
@@ -40,7 +43,7 @@ async def wait_ready(proc: procs.Worker, port: int, start_timeout: float) -> str
         except OSError:
             if time.monotonic() > deadline:
                 await procs.stop(proc, grace=0)
-                return f"not listening after {start_timeout:g} s"
+                return f"never listened on port {port} (waited {start_timeout:g} s)"
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.05)
         else:
@@ -97,12 +100,15 @@ async def _stream(
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.start_timeout, sock_read=cfg.stall_after)
     got, refused = 0, 0
     while True:
+        status: int | None = None  # of this request, once its headers came
+        received = 0
         try:
             async with session.get(url, timeout=timeout) as resp:
+                status = resp.status
                 if resp.status != 200:
                     body = (await resp.content.read(200)).decode(errors="replace").strip()
                     run.record("error", wid, pid, port, detail=f"HTTP {resp.status}: {body}")
-                    if resp.status == 429 and refused < 20:  # our last stream not closed yet
+                    if resp.status == 429 and refused < REFUSALS:  # our last stream not closed yet
                         refused += 1
                         await asyncio.sleep(0.01 * refused)
                         continue
@@ -112,7 +118,7 @@ async def _stream(
                     )
                 refused = 0
                 run.record("connect", wid, pid, port, detail=f"n={cfg.samples}")
-                n, err, partial, _ = await consume(run, resp, wid, pid, port, garbage)
+                n, err, partial, received = await consume(run, resp, wid, pid, port, garbage)
                 if isinstance(err, LineTooLong):
                     resp.close()  # drop the connection now, whatever is still coming
         except (*STREAM_ERRORS, TimeoutError) as exc:  # request failed: the worker is gone
@@ -125,9 +131,16 @@ async def _stream(
             return got, str(err)  # recorded by consume
         dropped = f" (partial line {partial[:40]!r} dropped)" if partial else ""
         if isinstance(err, TimeoutError):
-            run.record("stall", wid, pid, port, detail=f"no line for {cfg.stall_after:g} s{dropped}")
+            limit = f"{cfg.stall_after:g} s"
+            if status is None:
+                why = f"no response headers within {limit}"
+            elif not received:
+                why = f"answered {status}, then sent nothing for {limit}"
+            else:
+                why = f"no line for {limit}{dropped}"
+            run.record("stall", wid, pid, port, detail=why)
             await procs.stop(proc, grace=0)  # a hung worker gets no grace
-            return got, "stalled"
+            return got, why
         detail = await exit_detail(proc, err) + dropped
         run.crashes += 1
         run.record("crash", wid, pid, port, detail=detail)
