@@ -249,7 +249,6 @@ def test_a_child_of_the_worker_is_stopped_with_it(hostile, tmp_path):
     assert_nothing_left(df)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 phase 2: readiness checks the listener's owner")
 def test_a_foreign_listener_on_the_port_is_never_streamed_from(hostile, tmp_path, monkeypatch):
     port = ports.reserve()
     foreign_env = {k: v for k, v in os.environ.items() if k != TAG}
@@ -277,6 +276,17 @@ def test_a_foreign_listener_on_the_port_is_never_streamed_from(hostile, tmp_path
         squatter.wait()
         squatter.stderr.close()
         ports.release(port)
+
+
+def test_a_listener_in_the_workers_process_group_is_the_worker(hostile, tmp_path):
+    """A wrapper that runs the real worker as its child (no exec): the child listens, in the wrapper's group."""
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(f"#!/bin/sh\n'{hostile}' \"$@\"\nexit $?\n")
+    wrapper.chmod(0o755)
+    df = collect(str(wrapper), 2, 20, "-mtbf", "0")
+    assert df.kept.sum() == 20
+    assert not any("another process" in d for d in details(df, "error", "crash"))
+    assert_nothing_left(df)
 
 
 # --- the command line -------------------------------------------------------------------------------

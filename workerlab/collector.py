@@ -231,12 +231,15 @@ class Run:
                         self.record("spawn", wid, proc.pid, port, detail=f"attempt={attempt}")
                         problem = await streaming.wait_ready(proc, port, cfg.start_timeout)
                     prev_pid = proc.pid
+                    if problem is not None:
+                        self.crashes += 1
+                        self.record("crash", wid, proc.pid, port, detail=problem)
+                    elif (problem := await streaming.owner(proc, port, wid)) is not None:
+                        self.record("error", wid, proc.pid, port, detail=problem)  # never stream from it
                     if problem is None:
                         self._ready(wid, proc.pid, port)
                         got, detail = await streaming.stream(self, session, wid, proc, port)
                     else:
-                        self.crashes += 1
-                        self.record("crash", wid, proc.pid, port, detail=problem)
                         got, detail = 0, problem
                     stderr = proc.stderr_tail().strip().splitlines()[-1:]
                 if problem is None and got:

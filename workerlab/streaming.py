@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from . import procs
+from . import listener, procs
 from .config import HOST
 from .errors import CollectError
 from .lines import LineParser
@@ -32,7 +32,7 @@ REFUSALS = 13
 
 
 async def wait_ready(proc: procs.Worker, port: int, start_timeout: float) -> str | None:
-    """Connect until the worker accepts (readiness is proven by connecting); None when ready."""
+    """Connect until the worker accepts (then see ``owner``); None when it accepts, else why not."""
     deadline = time.monotonic() + start_timeout
     delay = 0.002
     while True:
@@ -49,6 +49,14 @@ async def wait_ready(proc: procs.Worker, port: int, start_timeout: float) -> str
         else:
             writer.close()
             return None
+
+
+async def owner(proc: procs.Worker, port: int, wid: int) -> str | None:
+    """None if the listener on ``port`` is ``proc`` (or its process group), else who holds the port.
+
+    The kernel's socket tables are read in a thread: on a busy host that takes milliseconds.
+    """
+    return await asyncio.to_thread(listener.foreign_detail, proc.pid, port, wid)
 
 
 class Garbage:
