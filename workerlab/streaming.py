@@ -167,35 +167,47 @@ async def consume(
     The read loop awaits nothing but the next bytes: aiohttp raises a stored error
     before handing out bytes it already buffered, so anything slower loses lines. Memory
     is bounded: aiohttp pauses the socket above its buffer's high-water mark and the
-    parser keeps at most ``max_line`` bytes of an unfinished line.
+    parser keeps at most ``max_line`` bytes of an unfinished line. When the run ends
+    (cancellation), the complete lines already received still go in the log.
     """
     parser = LineParser(run.config.max_line)
     content = resp.content
     append = run.records.append
     monotonic, t0 = time.monotonic, run.t0
     lines = received = 0
-    err: BaseException | None = None
+
+    def take(data: bytes) -> LineTooLong | None:
+        """Record what ``data`` completes; the error if it holds an over-long line."""
+        nonlocal lines, received
+        received += len(data)
+        values, bad = parser.feed(data)
+        t = monotonic() - t0
+        for v in values:
+            append(("sample", wid, pid, port, v, t, None))
+        if values:
+            lines += len(values)
+            run.counted(len(values), t)
+        if bad:
+            garbage.record(run, wid, pid, port, t, bad)
+        if parser.overlong is None:
+            return None
+        too_long = f"line longer than {parser.max_line} bytes (starts {parser.overlong!r})"
+        append(("error", wid, pid, port, None, t, too_long))
+        return LineTooLong(too_long)
+
     while True:
+        err: BaseException | None = None
         try:
             data = await content.readany()
         except (*STREAM_ERRORS, TimeoutError) as exc:
             err = exc
             data = salvage(content)  # complete lines that arrived before the error
-        if data:
-            received += len(data)
-            values, bad = parser.feed(data)
-            t = monotonic() - t0
-            for v in values:
-                append(("sample", wid, pid, port, v, t, None))
-            if values:
-                lines += len(values)
-                run.counted(len(values), t)
-            if bad:
-                garbage.record(run, wid, pid, port, t, bad)
-            if parser.overlong is not None:
-                too_long = f"line longer than {parser.max_line} bytes (starts {parser.overlong!r})"
-                append(("error", wid, pid, port, None, t, too_long))
-                return lines, LineTooLong(too_long), b"", received
+        except asyncio.CancelledError:  # the run is over: bytes that arrived before it are not lost
+            if data := salvage(content):
+                take(data)
+            raise
+        if data and (too_long := take(data)) is not None:
+            return lines, too_long, b"", received
         if err is not None:
             return lines, err, parser.partial, received
         if not data:
@@ -203,7 +215,7 @@ async def consume(
 
 
 def salvage(content: aiohttp.StreamReader) -> bytes:
-    """Bytes still buffered in a reader whose connection failed (aiohttp would drop them).
+    """Bytes still buffered in a reader whose connection failed or whose run ended (else dropped).
 
     No public API returns them once an error is set, so this reads the reader's buffer
     directly (not ``_read_nowait``: after a read timeout that re-raises the timeout).
