@@ -248,7 +248,7 @@ class Worker:
         """Thread: at the end of the lifetime, die abruptly as a crashing Go program would."""
         assert self.lifetime is not None  # started only when there is one
         time.sleep(max(0.0, self.started + self.lifetime - time.monotonic()))
-        self.writing.acquire(timeout=0.1)  # let a line being handed to the socket be logged too
+        self.writing.acquire(timeout=2.0)  # a loaded host may pause the writer between send and log
         if self.opts["crashMode"] == "rst":  # exiting closes every socket: with linger 0, as an RST
             for conn in list(self.conns):
                 try:
