@@ -1,6 +1,6 @@
 """Correctness soak: many short runs with random faults, each checked against the workers' ground truth.
 
-    python benchmarks/soak.py [--runs 200] [--seed N] [--no-write] [--hostile] [--tight]
+    python benchmarks/soak.py [--runs 200] [--seed N] [--no-write] [--no-hostile]
                                                                         (make soak; also in make bench)
 
 Every run draws, from one seeded generator (the seed is printed, so a failure can be replayed), a worker
@@ -12,15 +12,15 @@ count, a target, a compressed interval and a mix of faults:
   slow_start  -startDelay S  the process sleeps before it listens
   lead        -lead S        the first line of each stream comes late
   rst         -crashMode rst a crash resets the connection instead of closing it (with crash only)
-  hostile     tests/hostile_worker.py for some workers of the run (--hostile, see HOSTILE_MODES): garbage,
+  hostile     tests/hostile_worker.py for some workers of the run (off: --no-hostile; HOSTILE_MODES): garbage,
               slow bytes, resets after a few lines, seeded random byte streams, lines inside a 4 GiB
               chunk, an endless line after a few lines; the other workers are emulators as above
 Each worker appends what it fully wrote to a fresh ``-sentLog`` file, and after the run
 ``workerlab.groundtruth.check_run`` compares it with the event log: every written line exactly once, with
 its pid and worker and value, nothing invented; lines still in flight when we stopped a process on purpose
 (received a prefix of sent) are counted apart; no worker process left (by pid); no port left bound.
-With --tight, the in-flight allowance is the tightened one (lines written after the stop or stall
-decision only, see groundtruth.decision_times), using the run's t0 even before the log carries it.
+The in-flight allowance is the tightened one: only lines written after the collector decided to stop
+reading a process (groundtruth.decision_times), read on one clock thanks to the t0 in the run's log.
 The run itself must reach its target and return promptly (a run still going 10 s after its target is
 "hung": counted, then cancelled until it ends). Exit status 1 if any fault counter is non-zero.
 Writes benchmarks/results/soak.json (unless --no-write).
@@ -57,8 +57,7 @@ RUN_TIMEOUT = 60.0
 HANG_AFTER = 10.0
 FAULT_KINDS = ("crash", "stall", "split", "slow_start", "lead", "rst")
 #: hostile modes a run can survive: each process still delivers valid lines (issue 13: the run goes on
-#: with the other workers). Off by default until the collector bounds a line's length (issue 13 phase
-#: 2): an endless line grows the collector's memory without limit today. Phase 2 turns HOSTILE on.
+#: with the other workers; an endless line is cut at the collector's max_line and the process restarted)
 HOSTILE_MODES: dict[str, list[str]] = {
     "garbage": ["-mode", "garbage"],
     "slow": ["-mode", "slow", "-byteEvery", "0.03"],
@@ -67,9 +66,7 @@ HOSTILE_MODES: dict[str, list[str]] = {
     "bigchunk": ["-mode", "bigchunk", "-payload", "lines"],
     "endless": ["-mode", "endless", "-lines", "3"],
 }
-HOSTILE = False
-#: use the tightened in-flight rule (the run's t0 passed explicitly) even while the log lacks t0
-TIGHT = False
+HOSTILE = True
 
 
 def plan(rng: random.Random, index: int, *, hostile: bool = False) -> dict:
@@ -187,14 +184,16 @@ async def _guarded(spec: dict, sent_log: Path, options: dict | None = None) -> t
     return holder.get("run"), outcome, hung
 
 
-def run_one(spec: dict, tmp: Path, *, tight: bool = TIGHT) -> tuple[groundtruth.Report, dict]:
+def run_one(spec: dict, tmp: Path) -> tuple[groundtruth.Report, dict]:
     """One run and its checks: (ground-truth report, counts of this run)."""
     sent_log = tmp / f"sent-{spec['index']}.log"
     run, outcome, hung = asyncio.run(_guarded(spec, sent_log, _options(spec, sent_log, tmp)))
     if run is None:  # it failed before its first progress tick: nothing of it to check
         raise RuntimeError(f"run {spec['index']} ended before reporting progress: {outcome}")
     df = run.frame()
-    report = groundtruth.check_run(df, sent_log, t0=run.t0 if tight else None)
+    if groundtruth.run_t0(df) is None:  # the tightened in-flight rule needs it: never check without it
+        raise RuntimeError(f"run {spec['index']}: no t0 in the run-level stop row of its log")
+    report = groundtruth.check_run(df, sent_log)
     sent_log.unlink(missing_ok=True)
     ev = df["event"].astype(str)
     kept = int(df["kept"].fillna(False).astype(bool).sum())
@@ -218,7 +217,6 @@ def soak(
     *,
     verbose: bool = True,
     hostile: bool = HOSTILE,
-    tight: bool = TIGHT,
 ) -> dict:
     """Run the soak; return the totals (see ``main`` for what is printed and written)."""
     if seed is None:
@@ -238,7 +236,7 @@ def soak(
     with tempfile.TemporaryDirectory(prefix="workerlab-soak-") as tmp:
         for i in range(runs):
             spec = plan(rng, i, hostile=hostile)
-            report, counts = run_one(spec, Path(tmp), tight=tight)
+            report, counts = run_one(spec, Path(tmp))
             total = total + report
             runs_with.update(spec["faults"])
             if spec["hostile"]:
@@ -269,7 +267,6 @@ def soak(
         "seconds": round(time.monotonic() - t0, 1),
         "runs_with_fault": {k: v for k, v in runs_with.items()},
         "hostile": hostile,
-        "tight": tight,
         "fault_events": dict(events),
         "report": total,
         "not_reached": not_reached,
@@ -289,10 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/soak.json")
     parser.add_argument("--quiet", action="store_true", help="totals only, no line per run")
     parser.add_argument(
-        "--hostile", action="store_true", default=HOSTILE, help="mix hostile workers in (HOSTILE_MODES)"
-    )
-    parser.add_argument(
-        "--tight", action="store_true", default=TIGHT, help="the tightened in-flight rule, even without t0"
+        "--hostile",
+        action=argparse.BooleanOptionalAction,
+        default=HOSTILE,
+        help="mix hostile workers in (HOSTILE_MODES; on by default)",
     )
     opts = parser.parse_args(argv)
     bench = Bench(
@@ -302,12 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         "(seeded): crashes (-mtbf, some resetting: -crashMode rst), stalls (-hangAfter, stall_after 0.4 s), "
         "split writes (-split), slow starts (-startDelay), leads (-lead)"
         + (", hostile workers (tests/hostile_worker.py) for some workers" if opts.hostile else "")
-        + (", tightened in-flight rule" if opts.tight else "")
         + ". After each run: every line the emulator wrote "
-        "(-sentLog) is in the event log exactly once with its pid, worker and value; in-flight lines "
-        "of processes stopped on purpose are counted apart; no worker pid alive; no port bound.",
+        "(-sentLog) is in the event log exactly once with its pid, worker and value; lines in flight "
+        "(written after the collector decided to stop reading a process, on the log's t0 clock: the "
+        "tightened rule) are counted apart; no worker pid alive; no port bound.",
     )
-    totals = soak(opts.runs, opts.seed, verbose=not opts.quiet, hostile=opts.hostile, tight=opts.tight)
+    totals = soak(opts.runs, opts.seed, verbose=not opts.quiet, hostile=opts.hostile)
     r: groundtruth.Report = totals["report"]
     c = r.counts()
     print(f"soak totals (seed {totals['seed']}, {totals['seconds']:g} s):")

@@ -36,7 +36,11 @@ def test_plan_is_reproducible_and_mixes_every_fault():
 
 @pytest.fixture(scope="module")
 def totals():
-    """One short soak, shared by the checks below (each says what failed, with the runs' settings)."""
+    """One short soak (hostile workers mixed in, as make soak does), shared by the checks below.
+
+    Each check says what failed, with the runs' settings. The in-flight rule is the tightened one: the
+    soak refuses a log without t0.
+    """
     return soak.soak(runs=RUNS, seed=SEED, verbose=False)
 
 
@@ -77,10 +81,7 @@ def test_hostile_plans_mix_hostile_workers_with_the_emulators_faults():
     assert not any(p["hostile"] for p in [soak.plan(random.Random(SEED), i) for i in range(20)])
 
 
-@pytest.mark.skipif(not soak.HOSTILE, reason="issue 13 phase 2 turns soak.HOSTILE on (bounded lines first)")
-@pytest.mark.timeout(400)
-def test_short_hostile_soak_loses_nothing_and_leaves_nothing():
-    totals = soak.soak(runs=RUNS, seed=SEED, verbose=False, hostile=True)
-    r = totals["report"]
-    assert r.ok and totals["not_reached"] == 0 and totals["hung"] == 0, failed(totals)
+def test_short_soak_mixes_hostile_workers_in(totals):
+    assert soak.HOSTILE and totals["hostile"]
     assert totals["runs_with_fault"].get("hostile", 0) > 0
+    assert totals["fault_events"]["errors"] > 0  # garbage, random junk or an over-long line was seen
