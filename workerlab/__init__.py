@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .limiter import StartLimiter
     from .model import Model
     from .persist import load, save
-    from .plots import plot_latency, plot_run, plot_sweep, plot_throughput, plot_timeline
+    from .plots import plot_latency, plot_run, plot_success_map, plot_sweep, plot_throughput, plot_timeline
     from .sweeping import sweep, sweep_async
     from .ui import Dashboard, dashboard
     from .verdict import Threshold, threshold
@@ -65,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "Dashboard": "workerlab.ui",
     "Model": "workerlab.model",
     "calibrate": "workerlab.calibration",
+    "plot_success_map": "workerlab.plots",
 }
 
 __all__ = [
@@ -98,6 +99,7 @@ __all__ = [
     "threshold",
     "worker_summary",
     "calibrate",
+    "plot_success_map",
     "__version__",
 ]
 
