@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from conftest import one  # noqa: E402
 from logbuilder import LogBuilder, perfect_run  # noqa: E402
@@ -115,6 +116,15 @@ def test_threshold_is_strong_when_the_low_end_reaches_the_level(constructed):
     assert "conclusive at 0.4" in str(th) and "not yet" not in str(th)
     th = wl.threshold(df, deadline=11.0)  # now 14 workers (10.06 s) meet it too, and so does 13
     assert th.workers == 13 and th.table.set_index("workers").loc[14, "successes"] == 3
+
+
+def test_conclusive_needs_the_count_below_measured_under_the_level(constructed):
+    df = constructed[constructed.run_id != "w16-r4"]
+    th = wl.threshold(df, level=0.4)
+    assert th.strong and not th.conclusive  # 14 workers 0/3: high end z²/(3 + z²) = 0.56 >= 0.4
+    more = concat_logs(*[_perfect(14, f"w14-r{r}") for r in (4, 5, 6)])
+    th = wl.threshold(pd.concat([df, more], ignore_index=True), level=0.4)
+    assert th.strong and th.conclusive and th.to_dict()["conclusive"] is True  # 0/6: high 0.39 < 0.4
 
 
 def test_a_failed_run_counts_as_a_miss(constructed):
