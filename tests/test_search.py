@@ -3,8 +3,8 @@
 The setting makes the answer certain without asserting on time: 60 samples at 0.05 s, no
 crashes. Two workers need 29 intervals (1.45 s), within the 1.46 s deadline, so the search must
 measure them, but a worker's start-up alone (spawn to ready, ~20 ms) makes them miss it every
-time; four workers need 14 intervals (0.7 s) and have 0.75 s of slack. So the search must find 4,
-measure 2 as the count below, and be conclusive at level 0.8.
+time; six workers need 9 intervals (0.45 s) and have a second of slack. So the search must find 6,
+measure 2 as the count below (the counts allowed are 2 and 6), and be conclusive at level 0.8.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import subprocess
 import sys
 import time
 
-import pandas as pd
 import pytest
 from conftest import ROOT, pid_alive
 
 import workerlab as wl
 from workerlab.search import SearchStatus
+from workerlab.verdict import wilson_interval
 
-SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 4], interval=0.05, mtbf=0, progress=False)
-CLI = ["--workers", "2,4", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
+SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
+CLI = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
 
 
 def pids(th: wl.Threshold) -> set[int]:
@@ -43,11 +43,11 @@ def assert_no_process_left(th: wl.Threshold) -> None:
     assert left == set()
 
 
-def assert_conclusive_at_4(th: wl.Threshold) -> None:
-    assert th.conclusive and th.workers == 4 and th.strong
+def assert_conclusive_at_6(th: wl.Threshold) -> None:
+    assert th.conclusive and th.workers == 6 and th.strong
     t = th.table.set_index("workers")
     assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
-    assert t.loc[4, "ci_low"] >= 0.8
+    assert t.loc[6, "ci_low"] >= 0.8
     assert th.pilot_runs == 4 and th.model is not None and th.model.runs == 4
     assert th.runs_used is not None and th.runs_used >= th.pilot_runs + int(t["runs"].sum())
     assert th.events is not None and th.events["run_id"].nunique() == th.runs_used
@@ -57,7 +57,7 @@ def assert_conclusive_at_4(th: wl.Threshold) -> None:
 def test_a_small_search_is_conclusive_and_leaves_nothing():
     statuses: list[SearchStatus] = []
     th = wl.find_threshold(**SEARCH, seed=5, on_update=statuses.append)
-    assert_conclusive_at_4(th)
+    assert_conclusive_at_6(th)
     assert_no_process_left(th)
     # the progress of the search: the pilot, then measuring, then done with the verdict
     phases = [s.phase for s in statuses]
@@ -65,7 +65,7 @@ def test_a_small_search_is_conclusive_and_leaves_nothing():
     assert statuses[-1].verdict is th and statuses[-1].runs_used == th.runs_used
     # what it prints: the answer, the evidence beside the prediction, the assumptions
     text = str(th)
-    assert text.startswith("4 workers meet 1.46 s in at least 0.8 of runs: conclusive")
+    assert text.startswith("6 workers meet 1.46 s in at least 0.8 of runs: conclusive")
     for words in ("assumptions", "interval 0.05", "lead", "never crashes", "model p_meet", "pilot"):
         assert words in text
     assert "assumptions" in th._repr_html_() and "<table" in th._repr_html_()
@@ -75,7 +75,7 @@ def test_a_given_model_skips_the_pilot():
     model = wl.Model(interval=0.05, mtbf=0)
     th = wl.find_threshold(**SEARCH, model=model)
     assert th.pilot_runs == 0 and th.model is model
-    assert th.conclusive and th.workers == 4
+    assert th.conclusive and th.workers == 6
 
 
 def test_the_search_on_a_process_based_dask_cluster():
@@ -92,7 +92,7 @@ def test_the_search_on_a_process_based_dask_cluster():
         distributed.Client(cluster) as client,
     ):
         th = wl.find_threshold(**SEARCH, client=client)
-    assert_conclusive_at_4(th)
+    assert_conclusive_at_6(th)
 
 
 def _interrupt_after(measured: int):
@@ -161,9 +161,9 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(proc.stdout)
     assert {"workers", "conclusive", "runs_used", "wall_s", "model", "table"} <= set(rep)
-    assert rep["workers"] == 4 and rep["conclusive"] is True
+    assert rep["workers"] == 6 and rep["conclusive"] is True
     assert rep["model"]["interval"] == pytest.approx(0.05, rel=0.05)
-    assert {r["workers"] for r in rep["table"]} == {2, 4}
+    assert {r["workers"] for r in rep["table"]} == {2, 6}
     assert wl.load(out)["run_id"].nunique() == rep["runs_used"]
 
 
@@ -217,6 +217,15 @@ def test_search_table_keeps_unmeasured_counts():
     from workerlab.evidence import search_table
 
     pred = wl.Model(interval=0.05, mtbf=0).predict([2, 3, 4], 60, 1.46, runs=200, seed=0)
-    t = search_table([], [2, 3, 4], pred, 1.46, 0.8, 0.95)
+    t = search_table([], [2, 3, 4], pred, 0.8, 0.95)
     assert t["workers"].tolist() == [2, 3, 4] and t["runs"].tolist() == [0, 0, 0]
-    assert t["p_pred"].notna().all() and isinstance(t, pd.DataFrame)
+    assert t["p_pred"].notna().all() and t["ci_low"].isna().all()
+    runs = [
+        {"workers": 4, "met": True, "reached": True, "elapsed_s": 0.8, "bound_s": 0.7},
+        {"workers": 4, "met": False, "reached": True, "elapsed_s": 1.6, "bound_s": 0.7},
+        {"workers": 4, "met": False, "reached": False, "elapsed_s": float("nan"), "bound_s": 0.7},
+    ]
+    r = search_table(runs, [2, 3, 4], None, 0.8, 0.95).set_index("workers").loc[4]
+    assert (r["runs"], r["successes"], r["not_reached"]) == (3, 1, 1)
+    assert r["median_elapsed_s"] == pytest.approx(1.2) and r["bound_s"] == pytest.approx(0.7)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx(wilson_interval(1, 3))

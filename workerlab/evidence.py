@@ -13,6 +13,7 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .verdict import TABLE_DTYPES, Threshold, threshold
@@ -27,31 +28,49 @@ PRED_COLUMNS = {"p_pred": "p_meet", "median_pred_s": "median_s", "bound_s": "bou
 
 
 def search_table(
-    counted: list[pd.DataFrame],
+    rows: list[dict[str, Any]],
     counts: list[int],
     pred: pd.DataFrame | None,
-    deadline: float,
     level: float,
     confidence: float,
 ) -> pd.DataFrame:
-    """One row per allowed count: the measured figures (``runs`` 0 where none ran) and the prediction."""
-    if counted:
-        measured = threshold(
-            pd.concat(counted, ignore_index=True), deadline, level, confidence=confidence
-        ).table
-    else:
-        measured = pd.DataFrame({c: pd.Series(dtype=t) for c, t in TABLE_DTYPES.items()})
-    t = pd.DataFrame({"workers": pd.Series(counts, dtype="int64")}).merge(measured, on="workers", how="left")
-    for c in ("runs", "successes", "not_reached"):
-        t[c] = t[c].fillna(0).astype("int64")
-    t = t.drop(columns="median_bound_s")
+    """One row per allowed count: the measured figures (``runs`` 0 where none ran) and the prediction.
+
+    ``rows``: one dict per counted run (``workers, met, reached, elapsed_s, bound_s``), judged once
+    when the run ended: this is rebuilt after every run, on the loop that runs the others, so it
+    must stay cheap (summarising every log again each time would delay their lines).
+    """
+    from .design import wilson_interval
+
+    runs = pd.DataFrame(rows, columns=["workers", "met", "reached", "elapsed_s", "bound_s"])
+    out = []
+    for w in counts:
+        g = runs[runs["workers"] == w]
+        n, k = len(g), int(g["met"].sum())
+        lo, hi = wilson_interval(k, n, confidence) if n else (math.nan, math.nan)
+        el = g.loc[g["reached"].astype(bool), "elapsed_s"].to_numpy(dtype="float64")
+        el = el[np.isfinite(el)]
+        out.append(
+            {
+                "workers": w,
+                "runs": n,
+                "successes": k,
+                "not_reached": int((~g["reached"].astype(bool)).sum()),
+                "success_rate": k / n if n else math.nan,
+                "ci_low": lo,
+                "ci_high": hi,
+                "median_elapsed_s": float(np.median(el)) if len(el) else math.nan,
+                "p95_elapsed_s": float(np.percentile(el, 95)) if len(el) else math.nan,
+            }
+        )
+    t = pd.DataFrame(out).astype({c: d for c, d in TABLE_DTYPES.items() if c != "median_bound_s"})
     if pred is not None:
         p = pred.rename(columns={v: k for k, v in PRED_COLUMNS.items()})[["workers", *PRED_COLUMNS]]
-        t = t.merge(p, on="workers", how="left")
-    else:
-        for c in PRED_COLUMNS:
-            t[c] = math.nan
-    return t
+        return t.merge(p, on="workers", how="left")
+    bound = runs.groupby("workers")["bound_s"].median()
+    return t.assign(
+        p_pred=math.nan, median_pred_s=math.nan, bound_s=t["workers"].map(bound).astype("float64")
+    )
 
 
 def search_threshold(search: _Search, table: pd.DataFrame, wall_s: float) -> Threshold:

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from . import events
+from .analysis import summary
 from .config import (
     DEADLINE,
     MAX_LIVE_WORKERS,
@@ -41,7 +42,7 @@ from .config import (
 from .design import Step, next_step, pilot_counts
 from .errors import CollectError, ConfigError
 from .model import Model
-from .search_runs import DaskRunner, LocalRunner
+from .search_runs import DaskRunner, LocalRunner, outcome, set_total
 from .sweep_local import Plan, Progress, verdict
 from .sweeping import _run_seed
 from .verdict import Threshold
@@ -110,11 +111,12 @@ class _Search:
             self.runner: LocalRunner | DaskRunner = DaskRunner(client, self.samples, args, parallel)
         else:
             self.runner = LocalRunner(self.samples, args, live, parallel)
-        self.bar = Progress(PILOT_RUNS if self.model is None else 0, progress, self.deadline)
+        self.bar = Progress(PILOT_RUNS if self.model is None else 1, progress, self.deadline)
         self.tag = uuid.uuid4().hex[:6]
         self.t0 = time.monotonic()
         self.frames: list[pd.DataFrame] = []  # every run's log, pilot first
         self.counted: list[pd.DataFrame] = []  # the logs of the runs the plan counts
+        self.judged: list[dict[str, Any]] = []  # and how each went (``evidence.search_table``)
         self.measured: dict[int, tuple[int, int]] = {}
         self.plans: dict[asyncio.Task[pd.DataFrame], Plan] = {}
         self.started = self.pilot_runs = 0
@@ -204,8 +206,7 @@ class _Search:
                 return
             inflight = self._inflight()
             more = {w: n - inflight.get(w, 0) for w, n in step.runs.items() if n > inflight.get(w, 0)}
-            if self.bar.bar is not None:  # the plan grows and shrinks with the evidence
-                self.bar.bar.total = len(self.frames) + len(self.plans) + sum(more.values())
+            set_total(self.bar.bar, len(self.frames) + len(self.plans) + sum(more.values()))
             # round robin over the counts that want runs (fewest in flight first), the count below
             # and the larger ones before the candidate: they need few runs, so they finish early
             wanted = sorted(more, key=lambda w: (inflight.get(w, 0), w == step.candidate, w))
@@ -256,10 +257,14 @@ class _Search:
             df = task.result()
             self.frames.append(df)
             self.bar.done(df)
-            if plan.run_id in self.runner.lost or _outcome(df) == "cancelled":
+            if plan.run_id in self.runner.lost or outcome(df) == "cancelled":
                 continue  # ended by an interrupt: not a measurement
             if "-pilot" not in plan.run_id:
-                met = verdict(df, self.deadline)[1]
+                row = summary(df, deadline=self.deadline).iloc[0]
+                reached = bool(row["outcome"] == "reached") if pd.notna(row["outcome"]) else False
+                met = reached and pd.notna(row["deadline_met"]) and bool(row["deadline_met"])
+                judged = {"workers": plan.workers, "met": met, "reached": reached}
+                self.judged.append(judged | {"elapsed_s": row["elapsed_s"], "bound_s": row["bound_s"]})
                 k, n = self.measured.get(plan.workers, (0, 0))
                 self.measured[plan.workers] = (k + met, n + 1)
                 self.counted.append(df)
@@ -302,17 +307,12 @@ class _Search:
     def table(self) -> pd.DataFrame:
         from .evidence import search_table
 
-        return search_table(self.counted, self.counts, self.pred, self.deadline, self.level, self.confidence)
+        return search_table(self.judged, self.counts, self.pred, self.level, self.confidence)
 
     def result(self) -> Threshold:
         from .evidence import search_threshold
 
         return search_threshold(self, self.table(), time.monotonic() - self.t0)
-
-
-def _outcome(df: pd.DataFrame) -> str | None:
-    stops = events.run_stops(df)
-    return None if stops.empty else stops["outcome"].iloc[-1]
 
 
 async def find_threshold_async(

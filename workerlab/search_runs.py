@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import events
 from .collector import Run
 from .config import make_config
 from .limiter import StartLimiter
@@ -157,3 +158,20 @@ class DaskRunner:
     def abandon(self) -> None:
         with contextlib.suppress(Exception):
             self.client.cancel(list(self.runs.values()))
+
+
+def set_total(bar: Any, total: int) -> None:
+    """The bar's total follows the plan, which grows and shrinks with the evidence (also in Jupyter)."""
+    if bar is None or bar.total == total:
+        return
+    bar.total = total
+    widget = getattr(bar, "container", None)  # tqdm.notebook: the widget keeps its own maximum
+    if widget is not None:
+        widget.children[1].max = total
+    bar.refresh()
+
+
+def outcome(df: pd.DataFrame) -> str | None:
+    """How a run ended (its run-level row's outcome), None if it has none."""
+    stops = events.run_stops(df)
+    return None if stops.empty else stops["outcome"].iloc[-1]
