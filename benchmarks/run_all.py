@@ -31,6 +31,7 @@ BENCHMARKS = [
     "scaling.py",
     "hostile.py",
     "soak.py",
+    "threshold_search.py",
 ]
 
 

@@ -81,3 +81,13 @@ def test_a_good_candidate_is_found_conclusively_within_the_run_goal():
     runs = [sum(n for _, n in got.values()) for _, got in searches]
     assert np.mean(conclusive) >= 0.9
     assert np.median(runs) <= 170
+
+
+def test_pilot_counts_are_the_likely_counts_largest_first():
+    from workerlab.design import pilot_counts
+
+    prior = pd.DataFrame({"workers": [12, 13, 14, 15, 16], "p_meet": [0.0, 0.0, 0.3, 0.99, 1.0]})
+    assert pilot_counts(prior, 0.95) == [16, 16, 15, 14]  # candidate 15, the one below and above
+    assert pilot_counts(prior, 0.999) == [16, 16, 16, 15]  # 16 only: it and the one below
+    none = prior.assign(p_meet=0.0)
+    assert pilot_counts(none, 0.95, runs=3) == [16, 16, 15]  # nothing reaches: the largest counts

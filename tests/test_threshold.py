@@ -11,6 +11,7 @@ from statistics import NormalDist
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import one
 from logbuilder import LogBuilder, perfect_run
@@ -113,6 +114,15 @@ def test_threshold_is_strong_when_the_low_end_reaches_the_level(constructed):
     assert th.workers == 13 and th.table.set_index("workers").loc[14, "successes"] == 3
 
 
+def test_conclusive_needs_the_count_below_measured_under_the_level(constructed):
+    df = constructed[constructed.run_id != "w16-r4"]
+    th = wl.threshold(df, level=0.4)
+    assert th.strong and not th.conclusive  # 14 workers 0/3: high end z²/(3 + z²) = 0.56 >= 0.4
+    more = concat_logs(*[_perfect(14, f"w14-r{r}") for r in (4, 5, 6)])
+    th = wl.threshold(pd.concat([df, more], ignore_index=True), level=0.4)
+    assert th.strong and th.conclusive and th.to_dict()["conclusive"] is True  # 0/6: high 0.39 < 0.4
+
+
 def test_a_failed_run_counts_as_a_miss(constructed):
     th = wl.threshold(constructed)
     row = th.table.set_index("workers").loc[16]
@@ -160,6 +170,33 @@ def test_plot_sweep_shows_runs_median_bound_deadline_rate_and_threshold(construc
     assert one(twin, "level").get_ydata()[0] == 0.7
     assert "15 workers" in ax.get_title() and "share" in twin.get_ylabel()
     plt.close(fig)
+
+
+def test_plot_sweep_draws_the_model_curve_beside_the_measured_share(constructed):
+    df = constructed[constructed.run_id != "w16-r4"]
+    model = wl.Model(interval=1.0, mtbf=0)  # no crashes: 13 and 14 workers miss 10 s, 15 and 16 meet it
+    ax = wl.plot_sweep(df, model=model)
+    twin = [a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax][0]
+    curve = one(twin, "model")
+    assert list(curve.get_xdata()) == [13, 14, 15, 16]
+    assert list(curve.get_ydata()) == approx([0.0, 0.0, 1.0, 1.0])
+    assert "model" in [h.get_label() for h in twin.get_legend().legend_handles][-3]
+    plt.close("all")
+
+
+def test_plot_success_map_from_a_model():
+    model = wl.Model(interval=1.0, mtbf=30.0)
+    ax = wl.plot_success_map(model, workers=range(13, 17), mtbf=[10.0, 30.0, 1e6], runs=300)
+    image = next(im for im in ax.images if im.get_gid() == "success_map")
+    z = image.get_array()
+    assert z.shape == (3, 4)  # MTBF down, workers across
+    assert z[:, 0].max() < 0.05  # 13 workers never (bound 11 s)
+    assert (z[1:, 2:] > 0.95).all()  # 15 and 16 workers with MTBF 30 s or (almost) no crashes
+    # (with lead 0 frequent crashes can *help* 14 workers: a restarted worker sends at once)
+    outlined = [p for p in ax.patches if p.get_gid() == "level_cell"]
+    assert len(outlined) == int((z >= 0.95).sum())
+    assert "◀ model" in ax.get_yticklabels()[1].get_text()
+    plt.close("all")
 
 
 def test_plot_sweep_refuses_an_empty_log():

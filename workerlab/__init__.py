@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from .limiter import StartLimiter
     from .model import Model
     from .persist import load, save
-    from .plots import plot_latency, plot_run, plot_sweep, plot_throughput, plot_timeline
+    from .plots import plot_latency, plot_run, plot_success_map, plot_sweep, plot_throughput, plot_timeline
+    from .search import SearchStatus, find_threshold, find_threshold_async
     from .sweeping import sweep, sweep_async
     from .ui import Dashboard, dashboard
     from .verdict import Threshold, threshold
@@ -65,6 +66,10 @@ _EXPORTS: dict[str, str] = {
     "Dashboard": "workerlab.ui",
     "Model": "workerlab.model",
     "calibrate": "workerlab.calibration",
+    "find_threshold": "workerlab.search",
+    "find_threshold_async": "workerlab.search",
+    "SearchStatus": "workerlab.search",
+    "plot_success_map": "workerlab.plots",
 }
 
 __all__ = [
@@ -98,6 +103,10 @@ __all__ = [
     "threshold",
     "worker_summary",
     "calibrate",
+    "find_threshold",
+    "find_threshold_async",
+    "SearchStatus",
+    "plot_success_map",
     "__version__",
 ]
 

@@ -1,9 +1,11 @@
-"""Command line: ``workerlab run``, ``workerlab sweep`` and ``workerlab worker`` (the emulator).
+"""Command line: ``workerlab run``, ``sweep``, ``threshold`` and ``worker`` (the emulator).
 
 Exit status: 0 when the target was reached, 1 when a run failed (one line on stderr, the
 partial event log still written to ``--out``), 2 for bad arguments, 130 on Ctrl-C. A sweep
 exits 0 whatever the threshold (runs that fail are part of its answer), 1 only if every run failed.
-With ``--json`` nothing but one JSON object goes to stdout.
+``threshold`` exits 0 with an answer, conclusive or not; on Ctrl-C it still prints what was
+measured (and saves ``--out``), then exits 130. With ``--json`` nothing but one JSON object goes
+to stdout.
 """
 
 from __future__ import annotations
@@ -143,6 +145,27 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--plot", metavar="FILE.png", help="save the sweep plot")
     sw.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    th = sub.add_parser(
+        "threshold", help="measure until the smallest count meeting the deadline is conclusive"
+    )
+    th.add_argument("--deadline", type=float, default=DEADLINE, help=f"seconds (default {DEADLINE:g})")
+    th.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
+    th.add_argument(
+        "--level", type=float, default=0.95, help="share of runs meeting the deadline (default 0.95)"
+    )
+    th.add_argument("--confidence", type=float, default=0.95, help="confidence of the answer (default 0.95)")
+    th.add_argument("--workers", default="1-16", metavar="SPEC", help="counts allowed (default 1-16)")
+    th.add_argument("--max-runs", type=int, default=400, help="budget of measured runs (default 400)")
+    th.add_argument("--parallel", type=int, metavar="K", help="at most K runs at once")
+    th.add_argument("--max-live-workers", type=int, default=MAX_LIVE_WORKERS, help="(default 64)")
+    _worker_options(
+        th, seed="emulator: seed for a reproducible search", timeout="give up on a run after this"
+    )
+    th.add_argument("--max-workers", type=int, default=MAX_WORKERS, help="raise the 16-worker cap on purpose")
+    th.add_argument("--out", metavar="FILE.parquet", help="save the event log of every run")
+    th.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    th.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sub.add_parser(
         "worker", help="the worker emulator: workerlab worker -workerId N -port P ...", add_help=False
@@ -327,6 +350,42 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _threshold(args: argparse.Namespace) -> int:
+    from . import persist
+    from .errors import CollectError
+    from .search import find_threshold
+
+    try:
+        th = find_threshold(
+            args.deadline,
+            args.samples,
+            args.level,
+            args.confidence,
+            parse_workers(args.workers),
+            max_runs=args.max_runs,
+            parallel=args.parallel,
+            max_live_workers=args.max_live_workers,
+            progress=not args.no_progress,
+            worker_bin=args.worker_bin,
+            worker_args=args.worker_arg,
+            interval=args.interval,
+            mtbf=args.mtbf,
+            seed=args.seed,
+            timeout=args.timeout,
+            max_workers=args.max_workers,
+        )
+    except ConfigError as exc:  # raised before anything started
+        return _fail(str(exc), 2)
+    except CollectError as exc:  # the pilot could not calibrate a model
+        return _fail(str(exc), 1)
+    if args.out and th.events is not None:
+        persist.save(th.events, args.out)
+    print(json.dumps(th.to_dict(), default=_jsonable) if args.json else th)
+    if th.interrupted:
+        return _fail("interrupted; every worker process was stopped (above: what was measured)", 130)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workerlab`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -339,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "threshold":
+        return _threshold(args)
     return _fail(f"unknown command {args.command!r}", 2)  # pragma: no cover
 
 

@@ -36,7 +36,7 @@ from .verdict import wilson_interval as _wilson
 #: the interval of (successes, runs, confidence) is asked for again and again between batches
 wilson_interval = functools.lru_cache(maxsize=65536)(_wilson)
 
-__all__ = ["Step", "next_step", "runs_for_candidate", "min_successes", "max_successes"]
+__all__ = ["Step", "next_step", "pilot_counts", "runs_for_candidate", "min_successes", "max_successes"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -216,3 +216,18 @@ def next_step(
     if used >= max_total:
         return Step(c, b, {}, True, False, f"run budget of {max_total} spent; " + "; ".join(reasons), design)
     return Step(c, b, runs, False, False, "; ".join(reasons) or "larger counts need runs", design)
+
+
+def pilot_counts(prior: pd.DataFrame, level: float, runs: int = 4) -> list[int]:
+    """The pilot's ``runs`` worker counts, largest first, from a prior prediction (``workers, p_meet``).
+
+    The likely counts: the smallest count from which every larger one reaches ``level`` (the
+    largest count if none does), the one below and the one above it; the largest of them again
+    to fill up, since a run with more workers tells more about start-up and crashes.
+    """
+    counts = prior["workers"].astype(int).tolist()
+    ok = (prior["p_meet"] >= level).to_numpy()
+    tail = [bool(ok[i:].all()) for i in range(len(ok))]
+    i = tail.index(True) if any(tail) else len(counts) - 1
+    likely = counts[max(0, i - 1) : i + 2]
+    return sorted(likely + [likely[-1]] * max(0, runs - len(likely)), reverse=True)[:runs]

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .config import DEADLINE
+
+if TYPE_CHECKING:
+    from .model import Model
 
 __all__ = ["threshold", "Threshold", "wilson_interval", "repeats_needed", "CONFIDENCE"]
 
@@ -90,7 +93,14 @@ class Threshold:
     percentile elapsed time of the runs that reached the target, and the median bound.
     ``strong`` says whether the interval's low end at the threshold reaches ``level``;
     ``repeats_needed`` is how many runs at that count would make it so if all further runs
-    succeed (the current number when it is already strong).
+    succeed (the current number when it is already strong). ``conclusive``: strong, and the
+    count below the threshold measured with its interval's high end under ``level``.
+
+    ``wl.find_threshold`` fills the rest: ``runs_used`` (every run started, the pilot's too),
+    ``wall_s``, the ``model`` its plan came from, ``events`` (every run's event log, concatenated),
+    ``prediction`` (``Model.predict`` per count), ``reason`` (the plan's last word), ``pilot_runs``
+    and ``interrupted``; its ``table`` has a row per allowed count with the model's ``p_pred``,
+    ``median_pred_s`` and ``bound_s`` beside the measured figures (``runs`` 0 where none ran).
     """
 
     workers: int | None
@@ -100,6 +110,20 @@ class Threshold:
     level: float
     deadline: float
     confidence: float = CONFIDENCE
+    conclusive: bool = False
+    runs_used: int | None = None
+    wall_s: float | None = None
+    model: Model | None = field(default=None, repr=False)
+    events: pd.DataFrame | None = field(default=None, repr=False)
+    prediction: pd.DataFrame | None = field(default=None, repr=False)
+    reason: str = ""
+    pilot_runs: int = 0
+    interrupted: bool = False
+
+    @property
+    def searched(self) -> bool:
+        """True for the result of ``find_threshold`` (measured evidence beside a model)."""
+        return self.runs_used is not None
 
     def row(self, workers: int | None = None) -> pd.Series | None:
         """The table row of ``workers`` (default: the threshold); None if absent."""
@@ -110,6 +134,10 @@ class Threshold:
     @property
     def sentence(self) -> str:
         """The answer in one plain sentence."""
+        if self.searched:
+            from .evidence import sentence
+
+            return sentence(self)
         t = self.table
         conf = f"{self.confidence:.0%} CI"
         dl = f"{self.deadline:g} s"
@@ -152,10 +180,19 @@ class Threshold:
         return head + verdict + tail
 
     def __str__(self) -> str:
+        if self.searched:
+            from .evidence import text
+
+            return text(self)
         return self.sentence
 
     def _repr_html_(self) -> str:
         import html
+
+        if self.searched:
+            from .evidence import html_text
+
+            return html_text(self)
 
         table = self.table.to_html(index=False, float_format=lambda v: f"{v:.2f}", na_rep="–")
         return f"<p><b>{html.escape(self.sentence)}</b></p>{table}"
@@ -163,8 +200,14 @@ class Threshold:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the threshold and its evidence (CLI ``--json``)."""
         r = self.row()
-        return {
+        extra: dict[str, Any] = {}
+        if self.searched:
+            from .evidence import search_dict
+
+            extra = search_dict(self)
+        return extra | {
             "workers": self.workers,
+            "conclusive": self.conclusive,
             "strong": self.strong,
             "repeats_needed": self.repeats_needed,
             "level": self.level,
@@ -229,11 +272,14 @@ def threshold(
     tail_ok = np.flip(np.logical_and.accumulate(np.flip(ok)))
     found = table["workers"].to_numpy()[tail_ok]
     workers = int(found[0]) if len(found) else None
-    strong, needed = False, None
+    strong = conclusive = False
+    needed = None
     if workers is not None:
         r = table[table["workers"] == workers].iloc[0]
         strong = bool(r["ci_low"] >= level)
         needed = repeats_needed(int(r["successes"]), int(r["runs"]), level, confidence)
+        below = table[table["workers"] == workers - 1]
+        conclusive = strong and (workers == 1 or (not below.empty and bool(below["ci_high"].iloc[0] < level)))
     return Threshold(
         workers=workers,
         table=table,
@@ -242,4 +288,5 @@ def threshold(
         level=level,
         deadline=deadline,
         confidence=confidence,
+        conclusive=conclusive,
     )

@@ -6,7 +6,8 @@ calls ``plt.show()`` and no backend is chosen here. ``plot_run`` is figure-level
 ``ax`` and returns a bare ``Figure``. The data each plot shows comes from ``workerlab.analysis``
 and ``workerlab.tidy``; these modules only draw.
 
-One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, and ``figures``
+One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, ``maps`` (the model's
+success map over workers x MTBF), and ``figures``
 (``plot_run`` and the dashboard's frames); ``style`` holds the colours and markers they share,
 so a crash looks the same everywhere.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from .figures import new_figure, plot_run, render_png
 from .latency import plot_latency
+from .maps import plot_success_map, success_map
 from .style import COLORS, MARKERS
 from .sweeps import plot_sweep
 from .throughput import plot_throughput
@@ -32,6 +34,8 @@ __all__ = [
     "plot_timeline",
     "plot_run",
     "plot_sweep",
+    "plot_success_map",
+    "success_map",
     "render_png",
     "new_figure",
     "COLORS",

@@ -47,6 +47,7 @@ COLORS = {
     "median": "#1f3b5c",
     "success": "#2e8b57",
     "threshold": "#2b2b2b",
+    "model": "#8e44ad",
 }
 MARKERS = {"crash": "X", "stall": "D", "restart": ">", "error": "*"}
 

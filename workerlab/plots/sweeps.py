@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -12,11 +14,19 @@ from .. import analysis
 from ..config import DEADLINE
 from .style import COLORS, DEADLINE_STRETCH, legend_outside, new_axes
 
+if TYPE_CHECKING:
+    from ..model import Model
+
 __all__ = ["plot_sweep"]
 
 
 def plot_sweep(
-    df: pd.DataFrame, *, ax: Axes | None = None, deadline: float = DEADLINE, level: float = 0.95
+    df: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    deadline: float = DEADLINE,
+    level: float = 0.95,
+    model: Model | pd.DataFrame | None = None,
 ) -> Axes:
     """A sweep at a glance: elapsed time per worker count against the deadline, and the success rate.
 
@@ -26,7 +36,9 @@ def plot_sweep(
     a horizontal line. On a second y axis (right): the share of runs that met the deadline with
     its Wilson interval, and ``level``. The threshold of ``workerlab.threshold`` is a vertical
     line; the title says it in words. A deadline far above the data stays off the axis and the
-    legend says so. Returns the main Axes (the twin is ``ax.get_shared_x_axes().get_siblings(ax)``).
+    legend says so. ``model`` (a ``wl.Model``, or its ``predict`` frame) adds the predicted share
+    per count (``p_meet``) on the right axis, beside the measured one, over every count from the
+    smallest to the largest swept (``gid="model"``). Returns the main Axes (the twin is ``ax.get_shared_x_axes().get_siblings(ax)``).
     """
     from ..verdict import threshold
 
@@ -150,6 +162,8 @@ def plot_sweep(
         gid="success",
         label=f"share meeting the deadline ({th.confidence:.0%} CI)",
     )
+    if model is not None:
+        handles += _model_curve(twin, model, summ, counts, deadline)
     handles.append(
         twin.axhline(level, color=COLORS["success"], lw=0.9, ls=":", gid="level", label=f"level {level:g}")
     )
@@ -185,6 +199,30 @@ def plot_sweep(
     ax.grid(True, alpha=0.25)
     legend_outside(twin, handles, 1.16)
     return ax
+
+
+def _model_curve(
+    twin: Axes, model: Model | pd.DataFrame, summ: pd.DataFrame, counts: np.ndarray, deadline: float
+) -> list:
+    """The model's predicted share meeting the deadline per count, on the right axis."""
+    if isinstance(model, pd.DataFrame):
+        pred = model
+    else:
+        target = summ["target"].dropna()
+        samples = int(target.iloc[0]) if len(target) else int(summ["samples"].max())
+        pred = model.predict(range(int(counts.min()), int(counts.max()) + 1), samples, deadline, 4000, seed=0)
+    return twin.plot(
+        pred["workers"],
+        pred["p_meet"],
+        color=COLORS["model"],
+        lw=1.3,
+        ls=(0, (5, 2)),
+        marker="s",
+        markersize=3.5,
+        zorder=2,
+        gid="model",
+        label="model: predicted share",
+    )
 
 
 def _dot(color: str, label: str) -> Line2D:

@@ -1,0 +1,231 @@
+"""The adaptive threshold search (``wl.find_threshold``): real runs of the emulator at compressed time.
+
+The setting makes the answer certain without asserting on time: 60 samples at 0.05 s, no
+crashes. Two workers need 29 intervals (1.45 s), within the 1.46 s deadline, so the search must
+measure them, but a worker's start-up alone (spawn to ready, ~20 ms) makes them miss it every
+time; six workers need 9 intervals (0.45 s) and have a second of slack. So the search must find 6,
+measure 2 as the count below (the counts allowed are 2 and 6), and be conclusive at level 0.8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import ROOT, pid_alive
+
+import workerlab as wl
+from workerlab.search import SearchStatus
+from workerlab.verdict import wilson_interval
+
+SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
+CLI = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
+
+
+def pids(th: wl.Threshold) -> set[int]:
+    assert th.events is not None
+    return {int(p) for p in th.events["pid"].dropna().unique()}
+
+
+def assert_no_process_left(th: wl.Threshold) -> None:
+    left = pids(th)
+    for _ in range(100):  # a stopped worker is reaped by its run; give the kernel a moment
+        left = {p for p in left if pid_alive(p)}
+        if not left:
+            break
+        time.sleep(0.05)
+    assert left == set()
+
+
+def assert_conclusive_at_6(th: wl.Threshold) -> None:
+    assert th.conclusive and th.workers == 6 and th.strong
+    t = th.table.set_index("workers")
+    assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
+    assert t.loc[6, "ci_low"] >= 0.8
+    assert th.pilot_runs == 4 and th.model is not None and th.model.runs == 4
+    assert th.runs_used is not None and th.runs_used >= th.pilot_runs + int(t["runs"].sum())
+    assert th.events is not None and th.events["run_id"].nunique() == th.runs_used
+    assert set(t.columns) >= {"runs", "successes", "ci_low", "ci_high", "p_pred", "median_pred_s", "bound_s"}
+
+
+def test_a_small_search_is_conclusive_and_leaves_nothing():
+    statuses: list[SearchStatus] = []
+    th = wl.find_threshold(**SEARCH, seed=5, on_update=statuses.append)
+    assert_conclusive_at_6(th)
+    assert_no_process_left(th)
+    # the progress of the search: the pilot, then measuring, then done with the verdict
+    phases = [s.phase for s in statuses]
+    assert phases[0] == "pilot" and "measuring" in phases and phases[-1] == "done"
+    assert statuses[-1].verdict is th and statuses[-1].runs_used == th.runs_used
+    # what it prints: the answer, the evidence beside the prediction, the assumptions
+    text = str(th)
+    assert text.startswith("6 workers meet 1.46 s in at least 0.8 of runs: conclusive")
+    for words in ("assumptions", "interval 0.05", "lead", "never crashes", "model p_meet", "pilot"):
+        assert words in text
+    assert "assumptions" in th._repr_html_() and "<table" in th._repr_html_()
+
+
+def test_a_given_model_skips_the_pilot():
+    model = wl.Model(interval=0.05, mtbf=0)
+    th = wl.find_threshold(**SEARCH, model=model)
+    assert th.pilot_runs == 0 and th.model is model
+    assert th.conclusive and th.workers == 6
+
+
+def test_the_search_on_a_process_based_dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=4,
+            processes=True,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        th = wl.find_threshold(**SEARCH, client=client)
+    assert_conclusive_at_6(th)
+
+
+def _interrupt_after(measured: int):
+    """An on_update that raises one KeyboardInterrupt (as a kernel interrupt would) once runs were measured."""
+
+    def on_update(status: SearchStatus) -> None:
+        if status.phase == "measuring" and int(status.table["runs"].sum()) >= measured:
+            raise KeyboardInterrupt
+
+    return on_update
+
+
+def test_an_interrupt_returns_what_was_measured_with_no_worker_left():
+    th = wl.find_threshold(**SEARCH, on_update=_interrupt_after(3))
+    assert th.interrupted and not th.conclusive
+    assert int(th.table["runs"].sum()) >= 3
+    assert "stopped before a conclusive answer" in str(th)
+    assert_no_process_left(th)
+
+
+def test_a_kernel_interrupt_returns_too():
+    async def cell():  # a Jupyter cell: the blocking API while the kernel's loop runs
+        return wl.find_threshold(**SEARCH, on_update=_interrupt_after(2))
+
+    th = asyncio.run(cell())
+    assert th.interrupted and int(th.table["runs"].sum()) >= 2
+    assert_no_process_left(th)
+
+
+def test_stop_event_ends_the_async_search():
+    async def main() -> wl.Threshold:
+        stop = asyncio.Event()
+
+        def on_update(status: SearchStatus) -> None:
+            if int(status.table["runs"].sum()) >= 2:
+                stop.set()
+
+        return await wl.find_threshold_async(**SEARCH, stop=stop, on_update=on_update)
+
+    th = asyncio.run(main())
+    assert th.interrupted and not th.conclusive and int(th.table["runs"].sum()) >= 2
+    assert_no_process_left(th)
+
+
+def test_sync_and_async_have_the_same_signature():
+    assert inspect.signature(wl.find_threshold) == inspect.signature(wl.find_threshold_async)
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(level=1.5), dict(confidence=0), dict(workers=[]), dict(max_runs=0), dict(model="m")]
+)
+def test_bad_arguments_raise_before_anything_runs(bad):
+    with pytest.raises(wl.ConfigError):
+        wl.find_threshold(**{**SEARCH, **bad})
+
+
+def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
+    out = tmp_path / "log.parquet"
+    proc = subprocess.run(
+        [sys.executable, "-m", "workerlab", "threshold", *CLI, "--level", "0.8", "--json", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads(proc.stdout)
+    assert {"workers", "conclusive", "runs_used", "wall_s", "model", "table"} <= set(rep)
+    assert rep["workers"] == 6 and rep["conclusive"] is True
+    assert rep["model"]["interval"] == pytest.approx(0.05, rel=0.05)
+    assert {r["workers"] for r in rep["table"]} == {2, 6}
+    assert wl.load(out)["run_id"].nunique() == rep["runs_used"]
+
+
+def test_cli_refuses_a_bad_level():
+    proc = subprocess.run(
+        [sys.executable, "-m", "workerlab", "threshold", *CLI, "--level", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "level" in proc.stderr and proc.stdout == ""
+
+
+def test_ctrl_c_on_the_cli_prints_what_was_measured_and_stops_every_worker():
+    import psutil
+
+    # 100,000 samples: no run ends by itself, so the search is still in its pilot when interrupted
+    args = [*CLI[:2], "--samples", "100000", *CLI[4:], "--json", "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workerlab", "threshold", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(300):  # up to ~30 s to import and spawn the pilot's workers
+            kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+            if len(kids) >= 8:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the search never started its workers")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    rep = json.loads(out)
+    assert rep["interrupted"] is True and rep["conclusive"] is False and rep["runs_used"] >= 1
+    for _ in range(100):
+        if not [p for p in kids if pid_alive(p)]:
+            break
+        time.sleep(0.05)
+    assert [p for p in kids if pid_alive(p)] == []
+
+
+def test_search_table_keeps_unmeasured_counts():
+    from workerlab.evidence import search_table
+
+    pred = wl.Model(interval=0.05, mtbf=0).predict([2, 3, 4], 60, 1.46, runs=200, seed=0)
+    t = search_table([], [2, 3, 4], pred, 0.8, 0.95)
+    assert t["workers"].tolist() == [2, 3, 4] and t["runs"].tolist() == [0, 0, 0]
+    assert t["p_pred"].notna().all() and t["ci_low"].isna().all()
+    runs = [
+        {"workers": 4, "met": True, "reached": True, "elapsed_s": 0.8, "bound_s": 0.7},
+        {"workers": 4, "met": False, "reached": True, "elapsed_s": 1.6, "bound_s": 0.7},
+        {"workers": 4, "met": False, "reached": False, "elapsed_s": float("nan"), "bound_s": 0.7},
+    ]
+    r = search_table(runs, [2, 3, 4], None, 0.8, 0.95).set_index("workers").loc[4]
+    assert (r["runs"], r["successes"], r["not_reached"]) == (3, 1, 1)
+    assert r["median_elapsed_s"] == pytest.approx(1.2) and r["bound_s"] == pytest.approx(0.7)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx(wilson_interval(1, 3))
