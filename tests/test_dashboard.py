@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 
 import ipywidgets
+import pandas as pd
 import pytest
 from helpers import FAST, pid_alive
 
@@ -26,6 +27,7 @@ board = importlib.import_module("workerlab.ui")
 render = importlib.import_module("workerlab.render")
 figures = importlib.import_module("workerlab.plots.figures")
 PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"  # live frames are JPEG (cheap to encode), the last one PNG
 
 
 def run_in_loop(body):
@@ -84,34 +86,40 @@ def test_a_run_fills_the_summary_and_gives_the_button_back():
     assert_no_worker_left(dash)
 
 
-def test_plots_are_redrawn_live_during_the_run(monkeypatch):
-    """Frames come from the growing log while collecting, then one last frame of the result."""
-    frames: list[tuple[int, bool]] = []  # (samples in the frame, run still going)
+def test_frames_come_live_during_the_run_then_one_from_its_final_log():
+    """Live frames and counters while collecting, then the last frame of the returned log.
 
-    def fake_render(df, *, deadline=10.0, fig=None, live=False):
-        running = not ((df.event == "stop") & (df.worker_id == 0)).any()  # no run-level row yet
-        assert live == running
-        frames.append((int((df.event == "sample").sum()), bool(running)))
-        return PNG + str(len(frames)).encode()
-
-    monkeypatch.setattr(figures, "render_png", fake_render)
-    dash = fast(wl.dashboard(redraw_every=0.1), workers=2, samples=150, interval=0.02)
+    The run has no reachable target: the test waits until three live frames have been shown
+    and then presses Stop, so how many frames a loaded machine manages cannot fail it.
+    """
+    dash = fast(wl.dashboard(redraw_every=0.05), workers=2, samples=100_000, interval=0.02)
     shown: list[bytes] = []
+    counters: list = []
     dash.plot.observe(lambda change: shown.append(bytes(change["new"])), names="value")
+    dash.live_panel.observe(lambda change: counters.append(dash.live_panel.stats), names="value")
 
     async def body():
         await asyncio.wrap_future(render.warm_up())  # the first frame does not wait for it
-        await dash.run()
+        dash.start()
+        while dash.live_redraws < 3 and not dash.task.done():
+            await asyncio.sleep(0.02)
+        dash.stop_button.click()
+        await dash.task
 
     run_in_loop(body)
 
-    assert dash.render_errors == []
-    live = [n for n, running in frames if running]
-    assert dash.live_redraws >= 2 and len(live) >= 2
-    assert live == sorted(live) and live[-1] < int((dash.events.event == "sample").sum())
-    assert frames[-1][1] is False  # the last frame is the finished log, not a live one
-    assert len(shown) == dash.redraws == dash.live_redraws + 1
-    assert shown[-1] == PNG + str(len(frames)).encode()
+    assert dash.render_errors == [] and dash.error is None
+    assert dash.live_redraws >= 3
+    assert len(shown) == len(counters) == dash.redraws == dash.live_redraws + 1
+    assert len(set(shown)) == len(shown) and shown[-1].startswith(PNG)
+    assert all(frame.startswith(JPEG) for frame in shown[:-1])
+    assert dash.plot.format == "png"
+    live, last = counters[:-1], counters[-1]
+    assert all(c.outcome is None for c in live)  # still running: no outcome yet
+    assert [c.samples for c in live] == sorted(c.samples for c in live)
+    assert last.outcome == "cancelled" and last.samples == int(dash.events["kept"].sum())
+    assert all(c.deadline == pytest.approx(0.2) for c in counters)  # 10 intervals of 0.02 s
+    assert len(dash.render_seconds) == dash.redraws
     assert_no_worker_left(dash)
 
 
@@ -130,7 +138,7 @@ def test_real_frames_are_distinct_pngs_and_none_failed_to_draw():
     # with a fast renderer above; here, that every frame drawn for real is a new PNG
     assert dash.render_errors == [] and dash.error is None
     assert len(shown) == dash.redraws >= 1
-    assert all(frame.startswith(PNG) for frame in shown)
+    assert all(frame.startswith(JPEG) for frame in shown[:-1]) and shown[-1].startswith(PNG)
     assert len(set(shown)) == len(shown)
     assert_no_worker_left(dash)
 
@@ -150,6 +158,44 @@ def test_a_live_snapshot_of_a_real_run_draws():
         assert not ((frame.event == "stop") & (frame.worker_id == 0)).any()  # still running
         assert figures.render_png(frame, live=True).startswith(PNG)
     assert figures.render_png(df).startswith(PNG)
+
+
+def test_every_run_is_kept_and_the_compare_view_overlays_them():
+    dash = fast(wl.dashboard(), workers=2, samples=40, interval=0.02)
+
+    async def body():
+        await dash.run()
+        dash.workers.value, dash.mtbf.value = 3, 0.5
+        await dash.run()
+
+    run_in_loop(body)
+    hist = dash.history
+    ids = list(pd.unique(hist["run_id"]))
+    assert len(ids) == 2 and ids[-1] == dash.events["run_id"].iloc[0]  # distinct, oldest first
+    assert hist.groupby("run_id", sort=False)["n_workers"].first().tolist() == [2, 3]
+    assert wl.summary(hist)["samples"].tolist() == [40, 40]
+    runs = dash.runs
+    assert runs["run_id"].tolist() == ids and runs["workers"].tolist() == [2, 3]
+    assert runs["mtbf"].tolist() == [0.0, 0.5] and runs["deadline"].tolist() == [0.2, 0.2]
+    assert bytes(dash.compare.plot.value).startswith(PNG) and dash.compare.plot.layout.display is None
+    assert "The last 2 of 2 runs" in text(dash.compare.note.value)
+    assert dash._history.labels()[ids[1]] == "3 workers · interval 0.02 s · MTBF 0.5 s · 40 samples"
+    assert_no_worker_left(dash)
+
+
+def test_the_deadline_follows_the_pace_until_it_is_set():
+    dash = wl.dashboard(interval=0.2)
+    assert dash.deadline.value == 2.0  # 10 intervals, not a fixed 10 s
+    dash.interval.value = 0.05
+    assert dash.deadline.value == 0.5
+    dash.worker_bin.value = "/opt/worker"  # the original's pace is 1 s
+    assert dash.deadline.value == 10.0
+    dash.worker_bin.value = ""
+    dash.deadline.value = 3.0  # set by the person: it stays
+    dash.interval.value = 1.0
+    assert dash.deadline.value == 3.0
+    assert wl.dashboard(interval=0.2, deadline=7).deadline.value == 7.0
+    assert "deadline 7 s" in wl.dashboard(deadline=7)._repr_mimebundle_()["text/plain"]
 
 
 def _script(tmp_path: Path, name: str, body: str) -> Path:
@@ -194,6 +240,7 @@ def test_a_timeout_is_a_message_with_the_partial_run_shown():
         ("interval", 0.0, "interval must be > 0"),
         ("mtbf", -1.0, "mtbf must be >= 0"),
         ("worker_bin", "/nonexistent/worker", "not found"),
+        ("deadline", 0.0, "deadline must be > 0"),
     ],
 )
 def test_bad_settings_are_one_message_and_nothing_starts(field, value, message):
@@ -277,4 +324,4 @@ def test_it_is_a_widget_with_a_readable_stand_in_and_checked_defaults():
 
 def test_the_plot_is_shown_at_the_frames_own_width():
     assert board.PLOT_MAX_WIDTH == f"{int(figures.FIG_SIZE[0] * figures.FIG_DPI)}px"
-    assert figures.new_figure().get_size_inches()[0] * figures.FIG_DPI == 1040
+    assert figures.new_figure().figure.get_size_inches()[0] * figures.FIG_DPI == 1040

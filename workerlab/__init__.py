@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from .limiter import StartLimiter
     from .model import Model
     from .persist import load, save
-    from .plots import plot_latency, plot_run, plot_success_map, plot_sweep, plot_throughput, plot_timeline
+    from .plots import (
+        plot_latency,
+        plot_overlay,
+        plot_run,
+        plot_success_map,
+        plot_sweep,
+        plot_throughput,
+        plot_timeline,
+    )
     from .search import SearchStatus, find_threshold, find_threshold_async
     from .sweeping import sweep, sweep_async
     from .ui import Dashboard, dashboard
@@ -58,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "plot_timeline": "workerlab.plots",
     "plot_run": "workerlab.plots",
     "plot_sweep": "workerlab.plots",
+    "plot_overlay": "workerlab.plots",
     "sweep": "workerlab.sweeping",
     "sweep_async": "workerlab.sweeping",
     "threshold": "workerlab.verdict",
@@ -92,6 +101,7 @@ __all__ = [
     "latencies",
     "load",
     "plot_latency",
+    "plot_overlay",
     "plot_run",
     "plot_sweep",
     "plot_throughput",

@@ -1,9 +1,9 @@
 """The dashboard's frames, drawn off the event loop: one rendering thread for every dashboard.
 
-A frame (``workerlab.plots.figures.render_png``: throughput and timeline as PNG bytes) takes
-0.3–0.6 s to draw, more on a loaded machine. On the event loop that would stall the kernel and
-delay the timestamps of arriving samples; a thread holds the GIL only in slices, so the loop
-keeps reading streams. One thread for all: matplotlib figures are never drawn concurrently.
+A frame (``workerlab.plots.live.LiveFigure``: throughput, timeline and latencies as PNG bytes)
+takes tens of milliseconds, more on a loaded machine. On the event loop that would delay the
+timestamps of arriving samples; a thread holds the GIL only in slices, so the loop keeps
+reading streams. One thread for all: matplotlib figures are never drawn concurrently.
 This module imports no matplotlib itself, so creating a dashboard stays quick: matplotlib
 loads in the thread (:func:`warm_up`) while the person is still choosing settings.
 """
@@ -14,9 +14,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["render_pool", "warm_up", "new_figure", "png"]
+if TYPE_CHECKING:
+    from .livestats import LiveStats
+
+T = TypeVar("T")
+
+__all__ = ["render_pool", "warm_up", "new_figure", "frame", "call"]
 
 _pool: ThreadPoolExecutor | None = None
 _warm: Future | None = None
@@ -45,34 +50,32 @@ def warm_up() -> Future:
 
 
 def new_figure() -> Any:
-    """A figure for :func:`png` to redraw frame after frame (``plots.figures.new_figure``)."""
-    from .plots import figures
+    """A ``plots.live.LiveFigure`` for :func:`frame` to update frame after frame."""
+    from .plots import live
 
-    return figures.new_figure()
+    return live.LiveFigure()
 
 
-async def png(
-    log: Callable[[], Any],
-    *,
-    deadline: float | None,
-    figure: Callable[[], Any],
-    live: bool = False,
-    took: list[float] | None = None,
-) -> bytes:
-    """``render_png(log(), fig=figure(), ...)`` in the rendering thread; its drawing time to ``took``.
+async def frame(
+    job: Callable[[], tuple[bytes, LiveStats]], *, took: list[float] | None = None
+) -> tuple[bytes, LiveStats]:
+    """``job()`` in the rendering thread: a frame's bytes and the run's counters; its time to ``took``.
 
-    ``log`` and ``figure`` are called in the thread: building a live snapshot's DataFrame and
-    the first figure cost the event loop nothing.
+    ``job`` builds the frame's numbers (a live log's new records, or a finished log through
+    ``workerlab.analysis``), draws and encodes, all off the event loop.
     """
 
-    def draw() -> bytes:
-        from .plots import figures
-
+    def timed() -> tuple[bytes, LiveStats]:
         started = time.perf_counter()
         try:
-            return figures.render_png(log(), deadline=deadline, fig=figure(), live=live)
+            return job()
         finally:
             if took is not None:
                 took.append(time.perf_counter() - started)
 
-    return await asyncio.get_running_loop().run_in_executor(render_pool(), draw)
+    return await asyncio.get_running_loop().run_in_executor(render_pool(), timed)
+
+
+async def call(fn: Callable[[], T]) -> T:
+    """``fn()`` in the rendering thread (e.g. a figure that is not a frame)."""
+    return await asyncio.get_running_loop().run_in_executor(render_pool(), fn)

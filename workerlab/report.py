@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["headline", "details", "title", "text", "html", "summary_html", "seconds", "Row"]
+    from .livestats import LiveStats
+
+__all__ = ["headline", "details", "title", "text", "html", "summary_html", "live_details", "seconds", "Row"]
 
 #: A ``wl.summary`` row, or the same fields in a mapping.
 Row: TypeAlias = "pd.Series | Mapping[str, Any]"
@@ -133,3 +135,34 @@ def summary_html(df: pd.DataFrame, *, deadline: float) -> str:
     from .analysis import summary
 
     return html(summary(df, deadline=deadline).iloc[0], deadline=deadline)
+
+
+def live_details(stats: LiveStats) -> list[tuple[str, str]]:
+    """The counters of a run in progress (or just ended): the dashboard's live panel, in order."""
+    running = stats.outcome is None
+    rate = "n/a" if math.isnan(stats.rate) else f"{stats.rate:.1f} samples/s"
+    if stats.outcome == "reached":
+        eta = f"reached at {seconds(stats.elapsed_s)}"
+    elif not running:
+        eta = f"not reached ({stats.outcome})"
+    elif math.isnan(stats.eta_s):
+        eta = "n/a"
+    else:
+        eta = f"{seconds(stats.eta_s)} → done at ≈ {seconds(stats.finish_s)}"
+    on_track = stats.on_track
+    if stats.deadline is None or on_track is None:
+        verdict = "n/a"
+    elif running:
+        late = seconds(stats.finish_s - stats.deadline)
+        verdict = "on track" if on_track else f"late by ≈ {late}"
+    else:
+        verdict = "met" if on_track else "missed"
+    deadline = "deadline" if stats.deadline is None else f"deadline {stats.deadline:g} s"
+    return [
+        ("rate", rate),
+        ("samples", f"{stats.samples} of {stats.target}"),
+        ("time", seconds(stats.now_s) if stats.now_s > 0 else "0 s"),
+        ("time to target", eta),
+        (deadline, verdict),
+        ("crashes / restarts / stalls", f"{stats.crashes} / {stats.restarts} / {stats.stalls}"),
+    ]

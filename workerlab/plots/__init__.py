@@ -7,8 +7,9 @@ calls ``plt.show()`` and no backend is chosen here. ``plot_run`` is figure-level
 and ``workerlab.tidy``; these modules only draw.
 
 One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, ``maps`` (the model's
-success map over workers x MTBF), and ``figures``
-(``plot_run`` and the dashboard's frames); ``style`` holds the colours and markers they share,
+success map over workers x MTBF), ``overlay`` (the throughput of several runs, labelled by their
+settings), ``figures`` (``plot_run``) and ``live`` (the dashboard's frames, whose artists are
+updated in place; its panels are in ``live_panels``); ``style`` holds the colours and markers they share,
 so a crash looks the same everywhere.
 
 Artists carry a ``gid`` (``"observed"``, ``"ideal"``, ``"target"``, ``"deadline"``,
@@ -23,6 +24,7 @@ from __future__ import annotations
 from .figures import new_figure, plot_run, render_png
 from .latency import plot_latency
 from .maps import plot_success_map, success_map
+from .overlay import plot_overlay
 from .style import COLORS, MARKERS
 from .sweeps import plot_sweep
 from .throughput import plot_throughput
@@ -36,6 +38,7 @@ __all__ = [
     "plot_sweep",
     "plot_success_map",
     "success_map",
+    "plot_overlay",
     "render_png",
     "new_figure",
     "COLORS",

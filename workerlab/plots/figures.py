@@ -4,9 +4,9 @@ Axes-level plots (``plot_throughput``, ``plot_latency``, ``plot_timeline``, ``pl
 an ``ax``; the functions here own their figure. ``plot_run`` returns a bare ``Figure``, not
 registered with pyplot, so that a notebook shows it once and a script can ``savefig`` it.
 
-The dashboard's frames (:func:`render_png`) are throughput and timeline side by side, drawn
-onto a bare Agg figure that is reused from one frame to the next and encoded as PNG; the
-dashboard calls it in its rendering thread.
+The dashboard's frames (:func:`render_png`) are drawn by ``plots.live.LiveFigure``, whose
+artists are made once and updated frame after frame; the dashboard calls it in its rendering
+thread.
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ from matplotlib.figure import Figure
 from .. import analysis, report, tidy
 from ..config import DEADLINE
 from .latency import plot_latency
+from .live import FIG_DPI, FIG_SIZE, LiveFigure
 from .throughput import plot_throughput
 from .timeline import plot_timeline
 
 __all__ = ["plot_run", "render_png", "new_figure", "draw_once", "FIG_SIZE", "FIG_DPI"]
-
-#: size of the dashboard's figure (inches) and its resolution: ~1040 x 400 px, a few tens of kB a frame
-FIG_SIZE = (13.0, 5.0)
-FIG_DPI = 80
 
 
 def plot_run(
@@ -58,41 +55,21 @@ def plot_run(
     return fig
 
 
-def new_figure() -> Figure:
-    """A pyplot-free figure with its own Agg canvas.
-
-    Keeping the canvas (rather than letting ``savefig`` make a temporary one per call) keeps its
-    renderer, and with it matplotlib's text-layout caches, from one frame to the next.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    return FigureCanvasAgg(Figure(figsize=FIG_SIZE, dpi=FIG_DPI)).figure
+def new_figure() -> LiveFigure:
+    """A dashboard frame's figure (``plots.live.LiveFigure``), to pass to :func:`render_png` again and again."""
+    return LiveFigure()
 
 
 def render_png(
-    df: pd.DataFrame, *, deadline: float | None = DEADLINE, fig: Figure | None = None, live: bool = False
+    df: pd.DataFrame, *, deadline: float | None = DEADLINE, fig: LiveFigure | None = None, live: bool = False
 ) -> bytes:
-    """Throughput and crash timeline of the event log ``df``, side by side, as PNG bytes.
+    """Throughput, crash timeline and latencies of the event log ``df`` as one PNG frame.
 
-    ``live``: ``df`` is a snapshot of a run in progress (titles say so). Draws on a bare
-    ``Figure`` (no pyplot, no backend switch, nothing shown in the notebook); pass the previous
-    frame's ``fig`` (from :func:`new_figure`) to redraw it in place. Margins are fixed:
-    constrained layout would cost more than the drawing itself at every live frame.
+    ``live``: ``df`` is a snapshot of a run in progress (titles say so). Pass the previous
+    frame's ``fig`` (from :func:`new_figure`) to update its artists in place; the dashboard
+    uses ``LiveFigure.render``, which also returns the run's counters.
     """
-    if fig is None:
-        fig = new_figure()
-    fig.clear()
-    grid = fig.add_gridspec(
-        1, 2, width_ratios=[1.0, 1.15], left=0.055, right=0.855, bottom=0.11, top=0.93, wspace=0.2
-    )
-    ax_tp = plot_throughput(df, ax=fig.add_subplot(grid[0]), deadline=deadline)
-    ax_tl = plot_timeline(df, ax=fig.add_subplot(grid[1]))
-    if live:  # say that the run is still going
-        ax_tp.set_title("throughput — live")
-        ax_tl.set_title("worker timeline — live")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})  # fast: frames are short-lived
-    return buf.getvalue()
+    return (fig if fig is not None else LiveFigure()).render(df, deadline=deadline, live=live)[0]
 
 
 def draw_once() -> None:
@@ -101,7 +78,9 @@ def draw_once() -> None:
     The dashboard does this in its rendering thread while the person is still choosing
     settings, so that its first live frame is not late.
     """
-    fig = new_figure()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = FigureCanvasAgg(Figure(figsize=FIG_SIZE, dpi=FIG_DPI)).figure
     ax = fig.add_subplot()
     ax.set_title("warm-up")
     ax.legend(handles=ax.plot([0, 1], label="x"))
