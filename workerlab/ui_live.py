@@ -66,7 +66,9 @@ class LiveView(widgets.VBox):
 
     ``tick(run, deadline)`` (at every collector update) starts a frame when none is drawing and
     the last one started ``redraw_every`` seconds ago, or sets a timer for then: frames keep
-    their pace whatever the 0.1 s ticks do. A frame folds the run's new records into a
+    their pace whatever the 0.1 s ticks do. The first frame waits until every worker has been
+    ready once (``run.started``): while they start, the rendering thread would take CPU from
+    the start-up that decides how soon the run can end. A frame folds the run's new records into a
     ``LiveLog`` and draws them in the rendering thread (``plots.live.LiveFigure``: JPEG);
     ``final(df, deadline)`` draws the returned log (PNG) once the run is over.
     """
@@ -78,7 +80,10 @@ class LiveView(widgets.VBox):
             format="png", layout=widgets.Layout(display="none", width="100%", max_width=max_width)
         )
         super().__init__([self.panel, self.plot])
+        self.add_class("workerlab-live-view")
+        self.plot.add_class("workerlab-plot")
         self.figure: Any = None  # the LiveFigure, made and touched only in the rendering thread
+        render.render_pool().submit(self._figure)  # made now, while the person chooses settings
         self.reset()
 
     def reset(self) -> None:
@@ -101,8 +106,8 @@ class LiveView(widgets.VBox):
         if self._run is not run:
             self._run, self._log = run, LiveLog(n_workers=run.config.workers, target=run.config.samples)
         self._deadline = deadline
-        if self._over or run.finished or not run.records:
-            return
+        if self._over or run.finished or not run.started:
+            return  # no frame while workers start: start-up decides how soon the run can end
         if self._render is not None and not self._render.done():
             return  # it calls again when it is done
         loop = asyncio.get_running_loop()
