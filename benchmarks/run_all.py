@@ -29,6 +29,7 @@ BENCHMARKS = [
     "throughput.py",
     "memory.py",
     "scaling.py",
+    "dashboard_frames.py",
     "hostile.py",
     "soak.py",
     "threshold_search.py",
