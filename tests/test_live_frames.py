@@ -165,8 +165,8 @@ def test_the_overlay_has_one_line_per_run_labelled_by_its_settings():
     ax = wl.plot_overlay(df, labels={"a": "4 workers · interval 1 s · MTBF 0 s"}, ax=Figure().add_subplot())
     lines = [line for line in ax.get_lines() if line.get_gid() == "run"]
     assert [line.get_url() for line in lines] == ["a", "b"]
-    assert lines[0].get_label() == "4 workers · interval 1 s · MTBF 0 s"
-    assert lines[1].get_label() == "2 workers · interval 1.00 s · 5.50 s"  # from the log alone
+    assert lines[0].get_label() == "4 workers · interval 1 s · MTBF 0 s → 4.06 s"
+    assert lines[1].get_label() == "2 workers · interval 1.00 s → 5.50 s"  # from the log alone
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:2] == [lines[0].get_label(), lines[1].get_label()]
     last = wl.plot_overlay(df, last=1, ax=Figure().add_subplot())

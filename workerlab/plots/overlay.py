@@ -17,13 +17,15 @@ __all__ = ["plot_overlay", "default_label"]
 
 
 def default_label(row: pd.Series) -> str:
-    """What the log alone says of a run: workers, measured interval, and how it ended."""
+    """What the log alone says of a run's settings: workers and the measured interval."""
     workers = int(row["workers"])
-    text = f"{workers} worker{'s' if workers != 1 else ''} · interval {report.seconds(row['interval_s'])}"
+    return f"{workers} worker{'s' if workers != 1 else ''} · interval {report.seconds(row['interval_s'])}"
+
+
+def _result(row: pd.Series) -> str:
+    """How the run ended: its time to the target, or its outcome."""
     outcome = None if pd.isna(row["outcome"]) else str(row["outcome"])
-    if outcome == "reached":
-        return f"{text} · {report.seconds(row['elapsed_s'])}"
-    return f"{text} · {outcome or 'running'}"
+    return report.seconds(row["elapsed_s"]) if outcome == "reached" else (outcome or "running")
 
 
 def plot_overlay(
@@ -38,7 +40,7 @@ def plot_overlay(
 
     ``labels`` maps a run_id to its legend text, e.g. the settings the run had (the event log
     does not record the emulator's interval or MTBF); a run without one is labelled by
-    :func:`default_label`. ``last`` keeps only the last runs (in order of appearance). The
+    :func:`default_label`. Each label ends with how the run ended (``→ 9.05 s``, ``→ timeout``). ``last`` keeps only the last runs (in order of appearance). The
     target and the ``deadline`` are drawn as in ``plot_throughput``; the lines carry
     ``gid="run"`` and, as ``url``, their run_id.
     """
@@ -65,7 +67,7 @@ def plot_overlay(
             where="post",
             lw=1.6,
             color=f"C{k % 10}",
-            label=labels.get(rid) or default_label(row),
+            label=f"{labels.get(rid) or default_label(row)} → {_result(row)}",
             gid="run",
             zorder=3,
         )
