@@ -3,8 +3,11 @@
 nbval proves the kernel side of ``notebooks/02_dashboard.ipynb`` runs; only a browser shows that the
 widgets render and work. This test starts JupyterLab on a free loopback port with a random token,
 opens the notebook, runs all its cells from the Run menu, sets the worker slider through its readout,
-presses Run, records every plot frame the browser shows while the run goes, waits for the summary
-with the expected sample count, and saves screenshots under ``tests/browser/artifacts/`` (gitignored).
+presses Run, records every plot frame the browser shows and what the live counters above it say while
+the run goes, waits for the summary with the expected sample count, opens the "compare runs" tab, and
+saves screenshots under ``tests/browser/artifacts/`` (gitignored): ``dashboard-live-mid-run.png``
+(counters and frame during the run), ``dashboard-plot-mid-run.png``, ``dashboard-compare.png`` (the
+overlay of the notebook's runs and this one), ``dashboard-finished.png`` and the whole page.
 
 Not part of ``make test`` (pyproject's addopts ignore this folder): ``make test-browser`` installs
 what it needs (Debian's chromium, Playwright from PyPI, the ``lab`` extra) and runs it. The browser is
@@ -59,7 +62,7 @@ CHROMIUM_FLAGS = [
 INTERVAL = os.environ.get("WORKERLAB_INTERVAL", "0.2")
 WORKERS = 8
 #: more than the notebook's 150, typed into the samples box: a run of ~6 s at 0.2 s a number, so that
-#: several live frames (each ~0.5 s to draw, more on a loaded machine) show before it ends
+#: many live frames (about 7 a second) show before it ends
 SAMPLES = 240
 MARKER = "WORKERLAB_BROWSER_TEST"  # env var set on Jupyter, inherited by its kernel and workers
 
@@ -513,6 +516,8 @@ def _drive(lab: Lab, page) -> None:
         "the run to start (Run disabled)",
     )
     plot = dash.locator("img.workerlab-plot")
+    live_panel, live_view = dash.locator(".workerlab-live"), dash.locator(".workerlab-live-view")
+    live_counters: list[str] = []  # what the counters above the plot said while the run went
     mid_run = None
     expected = re.compile(rf"\b{SAMPLES} samples from {WORKERS} workers\b")
     seen_workers: set[str] = set()
@@ -523,11 +528,15 @@ def _drive(lab: Lab, page) -> None:
         if time.monotonic() - last_scan >= 1.0:  # the tag reaches the workers (teardown relies on it)
             seen_workers.update(_workers(lab.tag))
             last_scan = time.monotonic()
-        if mid_run is None and _text(summary) == "" and "running" in _text(status):
+        if _text(summary) == "" and "running" in _text(status):
+            counters = _text(live_panel)
+            if "samples/s" in counters:
+                live_counters.append(counters)
             try:
                 frames = page.evaluate("window.__wlFrames.length")
-                if frames >= 2 and plot.is_visible():
+                if mid_run is None and frames >= 2 and plot.is_visible() and "samples/s" in counters:
                     mid_run = plot.screenshot(path=str(ARTIFACTS / "dashboard-plot-mid-run.png"))
+                    live_view.screenshot(path=str(ARTIFACTS / "dashboard-live-mid-run.png"))
             except Exception:  # noqa: BLE001 - the picture is a bonus; the frame record decides
                 pass
         return bool(expected.search(_text(summary))) and run_button.is_enabled()
@@ -553,6 +562,13 @@ def _drive(lab: Lab, page) -> None:
     )
     assert all(f["width"] > 0 and f["height"] > 0 for f in frames)
 
+    # 5b. The counters above the plot were live too: rate, time to target against the deadline, faults.
+    print(f"live counters seen: {len(live_counters)}; first: {live_counters[:1]}; last: {live_counters[-1:]}")
+    assert len(set(live_counters)) >= 2, f"the live counters did not change during the run: {live_counters}"
+    for label in ("rate", "time to target", "deadline", "crashes / restarts / stalls"):
+        assert label in live_counters[-1], (label, live_counters[-1])
+    assert re.search(r"\d+ of " + str(SAMPLES), live_counters[-1]), live_counters[-1]
+
     # 6. The run's workers are gone now that it has finished (the collector stops them).
     assert seen_workers, (
         "no worker process of this test was seen during the run: the "
@@ -561,7 +577,18 @@ def _drive(lab: Lab, page) -> None:
     if not _wait_until(lambda: not _workers(lab.tag), 15):
         pytest.fail(f"workers still running 15 s after the run finished: {_workers(lab.tag)}", pytrace=False)
 
-    # 7. A picture of the finished dashboard, for people (gitignored).
+    # 7. The compare tab overlays the runs of this dashboard: the notebook's and this one.
+    dash.locator(".lm-TabBar-tab, .p-TabBar-tab", has_text="compare runs").first.click()
+    compare = dash.locator("img.workerlab-compare-plot")
+    _wait_for(page, compare.is_visible, 30, "the compare tab's overlay to show")
+    note = _text(dash.locator(".workerlab-compare"))
+    print(f"compare tab: {note}")
+    runs = re.search(r"The last (\d+) of (\d+) runs", note)
+    assert runs and int(runs.group(1)) >= 2, note
+    compare.screenshot(path=str(ARTIFACTS / "dashboard-compare.png"))
+    dash.locator(".lm-TabBar-tab, .p-TabBar-tab", has_text="live").first.click()
+
+    # 8. A picture of the finished dashboard, for people (gitignored).
     dash.scroll_into_view_if_needed()
     page.evaluate("el => el.scrollIntoView({block: 'start'})", dash.element_handle())
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-finished.png"))
