@@ -94,7 +94,7 @@ class LiveView(widgets.VBox):
         self.render_errors: list[str] = []  # live frames that could not be drawn, and why
         self._run: RunStatus | None = None
         self._log: LiveLog | None = None
-        self._deadline: float | None = None
+        self._deadline = 0.0
         self._render: asyncio.Future | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._last = -math.inf
@@ -133,7 +133,7 @@ class LiveView(widgets.VBox):
         if not self._over and run is self._run and not run.finished:
             self.show(image, stats, "jpeg")
             self.live_redraws += 1
-            self.tick(run, deadline or 0.0)  # the next one, on time
+            self.tick(run, deadline)  # the next one, on time
 
     async def settle(self) -> None:
         """The run is over: no more live frames; wait for one still drawing."""
