@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         plot_latency,
         plot_overlay,
         plot_run,
+        plot_search,
         plot_success_map,
         plot_sweep,
         plot_throughput,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .search import SearchStatus, find_threshold, find_threshold_async
     from .sweeping import sweep, sweep_async
     from .ui import Dashboard, dashboard
+    from .ui_threshold import ThresholdDashboard, threshold_dashboard
     from .verdict import Threshold, threshold
 
 __version__ = "0.1.0"
@@ -73,6 +75,9 @@ _EXPORTS: dict[str, str] = {
     "Threshold": "workerlab.verdict",
     "dashboard": "workerlab.ui",
     "Dashboard": "workerlab.ui",
+    "threshold_dashboard": "workerlab.ui_threshold",
+    "ThresholdDashboard": "workerlab.ui_threshold",
+    "plot_search": "workerlab.plots",
     "Model": "workerlab.model",
     "calibrate": "workerlab.calibration",
     "find_threshold": "workerlab.search",
@@ -102,6 +107,7 @@ __all__ = [
     "load",
     "plot_latency",
     "plot_overlay",
+    "plot_search",
     "plot_run",
     "plot_sweep",
     "plot_throughput",
@@ -117,6 +123,8 @@ __all__ = [
     "find_threshold_async",
     "SearchStatus",
     "plot_success_map",
+    "ThresholdDashboard",
+    "threshold_dashboard",
     "__version__",
 ]
 

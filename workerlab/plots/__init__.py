@@ -8,7 +8,7 @@ and ``workerlab.tidy``; these modules only draw.
 
 One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, ``maps`` (the model's
 success map over workers x MTBF), ``overlay`` (the throughput of several runs, labelled by their
-settings), ``figures`` (``plot_run``) and ``live`` (the dashboard's frames, whose artists are
+settings), ``search_progress`` (a threshold search as it stands), ``figures`` (``plot_run``) and ``live`` (the dashboard's frames, whose artists are
 updated in place; its panels are in ``live_panels``); ``style`` holds the colours and markers they share,
 so a crash looks the same everywhere.
 
@@ -25,6 +25,7 @@ from .figures import new_figure, plot_run, render_png
 from .latency import plot_latency
 from .maps import plot_success_map, success_map
 from .overlay import plot_overlay
+from .search_progress import plot_search
 from .style import COLORS, MARKERS
 from .sweeps import plot_sweep
 from .throughput import plot_throughput
@@ -39,6 +40,7 @@ __all__ = [
     "plot_success_map",
     "success_map",
     "plot_overlay",
+    "plot_search",
     "render_png",
     "new_figure",
     "COLORS",
