@@ -262,7 +262,7 @@ class ThresholdDashboard(widgets.VBox):
 
     async def _draw_table(self, table: Any, th: Threshold | None) -> None:
         level = float(self.level.value)
-        threshold = th.workers if th is not None else None
+        threshold = th.workers if th is not None and th.conclusive else None  # "so far" is not one
         self.plot.value = await render.call(lambda: _png(table, level=level, threshold=threshold))
         self.plot.layout.display = None
         cols = [
@@ -278,7 +278,10 @@ class ThresholdDashboard(widgets.VBox):
             )
             if c in table
         ]
-        self.table.value = table[cols].to_html(index=False, float_format=lambda x: f"{x:.2f}", na_rep="–")
+        ran = table[table["runs"] > 0][cols]  # the counts measured so far (the plot shows the rest)
+        self.table.value = (
+            ran.to_html(index=False, float_format=lambda x: f"{x:.2f}", na_rep="–") if len(ran) else ""
+        )
 
 
 def _png(table: Any, *, level: float, threshold: Any) -> bytes:
