@@ -7,7 +7,9 @@ presses Run, records every plot frame the browser shows and what the live counte
 the run goes, waits for the summary with the expected sample count, opens the "compare runs" tab, and
 saves screenshots under ``tests/browser/artifacts/`` (gitignored): ``dashboard-live-mid-run.png``
 (counters and frame during the run), ``dashboard-plot-mid-run.png``, ``dashboard-compare.png`` (the
-overlay of the notebook's runs and this one), ``dashboard-finished.png`` and the whole page.
+overlay of the notebook's runs and this one), ``dashboard-finished.png`` and the whole page. Then it
+runs the threshold widget (``wl.threshold_dashboard``) until two runs are measured
+(``threshold-live.png``), presses Stop and waits for the verdict (``threshold-verdict.png``).
 
 Not part of ``make test`` (pyproject's addopts ignore this folder): ``make test-browser`` installs
 what it needs (Debian's chromium, Playwright from PyPI, the ``lab`` extra) and runs it. The browser is
@@ -593,4 +595,47 @@ def _drive(lab: Lab, page) -> None:
     page.evaluate("el => el.scrollIntoView({block: 'start'})", dash.element_handle())
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-finished.png"))
     dash.screenshot(path=str(ARTIFACTS / "dashboard-finished.png"))
+
+    # 9. The threshold search in its widget: Run, a live picture of the evidence once runs are
+    # measured, then Stop, which must end with a verdict on what was measured and no worker left.
+    _threshold_search(lab, page)
     print(f"screenshots in {ARTIFACTS.relative_to(ROOT)}/; test body took {time.monotonic() - started:.1f} s")
+
+
+def _threshold_search(lab: Lab, page) -> None:
+    search = page.locator(".workerlab-threshold").first
+    search.scroll_into_view_if_needed()
+    run_button, stop_button = (
+        search.locator("button.workerlab-threshold-run"),
+        search.locator("button.workerlab-threshold-stop"),
+    )
+    status, plot = (
+        search.locator(".workerlab-threshold-status"),
+        search.locator("img.workerlab-threshold-plot"),
+    )
+    _wait_for(page, run_button.is_enabled, 30, "the threshold widget's Run button")
+    run_button.click()
+    measured = re.compile(r"measuring: (\d+) runs measured")
+
+    def evidence() -> bool:
+        m = measured.search(_text(status))
+        return bool(m and int(m.group(1)) >= 2 and plot.is_visible())
+
+    _wait_for(page, evidence, RUN, "the search to measure two runs and draw them")
+    live_status = _text(status)
+    search.screenshot(path=str(ARTIFACTS / "threshold-live.png"))
+    stop_button.click()
+    _wait_for(
+        page,
+        lambda: run_button.is_enabled() and _text(search.locator(".workerlab-threshold-verdict")),
+        RUN,
+        "the search to stop and show its verdict",
+    )
+    final = _text(status)
+    print(f"threshold search: live '{live_status}'; final '{final}'")
+    assert final.startswith(("Stopped: ", "Done: ")), final
+    search.screenshot(path=str(ARTIFACTS / "threshold-verdict.png"))
+    if not _wait_until(lambda: not _workers(lab.tag), 15):
+        pytest.fail(
+            f"workers still running 15 s after the search stopped: {_workers(lab.tag)}", pytrace=False
+        )
