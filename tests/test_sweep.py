@@ -101,7 +101,7 @@ def test_sweep_on_a_dask_local_cluster():
             threads_per_worker=2,
             host="127.0.0.1",
             protocol="tcp",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # loopback only, any free port
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
