@@ -153,3 +153,13 @@ def test_cli_sweep_bad_arguments_exit_2_with_one_line(capsys, args, message):
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "threshold"])
+def test_every_subcommand_passes_the_run_options_on(capsys, command):
+    """--max-line (like every worker option) reaches the validator from each subcommand."""
+    assert cli.main([command, "--max-line", "10", "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "max_line" in lines[0]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from logbuilder import LogBuilder, faulty_run, perfect_run, sweep
 
 import workerlab as wl
-from workerlab import analysis, cli, events, plots, report
+from workerlab import analysis, cli_format, events, plots, report
 
 
 def shown(html_value: str) -> str:
@@ -48,7 +48,7 @@ def test_the_same_row_gives_the_same_words_in_cli_plot_and_dashboard(case):
     headline = report.headline(row, deadline=deadline)
     lines = report.details(row, deadline=deadline)
 
-    text = cli.format_summary(cli.summary_record(df, deadline))  # the JSON record: NA is None
+    text = cli_format.format_summary(cli_format.summary_record(df, deadline))  # the JSON record: NA is None
     title = plots.plot_run(df, deadline=deadline)._suptitle.get_text()
     page = shown(report.summary_html(df, deadline=deadline))
 

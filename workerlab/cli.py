@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import cli_format
 from .config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, parse_workers
 from .errors import ConfigError
 
@@ -26,41 +26,6 @@ PROG = "workerlab"
 def _fail(message: str, code: int) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return code
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON values: NA/NaN -> null, numpy scalars -> Python."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    try:
-        import pandas as pd
-
-        if value is pd.NA:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def summary_record(df: Any, deadline: float) -> dict[str, Any]:
-    """The run's summary row as a JSON-ready dict (keys of ``wl.summary`` plus ``deadline_s``)."""
-    from .analysis import summary
-
-    row = summary(df, deadline=deadline).iloc[0]
-    record = {str(k): _jsonable(v) for k, v in row.items()}
-    record["deadline_s"] = deadline
-    return record
-
-
-def format_summary(rec: dict[str, Any]) -> str:
-    """A short human-readable report of one run (``workerlab.report``'s words)."""
-    from . import report
-
-    return report.text(rec, deadline=rec["deadline_s"])
 
 
 def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> None:
@@ -173,11 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(args: argparse.Namespace) -> int:
-    from . import collector, persist
-    from .errors import CollectError
-
-    options = dict(
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of one run that every subcommand takes (``_worker_options``), as ``collect``'s."""
+    return dict(
         worker_bin=args.worker_bin,
         worker_args=args.worker_arg,
         interval=args.interval,
@@ -186,8 +149,14 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         max_workers=args.max_workers,
         max_line=args.max_line,
-        progress=not args.no_progress,
     )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import collector, persist
+    from .errors import CollectError
+
+    options = dict(_run_options(args), progress=not args.no_progress)
     error: CollectError | None = None
     try:
         df = collector.collect(args.workers, args.samples, **options)
@@ -201,8 +170,8 @@ def _run(args: argparse.Namespace) -> int:
         persist.save(df, args.out)
     if error is not None:
         kept = f"the partial event log is in {args.out}" if args.out else "pass --out FILE.parquet to keep it"
-        return _fail(f"{_failure(error, df)} ({kept})", 1)
-    rec = summary_record(df, args.deadline)
+        return _fail(f"{cli_format.failure(error, df)} ({kept})", 1)
+    rec = cli_format.summary_record(df, args.deadline)
     if args.plot:
         from .plots import plot_run
 
@@ -210,72 +179,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rec))
     else:
-        print(format_summary(rec))
+        print(cli_format.format_summary(rec))
         for label, path in (("event log", args.out), ("plot", args.plot)):
             if path:
                 print(f"  {label:<19} {path}")
     return 0
-
-
-def _failure(error: Exception, df: Any) -> str:
-    """A failed run's message for a command line: the run-level row's (no word of Python's ``.events``)."""
-    from . import events
-
-    if df is not None and len(df):
-        messages = events.run_stops(df)["message"].dropna()
-        if len(messages) and messages.iloc[-1]:
-            return str(messages.iloc[-1])
-    return str(error)
-
-
-def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
-    """A sweep as a JSON-ready dict: per-worker-count rows, the threshold, and run times."""
-    import pandas as pd
-
-    from . import events
-    from .analysis import summary
-    from .verdict import threshold
-
-    th = threshold(df, deadline=deadline, level=level)
-    elapsed = summary(df, deadline=deadline)["elapsed_s"]
-    rows = [{k: _jsonable(v) for k, v in row.items()} for row in th.table.to_dict("records")]
-    stops = events.run_stops(df)
-    durations = stops.groupby("run_id", sort=False)["t"].max()
-    outcomes = stops["outcome"].fillna("")
-    return {
-        "rows": rows,
-        "threshold": th.to_dict(),
-        "runs": int(pd.unique(df["run_id"]).size),
-        "failed_runs": int((outcomes == "failed").sum()),
-        "not_reached_runs": int((outcomes != "reached").sum()),
-        "run_time_sum_s": float(durations.sum()),
-        "elapsed_sum_s": float(elapsed.sum()),
-        "deadline_s": deadline,
-        "level": level,
-    }
-
-
-def format_sweep(rep: dict[str, Any]) -> str:
-    """The per-worker-count table and the threshold sentence, for people."""
-
-    def sec(v: Any) -> str:
-        return "     –" if v is None else f"{v:6.2f}"
-
-    lines = [" workers  runs  met  not reached  share   95% CI        median s  p95 s  bound s"]
-    for r in rep["rows"]:
-        lines.append(
-            f"{r['workers']:8d}  {r['runs']:4d}  {r['successes']:3d}  {r['not_reached']:11d}  "
-            f"{r['success_rate']:5.2f}   {r['ci_low']:.2f}–{r['ci_high']:.2f}    {sec(r['median_elapsed_s'])}"
-            f"  {sec(r['p95_elapsed_s'])}  {sec(r['median_bound_s'])}"
-        )
-    lines.append("")
-    lines.append(rep["threshold"]["sentence"])
-    if rep.get("wall_s"):
-        lines.append(
-            f"{rep['runs']} runs in {rep['wall_s']:.1f} s wall; their own times add up to "
-            f"{rep['run_time_sum_s']:.1f} s (wall/sum {rep['wall_s'] / max(rep['run_time_sum_s'], 1e-9):.2f})"
-        )
-    return "\n".join(lines)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -289,16 +197,7 @@ def _sweep(args: argparse.Namespace) -> int:
         counts = parse_workers(args.workers)
         if not 0 < args.level < 1:
             raise ConfigError(f"--level must be between 0 and 1 (a share of runs), got {args.level:g}")
-        options = dict(
-            worker_bin=args.worker_bin,
-            worker_args=args.worker_arg,
-            interval=args.interval,
-            mtbf=args.mtbf,
-            seed=args.seed,
-            timeout=args.timeout,
-            max_workers=args.max_workers,
-            max_line=args.max_line,
-        )
+        options = _run_options(args)
     except ConfigError as exc:
         return _fail(str(exc), 2)
     start = time.monotonic()
@@ -322,7 +221,7 @@ def _sweep(args: argparse.Namespace) -> int:
     wall = time.monotonic() - start
     if args.out:
         persist.save(df, args.out)
-    rep = sweep_report(df, args.deadline, args.level)
+    rep = cli_format.sweep_report(df, args.deadline, args.level)
     rep["wall_s"] = wall
     if args.plot:
         from matplotlib.figure import Figure
@@ -338,7 +237,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rep))
     else:
-        print(format_sweep(rep))
+        print(cli_format.format_sweep(rep))
         if rep["not_reached_runs"]:
             print(
                 f"  {rep['not_reached_runs']} run(s) did not reach the target; see their stop rows"
@@ -366,13 +265,7 @@ def _threshold(args: argparse.Namespace) -> int:
             parallel=args.parallel,
             max_live_workers=args.max_live_workers,
             progress=not args.no_progress,
-            worker_bin=args.worker_bin,
-            worker_args=args.worker_arg,
-            interval=args.interval,
-            mtbf=args.mtbf,
-            seed=args.seed,
-            timeout=args.timeout,
-            max_workers=args.max_workers,
+            **_run_options(args),
         )
     except ConfigError as exc:  # raised before anything started
         return _fail(str(exc), 2)
@@ -380,7 +273,7 @@ def _threshold(args: argparse.Namespace) -> int:
         return _fail(str(exc), 1)
     if args.out and th.events is not None:
         persist.save(th.events, args.out)
-    print(json.dumps(th.to_dict(), default=_jsonable) if args.json else th)
+    print(json.dumps(th.to_dict(), default=cli_format.jsonable) if args.json else th)
     if th.interrupted:
         return _fail("interrupted; every worker process was stopped (above: what was measured)", 130)
     return 0
