@@ -1,5 +1,6 @@
 """The worker emulator as a real process over real loopback sockets: no mocks.
 
+Its HTTP contract, its command line, and bin/worker; the fault flags are in test_emulator_faults.py.
 Time is compressed (-interval FAST). Timing asserts are lower bounds only (the schedule can be late on a
 noisy machine, never early). Workers get -mtbf 0 unless the test is about crashes, because the default
 lifetime (mean 30 s) would make any test flaky.
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import http.client
 import os
-import random
 import re
-import select
 import shutil
 import signal
 import socket
@@ -20,134 +19,17 @@ import sys
 import time
 
 import pytest
+from emulator_client import (
+    LINE,
+    STARTED,
+    VENV_PATH,
+    Raw,
+    start,
+    stderr_line,
+    stream_values,
+    values,
+)
 from helpers import EMULATOR, FAST, WORKER_BIN, free_port
-
-LINE = re.compile(rb"rnd=(\d|[1-9]\d)\n")
-STARTED = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d worker (-?\d+) started on 127\.0\.0\.1:(\d+)\n")
-VENV_PATH = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-
-
-# --- helpers ---------------------------------------------------------------------------------------
-
-
-def stderr_line(proc: subprocess.Popen, timeout: float = 10.0) -> str:
-    """The next line the process writes to stderr ('' on EOF or timeout)."""
-    ready, _, _ = select.select([proc.stderr], [], [], timeout)
-    return proc.stderr.readline().decode() if ready else ""
-
-
-def start(spawn, *args: str, fast: bool = True, worker_id: int = 1) -> tuple[subprocess.Popen, int]:
-    """An emulator on an ephemeral port (-port 0, no race for a free port), once it listens.
-
-    fast=True prepends -interval FAST -mtbf 0; a later flag of the same name wins (Go semantics).
-    """
-    pre = ("-interval", str(FAST), "-mtbf", "0") if fast else ()
-    proc = spawn("-workerId", str(worker_id), "-port", "0", *pre, *args)
-    line = stderr_line(proc)
-    m = STARTED.fullmatch(line)
-    assert m, f"no started line: {line!r}"
-    return proc, int(m.group(2))
-
-
-def seed_with_lifetime(mtbf: float, low: float, high: float) -> tuple[int, float]:
-    """A seed whose lifetime (random.Random(seed).expovariate(1/mtbf), as the emulator draws it) is in range."""
-    for seed in range(100_000):
-        lifetime = random.Random(seed).expovariate(1 / mtbf)
-        if low <= lifetime <= high:
-            return seed, lifetime
-    raise AssertionError("no such seed")
-
-
-class Raw:
-    """A hand-rolled HTTP/1.1 client on a raw socket that keeps the chunk framing visible."""
-
-    def __init__(self, port: int, timeout: float = 10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-        self.sent = 0.0
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def get(self, target: str) -> None:
-        self.sent = time.monotonic()
-        self.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-
-    def _fill(self) -> None:
-        data = self.sock.recv(65536)
-        if not data:
-            raise EOFError(self.buf)
-        self.buf += data
-
-    def _until(self, sep: bytes) -> bytes:
-        while sep not in self.buf:
-            self._fill()
-        i = self.buf.index(sep) + len(sep)
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
-
-    def _exactly(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            self._fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def head(self) -> tuple[int, dict[str, str]]:
-        """Status code and headers (names lower-cased; a repeated name fails the test)."""
-        lines = self._until(b"\r\n\r\n").decode("latin-1").split("\r\n")[:-2]
-        version, code, _ = lines[0].split(" ", 2)
-        assert version == "HTTP/1.1"
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            assert name.lower() not in headers, f"repeated header {name}"
-            headers[name.lower()] = value.strip()
-        return int(code), headers
-
-    def body(self, headers: dict[str, str]) -> bytes:
-        return self._exactly(int(headers["content-length"]))
-
-    def chunk(self) -> bytes | None:
-        """One chunk's payload; None for the terminating 0-chunk (whose trailing CRLF is consumed)."""
-        size = int(self._until(b"\r\n")[:-2], 16)
-        payload = self._exactly(size + 2)
-        assert payload[-2:] == b"\r\n", payload
-        return payload[:-2] if size else None
-
-    def stream(self) -> tuple[list[tuple[float, bytes]], bool]:
-        """(arrival time, payload) of each chunk, and whether the stream ended with the 0-chunk."""
-        chunks = []
-        try:
-            while (payload := self.chunk()) is not None:
-                chunks.append((time.monotonic(), payload))
-        except EOFError:
-            return chunks, False
-        return chunks, True
-
-    def rnd(self, n: int) -> tuple[list[tuple[float, bytes]], bool]:
-        """GET /rnd?n=N expecting 200; the stream as in stream()."""
-        self.get(f"/rnd?n={n}")
-        code, _ = self.head()
-        assert code == 200
-        return self.stream()
-
-
-def values(chunks: list[tuple[float, bytes]]) -> list[int]:
-    """The numbers of the complete lines in the chunks; every complete line must be well-formed."""
-    data = b"".join(payload for _, payload in chunks)
-    complete = data[: data.rfind(b"\n") + 1]
-    lines = complete.splitlines(keepends=True)
-    assert all(LINE.fullmatch(line) for line in lines), lines
-    return [int(line[4:]) for line in lines]
-
-
-def stream_values(port: int, n: int) -> list[int]:
-    raw = Raw(port)
-    chunks, ended = raw.rnd(n)
-    raw.close()
-    assert ended
-    return values(chunks)
-
 
 # --- HTTP contract ---------------------------------------------------------------------------------
 
@@ -395,200 +277,6 @@ def test_main_returns_the_status_in_process(capsys):
 
     assert emulator.main(["-workerId", "1", "-port", "1", "-nope"]) == 2
     assert "flag provided but not defined: -nope" in capsys.readouterr().err
-
-
-# --- fault flags -----------------------------------------------------------------------------------
-
-
-def test_mtbf_crash_is_abrupt_mid_stream(spawn):
-    seed, lifetime = seed_with_lifetime(0.5, 0.25, 0.8)
-    t_spawn = time.monotonic()
-    proc, port = start(spawn, "-mtbf", "0.5", "-seed", str(seed))
-    raw = Raw(port)
-    chunks, ended = raw.rnd(100_000)
-    assert not ended, "a crash must not send the terminating chunk"
-    assert proc.wait(timeout=10) == 2
-    assert time.monotonic() - t_spawn >= lifetime
-    assert len(values(chunks)) >= 1
-    assert "panic:" in proc.stderr.read().decode()
-
-
-@pytest.mark.parametrize("mode", ["", "fin"])
-def test_a_crash_closes_the_stream_cleanly_by_default(spawn, mode):
-    """-crashMode fin (the default): the client reads every line the worker wrote, then an EOF."""
-    seed, _ = seed_with_lifetime(0.4, 0.2, 0.6)
-    proc, port = start(spawn, "-mtbf", "0.4", "-seed", str(seed), *(("-crashMode", mode) if mode else ()))
-    chunks, ended = Raw(port).rnd(100_000)  # EOFError inside: a FIN
-    assert not ended and len(values(chunks)) >= 1
-    assert proc.wait(timeout=10) == 2
-
-
-def test_crash_mode_rst_resets_the_connection_after_the_lines_it_wrote(spawn, tmp_path):
-    """-crashMode rst: the lines written before the crash still arrive, then the read fails with a reset."""
-    log = tmp_path / "sent.log"
-    seed, _ = seed_with_lifetime(0.4, 0.2, 0.6)
-    proc, port = start(spawn, "-mtbf", "0.4", "-seed", str(seed), "-crashMode", "rst", "-sentLog", str(log))
-    raw = Raw(port)
-    raw.get("/rnd?n=100000")
-    assert raw.head()[0] == 200
-    chunks = []
-    with pytest.raises(ConnectionResetError):
-        while True:
-            chunks.append((time.monotonic(), raw.chunk()))
-    raw.close()
-    assert proc.wait(timeout=10) == 2
-    assert "panic:" in proc.stderr.read().decode()
-    logged = [int(line.split(" ")[2]) for line in log.read_text().splitlines()]
-    assert len(logged) >= 5 and values(chunks) == logged
-
-
-def test_crash_code_sets_the_exit_status(spawn):
-    seed, _ = seed_with_lifetime(0.2, 0.05, 0.3)
-    proc, _ = start(spawn, "-mtbf", "0.2", "-seed", str(seed), "-crashCode", "7")
-    assert proc.wait(timeout=10) == 7
-
-
-def test_crash_time_and_numbers_are_reproducible_from_the_seed(spawn):
-    seed, lifetime = seed_with_lifetime(0.5, 0.3, 0.8)
-    other, other_lifetime = seed_with_lifetime(0.5, 0.05, 0.25)
-    reported, streams = [], []
-    for s in (seed, seed, other):
-        t_spawn = time.monotonic()
-        proc, port = start(spawn, "-mtbf", "0.5", "-seed", str(s))
-        streams.append(values(Raw(port).rnd(100_000)[0]))
-        assert proc.wait(timeout=10) == 2
-        assert time.monotonic() - t_spawn >= (lifetime if s == seed else other_lifetime)
-        m = re.search(r"simulated crash after ([\d.]+) s", proc.stderr.read().decode())
-        reported.append(float(m.group(1)))
-    assert reported[0] == reported[1] == pytest.approx(lifetime, abs=1e-6)
-    assert reported[2] == pytest.approx(other_lifetime, abs=1e-6)
-    common = min(len(streams[0]), len(streams[1]))
-    assert common >= 3 and streams[0][:common] == streams[1][:common]
-
-
-def test_seed_gives_the_same_numbers_and_other_seeds_differ(spawn):
-    runs = {}
-    for key, seed in (("a", 42), ("b", 42), ("c", 43)):
-        _, port = start(spawn, "-seed", str(seed), "-interval", "0.001")
-        runs[key] = stream_values(port, 40)
-    assert runs["a"] == runs["b"]
-    assert runs["a"] != runs["c"]
-    rng = random.Random(42)  # documented: the lifetime is drawn first, then randrange(100) per line
-    rng.random()
-    assert runs["a"] == [rng.randrange(100) for _ in range(40)]
-
-
-def test_numbers_continue_across_streams_without_repeating(spawn):
-    _, port = start(spawn, "-seed", "9", "-interval", "0.001")
-    first, second = stream_values(port, 20), stream_values(port, 20)
-    _, port = start(spawn, "-seed", "9", "-interval", "0.001")
-    assert stream_values(port, 40) == first + second
-
-
-def test_hang_after_k_lines_keeps_the_connection_open(spawn):
-    proc, port = start(spawn, "-hangAfter", "3")
-    raw = Raw(port)
-    raw.get("/rnd?n=10")
-    assert raw.head()[0] == 200
-    got = [raw.chunk() for _ in range(3)]
-    assert all(LINE.fullmatch(p) for p in got)
-    raw.sock.settimeout(15 * FAST + 0.3)  # only the silence is timed: a slow machine never fails it
-    with pytest.raises(TimeoutError):  # silence, not EOF: the connection is still open
-        raw.chunk()
-    assert raw.buf == b""
-    assert proc.poll() is None
-    other = Raw(port)
-    other.get("/rnd?n=1")
-    assert other.head()[0] == 429, "a stalled stream still holds the worker"
-
-
-def test_start_delay_listens_only_after_the_delay(spawn):
-    port = free_port()
-    t_spawn = time.monotonic()
-    proc = spawn("-workerId", "1", "-port", str(port), "-mtbf", "0", "-startDelay", "0.3")
-    refused = 0
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=5).close()
-            break
-        except ConnectionRefusedError:
-            refused += 1
-            assert proc.poll() is None and time.monotonic() - t_spawn < 10
-            time.sleep(0.005)
-    assert time.monotonic() - t_spawn >= 0.3
-    assert refused > 0
-    assert "started" in stderr_line(proc)
-
-
-def test_split_splits_and_coalesces_but_keeps_the_lines(spawn):
-    n = 30
-    _, port = start(spawn, "-split", "-seed", "11")
-    raw = Raw(port)
-    chunks, ended = raw.rnd(n)
-    assert ended
-    payloads = [p for _, p in chunks]
-    assert any(not p.endswith(b"\n") for p in payloads), "no line split across chunks"
-    assert any(p.count(b"\n") >= 2 for p in payloads), "no lines coalesced into one chunk"
-    assert any(p.endswith(b"\n") and p.count(b"\n") == 1 and p.startswith(b"rnd=") for p in payloads)
-    assert chunks[-1][0] - raw.sent >= (n - 1) * FAST, "pacing stays one line per interval"
-    _, plain_port = start(spawn, "-seed", "11", "-interval", "0.001")
-    assert values(chunks) == stream_values(plain_port, n), "exactly the lines an unsplit stream has"
-
-
-def test_lead_delays_the_first_line_of_every_stream(spawn):
-    _, port = start(spawn, "-lead", "0.2")
-    raw = Raw(port)
-    for _ in range(2):
-        raw.get("/rnd?n=3")
-        assert raw.head()[0] == 200
-        chunks, ended = raw.stream()
-        assert ended and len(chunks) == 3
-        assert chunks[0][0] - raw.sent >= 0.2
-        assert chunks[-1][0] - raw.sent >= 0.2 + 2 * FAST
-
-
-def test_flaky_means_mtbf_10_unless_mtbf_is_given(spawn):
-    seed, lifetime = seed_with_lifetime(10, 0.1, 0.4)
-    proc, _ = start(spawn, "-flaky", "-interval", str(FAST), "-seed", str(seed), fast=False)
-    assert proc.wait(timeout=10) == 2
-    assert "mtbf 10" in proc.stderr.read().decode()
-    steady, port = start(spawn, "-flaky", "-mtbf", "0", "-seed", str(seed), fast=False)
-    time.sleep(lifetime + 0.3)
-    assert steady.poll() is None, "-mtbf 0 given explicitly: never crash"
-
-
-def test_sent_log_matches_what_the_client_received(spawn, tmp_path):
-    log = tmp_path / "sent.log"
-    seed, _ = seed_with_lifetime(0.6, 0.3, 1.0)
-    proc, port = start(spawn, "-split", "-mtbf", "0.6", "-seed", str(seed), "-sentLog", str(log))
-    chunks, ended = Raw(port).rnd(100_000)
-    assert proc.wait(timeout=10) == 2 and not ended
-    received = values(chunks)
-    rows = [line.split(" ") for line in log.read_text().splitlines()]
-    assert len(received) >= 5
-    assert [int(r[2]) for r in rows] == received
-    assert {int(r[0]) for r in rows} == {proc.pid}
-    times = [float(r[1]) for r in rows]
-    assert times == sorted(times) and all(re.fullmatch(r"\d+\.\d{6}", r[1]) for r in rows)
-
-
-def test_sent_log_can_be_shared_by_several_workers(spawn, tmp_path):
-    log = tmp_path / "sent.log"
-    started = [start(spawn, "-seed", str(s), "-sentLog", str(log)) for s in (1, 2)]
-    clients = [Raw(port) for _, port in started]
-    for raw in clients:  # both streams at once, appending to the same file
-        raw.get("/rnd?n=10")
-    got = {}
-    for (proc, _), raw in zip(started, clients):
-        assert raw.head()[0] == 200
-        chunks, ended = raw.stream()
-        assert ended
-        got[proc.pid] = values(chunks)
-    logged: dict[int, list[int]] = {}
-    for line in log.read_text().splitlines():
-        pid, _, value = line.split(" ")
-        logged.setdefault(int(pid), []).append(int(value))
-    assert logged == got
 
 
 # --- bin/worker and start-up weight ----------------------------------------------------------------
