@@ -292,19 +292,23 @@ def test_a_listener_in_the_workers_process_group_is_the_worker(hostile, tmp_path
 # --- the command line -------------------------------------------------------------------------------
 
 
-def test_cli_failure_says_where_the_partial_log_went(hostile, tmp_path):
-    out = tmp_path / "partial.parquet"
-    res = subprocess.run(
+def _cli_run(hostile: str, mode: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``workerlab run`` with one hostile worker in ``mode``, as a person would type it."""
+    return subprocess.run(
         [
-            *(sys.executable, "-m", "workerlab", "run", "--workers", "1", "--samples", "100"),
-            *("--worker-bin", hostile, "--worker-arg=-mode", "--worker-arg=slow", "--timeout", "1"),
-            *("--no-progress", "--out", str(out)),
+            *(sys.executable, "-m", "workerlab", "run", "--workers", "1", "--no-progress"),
+            *("--worker-bin", hostile, "--worker-arg=-mode", f"--worker-arg={mode}", *args),
         ],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=60,
     )
+
+
+def test_cli_failure_says_where_the_partial_log_went(hostile, tmp_path):
+    out = tmp_path / "partial.parquet"
+    res = _cli_run(hostile, "slow", "--samples", "100", "--timeout", "1", "--out", str(out))
     assert res.returncode == 1
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert str(out) in res.stderr and ".events" not in res.stderr, res.stderr
@@ -312,16 +316,7 @@ def test_cli_failure_says_where_the_partial_log_went(hostile, tmp_path):
 
 
 def test_cli_failure_without_out_says_how_to_keep_the_log(hostile):
-    res = subprocess.run(
-        [
-            *(sys.executable, "-m", "workerlab", "run", "--workers", "1", "--samples", "10"),
-            *("--worker-bin", hostile, "--worker-arg=-mode", "--worker-arg=exit", "--no-progress"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    res = _cli_run(hostile, "exit", "--samples", "10")
     assert res.returncode == 1
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "exiting at once" in res.stderr and "pass --out FILE.parquet" in res.stderr, res.stderr

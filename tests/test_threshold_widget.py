@@ -12,7 +12,7 @@ from helpers import FAST, pid_alive
 
 from workerlab import procs
 from workerlab.plots.search_progress import plot_search
-from workerlab.ui_threshold import threshold_dashboard
+from workerlab.ui_threshold import ThresholdDashboard, threshold_dashboard
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -26,9 +26,9 @@ def no_worker_left(events: pd.DataFrame) -> None:
     assert pids and [p for p in pids if pid_alive(p)] == [] and not set(procs.LIVE) & pids
 
 
-def test_a_small_search_fills_in_and_ends_with_its_verdict():
-    assert threshold_dashboard(interval=FAST).deadline.value == 0.2  # 10 intervals of the pace
-    t = threshold_dashboard(
+def small_search(*, seed: int, max_runs: int) -> ThresholdDashboard:
+    """A widget set for a search of counts 1-4 that a compressed emulator settles in seconds."""
+    return threshold_dashboard(
         interval=FAST,
         mtbf=0.0,
         samples=40,
@@ -36,9 +36,14 @@ def test_a_small_search_fills_in_and_ends_with_its_verdict():
         level=0.8,
         find=False,
         counts=(1, 4),
-        seed=1,
-        max_runs=30,
+        seed=seed,
+        max_runs=max_runs,
     )
+
+
+def test_a_small_search_fills_in_and_ends_with_its_verdict():
+    assert threshold_dashboard(interval=FAST).deadline.value == 0.2  # 10 intervals of the pace
+    t = small_search(seed=1, max_runs=30)
     result = asyncio.run(t.run())
     assert t.error is None and result is not None
     phases = [u.phase for u in t.updates]
@@ -55,17 +60,7 @@ def test_a_small_search_fills_in_and_ends_with_its_verdict():
 
 
 def test_stop_returns_what_was_measured_with_nothing_left_running():
-    t = threshold_dashboard(
-        interval=FAST,
-        mtbf=0.0,
-        samples=40,
-        deadline=0.5,
-        level=0.8,
-        find=False,
-        counts=(1, 4),
-        seed=2,
-        max_runs=60,
-    )
+    t = small_search(seed=2, max_runs=60)
 
     async def body():
         t.start()
