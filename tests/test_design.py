@@ -91,3 +91,13 @@ def test_pilot_counts_are_the_likely_counts_largest_first():
     assert pilot_counts(prior, 0.999) == [16, 16, 16, 15]  # 16 only: it and the one below
     none = prior.assign(p_meet=0.0)
     assert pilot_counts(none, 0.95, runs=3) == [16, 16, 15]  # nothing reaches: the largest counts
+
+
+def test_a_candidate_predicted_just_above_the_level_gets_capped_runs():
+    # measured with -lead 1: a 4-run pilot put 17 workers at 0.956, truly ~0.995; uncapped, the plan
+    # was 400 runs (the whole budget) and the search ended inconclusive at 383/385
+    pred = pd.DataFrame({"workers": [16, 17, 18], "p_meet": [0.0, 0.956, 1.0], "bound_s": [10.0, 9.0, 9.0]})
+    step = next_step(pred, {}, deadline=10.0)
+    assert step.candidate == 17 and step.design[17] == 150 and min_successes(150, 0.95, 0.95) == 148
+    done = next_step(pred, {16: (0, 5), 17: (148, 148), 18: (5, 5)}, deadline=10.0)
+    assert done.done and done.conclusive

@@ -121,6 +121,7 @@ def next_step(
     p_cap: float = 0.995,
     min_runs: int = 5,
     max_below: int = 100,
+    max_candidate: int = 150,
     max_total: int = 400,
 ) -> Step:
     """The next batch of the search. ``predicted``: ``Model.predict`` output (``workers, p_meet,
@@ -131,7 +132,11 @@ def next_step(
     failure in 10,000 simulated runs would otherwise plan for none at all); ``deadline`` (if
     given) drops counts whose ``bound_s`` exceeds it; ``min_runs`` is the fewest runs of a measured
     count; ``max_below`` caps the runs planned to show a count below the level (one that sits just
-    under it cannot be shown in any reasonable number); ``max_total`` ends a search that cannot decide.
+    under it cannot be shown in any reasonable number); ``max_candidate`` caps the candidate's runs
+    (a candidate predicted just above the level would need thousands for that power; 150 runs, 148
+    of them successes, still show it with power 0.8 when its true rate is 0.99 or more, which the
+    model can underestimate from a short pilot); ``max_total`` ends a search that cannot decide.
+    Both caps are fixed before any run, so they leave the error rates alone.
     """
     pred = predicted.sort_values("workers")
     if deadline is not None:
@@ -146,7 +151,9 @@ def next_step(
     tail = np.flip(np.logical_and.accumulate(np.flip(ok)))
     if not tail.any():
         return Step(None, None, {}, True, False, f"the model expects no count to reach {level:g}")
-    n_cand = {w: runs_for_candidate(min(p[w], p_cap), level, confidence, power) for w in counts}
+    n_cand = {
+        w: runs_for_candidate(min(p[w], p_cap), level, confidence, power, max_candidate) for w in counts
+    }
     n_below = {w: runs_for_below(p[w], level, confidence, power, min_runs, max_below) for w in counts}
 
     def k_n(w: int) -> tuple[int, int]:
