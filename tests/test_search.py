@@ -15,18 +15,16 @@ import json
 import re
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
-from helpers import ROOT, pid_alive
+from helpers import CLI, ROOT, start_cli, wait_gone
 
 import workerlab as wl
 from workerlab.search import SearchStatus
 from workerlab.verdict import wilson_interval
 
 SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
-CLI = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
+ARGS = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
 
 
 def pids(th: wl.Threshold) -> set[int]:
@@ -35,13 +33,7 @@ def pids(th: wl.Threshold) -> set[int]:
 
 
 def assert_no_process_left(th: wl.Threshold) -> None:
-    left = pids(th)
-    for _ in range(100):  # a stopped worker is reaped by its run; give the kernel a moment
-        left = {p for p in left if pid_alive(p)}
-        if not left:
-            break
-        time.sleep(0.05)
-    assert left == set()
+    assert wait_gone(pids(th)) == []
 
 
 def assert_conclusive_at_6(th: wl.Threshold) -> None:
@@ -157,7 +149,7 @@ def test_bad_arguments_raise_before_anything_runs(bad):
 def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     out = tmp_path / "log.parquet"
     proc = subprocess.run(
-        [sys.executable, "-m", "workerlab", "threshold", *CLI, "--level", "0.8", "--json", "--out", str(out)],
+        [*CLI, "threshold", *ARGS, "--level", "0.8", "--json", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -174,7 +166,7 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
 
 def test_cli_refuses_a_bad_level():
     proc = subprocess.run(
-        [sys.executable, "-m", "workerlab", "threshold", *CLI, "--level", "2"],
+        [*CLI, "threshold", *ARGS, "--level", "2"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -184,25 +176,10 @@ def test_cli_refuses_a_bad_level():
 
 
 def test_ctrl_c_on_the_cli_prints_what_was_measured_and_stops_every_worker():
-    import psutil
-
     # 100,000 samples: no run ends by itself, so the search is still in its pilot when interrupted
-    args = [*CLI[:2], "--samples", "100000", *CLI[4:], "--json", "--no-progress"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workerlab", "threshold", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    args = [*ARGS[:2], "--samples", "100000", *ARGS[4:], "--json", "--no-progress"]
+    proc, kids = start_cli("threshold", *args, workers=8)
     try:
-        for _ in range(300):  # up to ~30 s to import and spawn the pilot's workers
-            kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-            if len(kids) >= 8:
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the search never started its workers")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -211,11 +188,7 @@ def test_ctrl_c_on_the_cli_prints_what_was_measured_and_stops_every_worker():
     assert proc.returncode == 130 and "interrupted" in err
     rep = json.loads(out)
     assert rep["interrupted"] is True and rep["conclusive"] is False and rep["runs_used"] >= 1
-    for _ in range(100):
-        if not [p for p in kids if pid_alive(p)]:
-            break
-        time.sleep(0.05)
-    assert [p for p in kids if pid_alive(p)] == []
+    assert wait_gone(kids) == []
 
 
 def test_search_table_keeps_unmeasured_counts():
