@@ -59,6 +59,7 @@ def test_a_small_search_is_conclusive_and_leaves_nothing():
     # what it prints: the answer, the evidence beside the prediction, the assumptions
     text = str(th)
     assert text.startswith("6 workers meet 1.46 s in at least 0.8 of runs: conclusive")
+    assert ", 2 workers 0/" in text.splitlines()[0]  # the count below, measured, beside the answer
     for words in ("assumptions", "lead", "never crashes", "model p_meet", "pilot"):
         assert words in text
     # the measured interval is printed (its last digits depend on the machine's timing)

@@ -132,12 +132,12 @@ def sentence(th: Threshold) -> str:
         r = th.row()
         assert r is not None
         said = f"{th.workers} workers {int(r['successes'])}/{int(r['runs'])} met (CI {_ci(r)})"
-        below = t[(t["workers"] == th.workers - 1) & (t["runs"] > 0)]
-        if not below.empty:
+        below = t[t["workers"] < th.workers].tail(1)  # the next smaller count allowed
+        if not below.empty and int(below["runs"].iloc[0]) > 0:
             b = below.iloc[0]
             said += f", {int(b['workers'])} workers {int(b['successes'])}/{int(b['runs'])} (CI {_ci(b)})"
-        elif th.workers > int(t["workers"].min()):
-            said += f"; {th.workers - 1} workers cannot meet it (bound above the deadline)"
+        elif not below.empty:
+            said += f"; {int(below['workers'].iloc[0])} workers cannot meet it (bound above the deadline)"
         return (
             f"{th.workers} workers meet {dl} in at least {th.level:g} of runs: conclusive at {conf} "
             f"confidence ({said})"
