@@ -217,15 +217,13 @@ class _Search:
             await self._wait()
 
     def _plan(self) -> Step:
-        assert self.pred is not None
-        return next_step(
-            self.pred,
-            self.measured,
-            level=self.level,
-            confidence=self.confidence,
-            deadline=self.deadline,
-            max_total=self.max_runs,
-        )
+        """``next_step`` over the counts whose bound is within one interval of the deadline: beyond
+        that a count is hopeless; within it, crashes can help (lead 0), and a conclusive answer
+        needs the count below the threshold measured, not ruled out by a bound a hair too long."""
+        assert self.pred is not None and self.model is not None
+        near = self.pred[self.pred["bound_s"] <= self.deadline + self.model.interval]
+        kw = dict(level=self.level, confidence=self.confidence, max_total=self.max_runs)
+        return next_step(near, self.measured, **kw)  # type: ignore[arg-type]
 
     def _inflight(self) -> dict[int, int]:
         out: dict[int, int] = {}
