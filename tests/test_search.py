@@ -39,7 +39,9 @@ def assert_no_process_left(th: wl.Threshold) -> None:
 def assert_conclusive_at_6(th: wl.Threshold) -> None:
     assert th.conclusive and th.workers == 6 and th.strong
     t = th.table.set_index("workers")
-    assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
+    # 2 workers are measured as the count below, unless a loaded machine stretched the pilot's
+    # interval by 4 % or more (their bound is then over an interval past the deadline: hopeless)
+    assert t.loc[2, "successes"] == 0 and (t.loc[2, "runs"] == 0 or t.loc[2, "ci_high"] < 0.8)
     assert t.loc[6, "ci_low"] >= 0.8
     assert th.pilot_runs == 4 and th.model is not None and th.model.runs == 4
     assert th.runs_used is not None and th.runs_used >= th.pilot_runs + int(t["runs"].sum())
@@ -59,7 +61,6 @@ def test_a_small_search_is_conclusive_and_leaves_nothing():
     # what it prints: the answer, the evidence beside the prediction, the assumptions
     text = str(th)
     assert text.startswith("6 workers meet 1.46 s in at least 0.8 of runs: conclusive")
-    assert ", 2 workers 0/" in text.splitlines()[0]  # the count below, measured, beside the answer
     for words in ("assumptions", "lead", "never crashes", "model p_meet", "pilot"):
         assert words in text
     # the measured interval is printed (its last digits depend on the machine's timing)
@@ -73,6 +74,10 @@ def test_a_given_model_skips_the_pilot():
     model = wl.Model(interval=0.05, mtbf=0)
     th = wl.find_threshold(**SEARCH, model=model)
     assert th.pilot_runs == 0 and th.model is model
+    # the bound of 2 workers is exactly 29 intervals, 1.45 s: measured as the count below, beside the answer
+    t = th.table.set_index("workers")
+    assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
+    assert ", 2 workers 0/" in str(th).splitlines()[0]
     assert th.conclusive and th.workers == 6
 
 
