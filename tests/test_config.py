@@ -94,3 +94,14 @@ def test_collect_and_sweep_refuse_before_anything_starts(spawned):
     with pytest.raises(wl.ConfigError, match="on_update must be callable"):
         wl.sweep([2], on_update="print", progress=False)
     assert spawned == []
+
+
+@pytest.mark.parametrize("value", [0, 1, 1.5, -0.1, True, "0.9", None])
+def test_a_level_or_confidence_outside_0_1_is_one_config_error_wherever_given(value):
+    """The sweep's verdict, the search and the CLI share one check of a share (config.share)."""
+    import pandas as pd
+
+    with pytest.raises(wl.ConfigError, match="level must be between 0 and 1"):
+        wl.threshold(pd.DataFrame(), level=value)
+    with pytest.raises(wl.ConfigError, match="confidence must be between 0 and 1"):
+        wl.find_threshold(confidence=value, progress=False)

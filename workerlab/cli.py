@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import cli_format
-from .config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, parse_workers
+from .config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, parse_workers, share
 from .errors import ConfigError
 
 PROG = "workerlab"
@@ -195,8 +195,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     try:
         counts = parse_workers(args.workers)
-        if not 0 < args.level < 1:
-            raise ConfigError(f"--level must be between 0 and 1 (a share of runs), got {args.level:g}")
+        share("--level", args.level)
         options = _run_options(args)
     except ConfigError as exc:
         return _fail(str(exc), 2)

@@ -78,6 +78,13 @@ def _seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
     return v
 
 
+def share(name: str, value: object) -> float:
+    """``value`` as a share strictly between 0 and 1 (a level or a confidence), or a ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(f"{name} must be between 0 and 1 (a share of runs), e.g. 0.95; got {value!r}")
+    return float(value)
+
+
 def _positive(name: str, value: object, *, allow_zero: bool = False) -> float | None:
     return None if value is None else _seconds(name, value, allow_zero=allow_zero)
 

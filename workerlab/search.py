@@ -39,6 +39,7 @@ from .config import (
     check_sweep,
     flag_value,
     make_config,
+    share,
 )
 from .design import Step, next_step, pilot_counts
 from .errors import CollectError, ConfigError
@@ -89,9 +90,7 @@ class _Search:
         self.max_runs: int = args.pop("max_runs")
         client, parallel, progress = args.pop("client"), args.pop("parallel"), args.pop("progress")
         workers, live = args.pop("workers"), args.pop("max_live_workers")
-        for name, v in (("level", self.level), ("confidence", self.confidence)):
-            if not (isinstance(v, (int, float)) and 0 < v < 1):
-                raise ConfigError(f"{name} must be between 0 and 1 (a share), got {v!r}")
+        self.level, self.confidence = share("level", self.level), share("confidence", self.confidence)
         if self.model is not None and not isinstance(self.model, Model):
             raise ConfigError(f"model must be a wl.Model (e.g. wl.calibrate(logs)), got {self.model!r}")
         if self.on_update is not None and not callable(self.on_update):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .config import DEADLINE
+from .config import DEADLINE, share
 
 if TYPE_CHECKING:
     from .model import Model
@@ -235,10 +235,7 @@ def threshold(
     """
     from .analysis import summary
 
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1 (a share of runs), got {level!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    level, confidence = share("level", level), share("confidence", confidence)
     s = summary(df, deadline=deadline)
     if s.empty:
         raise ValueError("the event log is empty: there are no runs to judge")
