@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Bench, load, median, p95  # noqa: E402
 
 import workerlab as wl  # noqa: E402
-from workerlab import render  # noqa: E402
+from workerlab.ui import render  # noqa: E402
 
 WORKERS, SAMPLES, INTERVAL = 16, 150, 1.0
 GOAL_FRAME_MS, GOAL_FPS, GOAL_EFFICIENCY_DIFF = 50.0, 5.0, 0.005

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Bench, median, p95  # noqa: E402
 
 import workerlab as wl  # noqa: E402
-from workerlab.analysis import latencies  # noqa: E402
+from workerlab.analysis.runs import latencies  # noqa: E402
 
 RUNS, WORKERS, SAMPLES, MTBF, DEADLINE = 20, 16, 150, 30.0, 10.0
 GOAL_MET = 19

@@ -63,7 +63,7 @@ CHILD = r"""
 import json, os, sys, time
 import psutil
 import workerlab as wl
-import workerlab.collector, workerlab.events, pandas, aiohttp  # everything a run loads
+import workerlab.engine.collector, workerlab.log.events, pandas, aiohttp  # everything a run loads
 from workerlab.errors import CollectError, CollectTimeout
 bin_, timeout, start_timeout, args = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
 baseline = psutil.Process().memory_info().rss

@@ -25,7 +25,7 @@ from common import ROOT, Bench  # noqa: E402
 CHILD = r"""
 import json, resource, sys
 import workerlab as wl
-import workerlab.collector, workerlab.events, pandas, aiohttp  # everything a run loads
+import workerlab.engine.collector, workerlab.log.events, pandas, aiohttp  # everything a run loads
 workers, samples, interval, mtbf = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 
 def rss_kib(pid):

@@ -39,8 +39,8 @@ from common import RESULTS, ROOT, load, machine  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import workerlab as wl  # noqa: E402
-from workerlab.calibration import calibrate  # noqa: E402
-from workerlab.verdict import wilson_interval  # noqa: E402
+from workerlab.model.calibration import calibrate  # noqa: E402
+from workerlab.thresholds.verdict import wilson_interval  # noqa: E402
 
 LOGS = ROOT / "runs" / "model_agreement"  # the sweeps' event logs (not committed)
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, load, machine  # noqa: E402
 
-from workerlab.model import Model  # noqa: E402
+from workerlab.model.model import Model  # noqa: E402
 
 GOAL_S = 1.0
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, Bench, median, p95  # noqa: E402
 
 import workerlab as wl  # noqa: E402
-from workerlab.analysis import latencies  # noqa: E402
-from workerlab.collector import START_CONCURRENCY  # noqa: E402
+from workerlab.analysis.runs import latencies  # noqa: E402
+from workerlab.engine.collector import START_CONCURRENCY  # noqa: E402
 
 RUNS, WORKERS, SAMPLES, INTERVAL, MTBF = 3, 16, 8000, 0.02, 2.0
 GOAL_MS = 100.0

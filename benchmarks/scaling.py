@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Bench, median  # noqa: E402
 
 import workerlab as wl  # noqa: E402
-from workerlab.analysis import latencies  # noqa: E402
-from workerlab.collector import START_CONCURRENCY  # noqa: E402
+from workerlab.analysis.runs import latencies  # noqa: E402
+from workerlab.engine.collector import START_CONCURRENCY  # noqa: E402
 
 WORKERS = (1, 2, 4, 8, 16)
 SAMPLES, INTERVAL, REPEATS = 150, 0.05, 3

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, Bench, load  # noqa: E402
 
-from workerlab.verdict import repeats_needed  # noqa: E402
+from workerlab.thresholds.verdict import repeats_needed  # noqa: E402
 
 GOAL_WALL_S = 360
 GOAL_RUNS = 170

@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, Bench  # noqa: E402
 
-from workerlab.collector import Run  # noqa: E402
 from workerlab.config import make_config  # noqa: E402
+from workerlab.engine.collector import Run  # noqa: E402
 
 WORKERS = 16
 SAMPLES = 400_000
@@ -45,7 +45,7 @@ PROFILE_SAMPLES = 200_000
 LEAD = 1.5
 RAW_SECONDS = 3.0
 GOAL = 200_000
-EMULATOR = ROOT / "workerlab" / "emulator.py"
+EMULATOR = ROOT / "workerlab" / "worker" / "emulator.py"
 TICK = os.sysconf("SC_CLK_TCK")
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Bench, median  # noqa: E402
 
 import workerlab as wl  # noqa: E402
-from workerlab.analysis import latencies  # noqa: E402
+from workerlab.analysis.runs import latencies  # noqa: E402
 
 RUNS, WORKERS, SAMPLES = 5, 16, 150
 GOAL_EFFICIENCY, GOAL_ELAPSED = 0.95, 9.5

@@ -8,7 +8,7 @@ import matplotlib
 import pytest
 from helpers import emulator_cmd
 
-from workerlab import procs
+from workerlab.engine import procs
 
 # every test draws off-screen: set once here, before any test module imports pyplot
 matplotlib.use("Agg")

@@ -20,11 +20,11 @@ import pandas as pd
 import psutil
 import pytest
 
-from workerlab import groundtruth
+from workerlab.testing import groundtruth
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_BIN = ROOT / "bin" / "worker"
-EMULATOR = ROOT / "workerlab" / "emulator.py"
+EMULATOR = ROOT / "workerlab" / "worker" / "emulator.py"
 #: compressed time for every test (the suite must stay fast): 50 numbers a second
 FAST = 0.02
 #: ``python -m workerlab``: the command line as a user runs it

@@ -28,7 +28,7 @@ Modes (one per row of the fault table in docs/hostile-workers.md):
 
 ``-only 1,3`` applies the mode to those worker ids only; the others run as ``good``. Every valid line a
 hostile mode fully hands to the socket is appended to ``-sentLog`` as ``<pid> <monotonic> <value>``, the
-emulator's format, so ``workerlab.groundtruth`` can check a run against it. Standard library only.
+emulator's format, so ``workerlab.testing.groundtruth`` can check a run against it. Standard library only.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import time
 # runs as the emulator execs it first, so that its start-up costs little more than the emulator's.
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-EMULATOR_DIR = os.path.join(os.path.dirname(HERE), "workerlab")
+EMULATOR_DIR = os.path.join(os.path.dirname(HERE), "workerlab", "worker")
 MODES = (
     "good",
     "endless",

@@ -9,7 +9,7 @@ Tests that need an event log with known answers build it here instead of running
     b.restart_after("stall", 2, t=2.6)  # stall, restart, then spawn + ready + connect of a new process
     ...
     b.run_stop(t=3.0)                 # the run-level row: worker_id 0, "target=4 outcome=reached"
-    df = b.frame()                    # via workerlab.events.from_records
+    df = b.frame()                    # via workerlab.log.events.from_records
 
 Methods may be called in any time order (e.g. one worker after another): ``frame()`` orders the
 records by ``t`` (stably, so rows with equal ``t`` keep call order) before ``from_records``
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from workerlab import events
+from workerlab.log import events
 
 
 class LogBuilder:

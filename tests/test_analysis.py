@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from logbuilder import LogBuilder, bulk_run, faulty_run, perfect_run, simulated_run, sweep
 
-from workerlab import analysis, events
-from workerlab.analysis import latencies, summary, worker_summary
+from workerlab.analysis import runs as analysis
+from workerlab.analysis.runs import latencies, summary, worker_summary
+from workerlab.log import events
 
 approx = pytest.approx
 
@@ -309,7 +310,7 @@ def test_large_log_is_summarised_correctly():
 
 
 def test_the_preparation_api_orders_runs_by_first_appearance_and_rows_stably():
-    from workerlab import tidy
+    from workerlab.log import tidy
 
     df = sweep(perfect_run(2, 4, run_id="b"), perfect_run(3, 6, run_id="a"))
     shuffled = df.iloc[::-1]

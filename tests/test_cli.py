@@ -12,7 +12,7 @@ import pytest
 from helpers import CLI, FAST, ROOT, start_cli, wait_gone
 
 import workerlab as wl
-from workerlab import cli
+from workerlab.cli import main as cli
 
 #: a run and a sweep that would go on for hours, unless stopped
 ENDLESS_RUN = f"run --workers 3 --samples 1000000 --interval {FAST} --mtbf 0 --no-progress"

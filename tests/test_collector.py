@@ -17,9 +17,10 @@ import pytest
 from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script
 
 import workerlab as wl
-from workerlab import events, groundtruth
 from workerlab.config import HOST
 from workerlab.errors import CollectTimeout, WorkerStartError
+from workerlab.log import events
+from workerlab.testing import groundtruth
 
 FAST_ARGS = dict(interval=FAST, progress=False)
 
@@ -301,7 +302,7 @@ def test_salvage_returns_the_bytes_aiohttp_would_drop():
     import aiohttp
     from aiohttp.streams import StreamReader
 
-    from workerlab.streaming import salvage as _salvage
+    from workerlab.engine.streaming import salvage as _salvage
 
     class Protocol:
         _reading_paused = False

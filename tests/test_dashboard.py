@@ -21,10 +21,10 @@ import pytest
 from helpers import FAST, pid_alive
 
 import workerlab as wl
-from workerlab import procs
+from workerlab.engine import procs
 
-board = importlib.import_module("workerlab.ui")
-render = importlib.import_module("workerlab.render")
+board = importlib.import_module("workerlab.ui.dashboard")
+render = importlib.import_module("workerlab.ui.render")
 figures = importlib.import_module("workerlab.plots.figures")
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff"  # live frames are JPEG (cheap to encode), the last one PNG

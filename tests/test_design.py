@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workerlab.design import max_successes, min_successes, next_step, runs_for_candidate
-from workerlab.verdict import wilson_interval
+from workerlab.thresholds.design import max_successes, min_successes, next_step, runs_for_candidate
+from workerlab.thresholds.verdict import wilson_interval
 
 #: what a model might predict for 150 numbers in 10 s at the 1 s pace (bounds 12, 11, 10, 9, 9 s)
 PRED = pd.DataFrame(
@@ -84,7 +84,7 @@ def test_a_good_candidate_is_found_conclusively_within_the_run_goal():
 
 
 def test_pilot_counts_are_the_likely_counts_largest_first():
-    from workerlab.design import pilot_counts
+    from workerlab.thresholds.design import pilot_counts
 
     prior = pd.DataFrame({"workers": [12, 13, 14, 15, 16], "p_meet": [0.0, 0.0, 0.3, 0.99, 1.0]})
     assert pilot_counts(prior, 0.95) == [16, 16, 15, 14]  # candidate 15, the one below and above

@@ -273,7 +273,7 @@ def test_help_prints_usage_and_exits_0(flag):
 
 
 def test_main_returns_the_status_in_process(capsys):
-    from workerlab import emulator  # the import path `workerlab worker` uses
+    from workerlab.worker import emulator  # the import path `workerlab worker` uses
 
     assert emulator.main(["-workerId", "1", "-port", "1", "-nope"]) == 2
     assert "flag provided but not defined: -nope" in capsys.readouterr().err
@@ -304,9 +304,9 @@ def test_bin_worker_runs_with_the_original_cli():
 def test_bin_worker_needs_neither_the_package_nor_its_real_location(tmp_path):
     """A copy of bin/worker + emulator.py alone (no workerlab/__init__.py), run through a symlink."""
     (tmp_path / "bin").mkdir()
-    (tmp_path / "workerlab").mkdir()
+    (tmp_path / "workerlab" / "worker").mkdir(parents=True)
     shutil.copy2(WORKER_BIN, tmp_path / "bin" / "worker")
-    shutil.copy2(EMULATOR, tmp_path / "workerlab" / "emulator.py")
+    shutil.copy2(EMULATOR, tmp_path / "workerlab" / "worker" / "emulator.py")
     (tmp_path / "elsewhere").mkdir()
     link = tmp_path / "elsewhere" / "worker"
     link.symlink_to(tmp_path / "bin" / "worker")

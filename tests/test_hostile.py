@@ -23,8 +23,9 @@ import pytest
 from helpers import FAST, ROOT
 
 import workerlab as wl
-from workerlab import groundtruth, ports
+from workerlab.engine import ports
 from workerlab.errors import CollectError, CollectTimeout
+from workerlab.testing import groundtruth
 
 TAG = "WORKERLAB_HOSTILE_TAG"
 IV = ("-interval", str(FAST))

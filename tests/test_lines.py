@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workerlab.lines import LineParser
+from workerlab.engine.lines import LineParser
 
 values = st.lists(st.integers(min_value=0, max_value=99), max_size=60)
 

@@ -8,7 +8,7 @@ import sys
 import psutil
 import pytest
 
-from workerlab import listener
+from workerlab.engine import listener
 
 SERVER = (
     "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen();"

@@ -16,10 +16,11 @@ from helpers import FAST
 from logbuilder import faulty_run, perfect_run, simulated_run
 
 import workerlab as wl
-from workerlab import events, report
-from workerlab.livestats import LiveLog, snapshot
+from workerlab.analysis import report
+from workerlab.analysis.livestats import LiveLog, snapshot
+from workerlab.log import events
 from workerlab.plots.live import LiveFigure
-from workerlab.ui_live import LivePanel
+from workerlab.ui.live import LivePanel
 
 JPEG, PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
 

@@ -11,8 +11,8 @@ from helpers import FAST
 from pytest import approx
 
 import workerlab as wl
-from workerlab.calibration import calibrate
-from workerlab.model import Model
+from workerlab.model.calibration import calibrate
+from workerlab.model.model import Model
 
 # -- simulation against closed forms ------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from helpers import FAST
 from pytest import approx
 
 import workerlab as wl
-from workerlab import pace
+from workerlab.analysis import pace
 
 
 def test_slope_is_not_fooled_by_coalesced_lines_where_the_median_gap_is():

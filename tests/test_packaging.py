@@ -91,7 +91,7 @@ def test_import_and_the_emulator_entry_stay_light():
     import sys
 
     code = (
-        "import sys, workerlab, workerlab.cli, workerlab.emulator; "
+        "import sys, workerlab, workerlab.cli.main, workerlab.worker.emulator; "
         "print(' '.join(m for m in ('pandas', 'aiohttp', 'matplotlib', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

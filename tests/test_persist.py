@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from logbuilder import LogBuilder, perfect_run, simulated_run, sweep
 
-from workerlab import analysis, events, persist
+from workerlab.analysis import runs as analysis
+from workerlab.log import events, persist
 
 
 def faulty() -> pd.DataFrame:

@@ -12,7 +12,8 @@ from helpers import by_gid, one
 from logbuilder import bulk_run, faulty_run, perfect_run, sweep
 from matplotlib.figure import Figure
 
-from workerlab import analysis, plots
+from workerlab import plots
+from workerlab.analysis import runs as analysis
 
 approx = pytest.approx
 
@@ -230,7 +231,7 @@ def test_plot_run_of_a_sweep_shows_the_chosen_run():
 
 
 def test_plots_refuse_an_empty_log(ax):
-    from workerlab import events
+    from workerlab.log import events
 
     for fn in (plots.plot_throughput, plots.plot_latency, plots.plot_timeline):
         with pytest.raises(ValueError, match="empty"):

@@ -8,7 +8,7 @@ import signal
 
 from helpers import pid_alive, wait_gone
 
-from workerlab import procs
+from workerlab.engine import procs
 
 #: loop steps tried between a worker's exit and the cancel (a stop completes within a few)
 STEPS = 12

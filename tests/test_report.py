@@ -15,7 +15,11 @@ from hypothesis import strategies as st
 from logbuilder import LogBuilder, faulty_run, perfect_run, sweep
 
 import workerlab as wl
-from workerlab import analysis, cli_format, events, plots, report
+from workerlab import plots
+from workerlab.analysis import report
+from workerlab.analysis import runs as analysis
+from workerlab.cli import output as cli_format
+from workerlab.log import events
 
 
 def shown(html_value: str) -> str:

@@ -20,8 +20,8 @@ import pytest
 from helpers import CLI, ROOT, start_cli, wait_gone
 
 import workerlab as wl
-from workerlab.search import SearchStatus
-from workerlab.verdict import wilson_interval
+from workerlab.thresholds.search import SearchStatus
+from workerlab.thresholds.verdict import wilson_interval
 
 SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
 ARGS = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
@@ -198,7 +198,7 @@ def test_ctrl_c_on_the_cli_prints_what_was_measured_and_stops_every_worker():
 
 
 def test_search_table_keeps_unmeasured_counts():
-    from workerlab.evidence import search_table
+    from workerlab.thresholds.evidence import search_table
 
     pred = wl.Model(interval=0.05, mtbf=0).predict([2, 3, 4], 60, 1.46, runs=200, seed=0)
     t = search_table([], [2, 3, 4], pred, 0.8, 0.95)

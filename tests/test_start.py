@@ -14,9 +14,9 @@ import pytest
 from helpers import FAST, emulator_wrapper, ready_workers
 
 import workerlab as wl
-from workerlab.collector import Run
 from workerlab.config import make_config
-from workerlab.limiter import StartLimiter
+from workerlab.engine.collector import Run
+from workerlab.engine.limiter import StartLimiter
 
 #: what the wrapped emulators are given: compressed time, no crashes
 WORKER_ARGS = ["-interval", str(FAST), "-mtbf", "0"]

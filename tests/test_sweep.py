@@ -25,8 +25,9 @@ from helpers import (
 )
 
 import workerlab as wl
-from workerlab import collector, events, procs
-from workerlab.sweeping import parse_workers
+from workerlab.batch.sweep import parse_workers
+from workerlab.engine import collector, procs
+from workerlab.log import events
 
 SMALL = dict(samples=30, interval=FAST, mtbf=0, progress=False)
 
@@ -293,7 +294,7 @@ def test_progress_bar_counts_runs(capsys):
 
 def test_wl_sweep_is_the_function_whatever_is_imported_first():
     code = (
-        "import workerlab as wl, workerlab.sweeping, inspect; wl.threshold; "
+        "import workerlab as wl, workerlab.batch.sweep, inspect; wl.threshold; "
         "assert 'repeats' in inspect.signature(wl.sweep).parameters; "
         f"df = wl.sweep([1], repeats=1, samples=3, interval={FAST}, progress=False); "
         "print(df.run_id.nunique())"

@@ -18,7 +18,7 @@ from logbuilder import LogBuilder, perfect_run
 from logbuilder import sweep as concat_logs
 
 import workerlab as wl
-from workerlab.verdict import repeats_needed, wilson_interval
+from workerlab.thresholds.verdict import repeats_needed, wilson_interval
 
 approx = pytest.approx
 Z2 = NormalDist().inv_cdf(0.975) ** 2  # 3.8414588...
@@ -200,7 +200,7 @@ def test_plot_success_map_from_a_model():
 
 
 def test_plot_sweep_refuses_an_empty_log():
-    from workerlab import events
+    from workerlab.log import events
 
     with pytest.raises(ValueError, match="empty"):
         wl.plot_sweep(events.empty())

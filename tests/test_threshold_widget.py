@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from helpers import FAST, pid_alive
 
-from workerlab import procs
+from workerlab.engine import procs
 from workerlab.plots.search_progress import plot_search
-from workerlab.ui_threshold import ThresholdDashboard, threshold_dashboard
+from workerlab.ui.threshold import ThresholdDashboard, threshold_dashboard
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

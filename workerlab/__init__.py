@@ -1,7 +1,7 @@
 """workerlab: drive a flaky streaming worker program at its limit and see what happened.
 
 The public surface is small and flat (``import workerlab as wl``). No module is named like a
-public function (``wl.dashboard`` lives in ``workerlab.ui``, ``wl.sweep`` in ``workerlab.sweeping``):
+public function (``wl.dashboard`` lives in ``workerlab.ui.dashboard``, ``wl.sweep`` in ``workerlab.batch.sweep``):
 importing a submodule sets the package attribute of its name, which would shadow the function.
 
 Names are resolved lazily (``__getattr__``) so that ``python -m workerlab worker`` (the
@@ -17,16 +17,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .analysis import latencies, summary, worker_summary
-    from .calibration import calibrate
-    from .collector import Run, RunStatus, collect, collect_async
-    from .config import Config
-    from .errors import CollectError, CollectTimeout, ConfigError, WorkerStartError
-    from .events import EVENTS, SCHEMA
-    from .limiter import StartLimiter
-    from .model import Model
-    from .persist import load, save
-    from .plots import (
+    from workerlab.analysis.runs import latencies, summary, worker_summary
+    from workerlab.batch.sweep import sweep, sweep_async
+    from workerlab.config import Config
+    from workerlab.engine.collector import Run, RunStatus, collect, collect_async
+    from workerlab.engine.limiter import StartLimiter
+    from workerlab.errors import CollectError, CollectTimeout, ConfigError, WorkerStartError
+    from workerlab.log.events import EVENTS, SCHEMA
+    from workerlab.log.persist import load, save
+    from workerlab.model.calibration import calibrate
+    from workerlab.model.model import Model
+    from workerlab.plots import (
         plot_latency,
         plot_overlay,
         plot_run,
@@ -36,53 +37,52 @@ if TYPE_CHECKING:
         plot_throughput,
         plot_timeline,
     )
-    from .search import SearchStatus, find_threshold, find_threshold_async
-    from .sweeping import sweep, sweep_async
-    from .ui import Dashboard, dashboard
-    from .ui_threshold import ThresholdDashboard, threshold_dashboard
-    from .verdict import Threshold, threshold
+    from workerlab.thresholds.search import SearchStatus, find_threshold, find_threshold_async
+    from workerlab.thresholds.verdict import Threshold, threshold
+    from workerlab.ui.dashboard import Dashboard, dashboard
+    from workerlab.ui.threshold import ThresholdDashboard, threshold_dashboard
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "collect": "workerlab.collector",
-    "collect_async": "workerlab.collector",
-    "Run": "workerlab.collector",
-    "RunStatus": "workerlab.collector",
-    "StartLimiter": "workerlab.limiter",
+    "collect": "workerlab.engine.collector",
+    "collect_async": "workerlab.engine.collector",
+    "Run": "workerlab.engine.collector",
+    "RunStatus": "workerlab.engine.collector",
+    "StartLimiter": "workerlab.engine.limiter",
     "Config": "workerlab.config",
     "ConfigError": "workerlab.errors",
     "CollectError": "workerlab.errors",
     "WorkerStartError": "workerlab.errors",
     "CollectTimeout": "workerlab.errors",
-    "EVENTS": "workerlab.events",
-    "SCHEMA": "workerlab.events",
-    "summary": "workerlab.analysis",
-    "worker_summary": "workerlab.analysis",
-    "latencies": "workerlab.analysis",
-    "load": "workerlab.persist",
-    "save": "workerlab.persist",
+    "EVENTS": "workerlab.log.events",
+    "SCHEMA": "workerlab.log.events",
+    "summary": "workerlab.analysis.runs",
+    "worker_summary": "workerlab.analysis.runs",
+    "latencies": "workerlab.analysis.runs",
+    "load": "workerlab.log.persist",
+    "save": "workerlab.log.persist",
     "plot_throughput": "workerlab.plots",
     "plot_latency": "workerlab.plots",
     "plot_timeline": "workerlab.plots",
     "plot_run": "workerlab.plots",
     "plot_sweep": "workerlab.plots",
     "plot_overlay": "workerlab.plots",
-    "sweep": "workerlab.sweeping",
-    "sweep_async": "workerlab.sweeping",
-    "threshold": "workerlab.verdict",
-    "Threshold": "workerlab.verdict",
-    "dashboard": "workerlab.ui",
-    "Dashboard": "workerlab.ui",
-    "threshold_dashboard": "workerlab.ui_threshold",
-    "ThresholdDashboard": "workerlab.ui_threshold",
+    "sweep": "workerlab.batch.sweep",
+    "sweep_async": "workerlab.batch.sweep",
+    "threshold": "workerlab.thresholds.verdict",
+    "Threshold": "workerlab.thresholds.verdict",
+    "dashboard": "workerlab.ui.dashboard",
+    "Dashboard": "workerlab.ui.dashboard",
+    "threshold_dashboard": "workerlab.ui.threshold",
+    "ThresholdDashboard": "workerlab.ui.threshold",
     "plot_search": "workerlab.plots",
-    "Model": "workerlab.model",
-    "calibrate": "workerlab.calibration",
-    "find_threshold": "workerlab.search",
-    "find_threshold_async": "workerlab.search",
-    "SearchStatus": "workerlab.search",
+    "Model": "workerlab.model.model",
+    "calibrate": "workerlab.model.calibration",
+    "find_threshold": "workerlab.thresholds.search",
+    "find_threshold_async": "workerlab.thresholds.search",
+    "SearchStatus": "workerlab.thresholds.search",
     "plot_success_map": "workerlab.plots",
 }
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .lines import MAX_LINE
+from workerlab.errors import ConfigError
 
-EMULATOR = Path(__file__).resolve().parent / "emulator.py"
+EMULATOR = Path(__file__).resolve().parent / "worker" / "emulator.py"
 #: the challenge's limit; callers may raise it explicitly with ``max_workers=``
 MAX_WORKERS = 16
 #: the challenge's deadline for a run (seconds): the default of every report, plot and verdict
@@ -36,6 +35,9 @@ DEFAULT_INTERVAL = 1.0
 #: the shortest default stall limit: at compressed time 3 x interval is tens of milliseconds,
 #: and a loaded machine's scheduling hiccups (or a plot drawn in the same process) are not stalls
 STALL_FLOOR = 0.5
+#: default longest line (bytes, without its newline); ``rnd=`` + 18 digits + ``\r`` is 23, and
+#: the limit is what bounds memory per stream
+MAX_LINE = 4096
 #: bounds of ``max_line`` (bytes): a valid line is at most 23 bytes; a limit above 1 MiB would give
 #: up the bounded memory per stream that the limit is for
 MAX_LINE_RANGE = (64, 1 << 20)

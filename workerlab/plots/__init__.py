@@ -3,8 +3,8 @@
 Axes-level plots take the tidy event log (one run or a sweep) first and everything else by
 keyword, draw on ``ax=`` if given (else on a new pyplot figure) and return the Axes; nothing
 calls ``plt.show()`` and no backend is chosen here. ``plot_run`` is figure-level: it refuses
-``ax`` and returns a bare ``Figure``. The data each plot shows comes from ``workerlab.analysis``
-and ``workerlab.tidy``; these modules only draw.
+``ax`` and returns a bare ``Figure``. The data each plot shows comes from ``workerlab.analysis.runs``
+and ``workerlab.log.tidy``; these modules only draw.
 
 One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, ``maps`` (the model's
 success map over workers x MTBF), ``overlay`` (the throughput of several runs, labelled by their
@@ -21,15 +21,15 @@ stay fast.
 
 from __future__ import annotations
 
-from .figures import new_figure, plot_run, render_png
-from .latency import plot_latency
-from .maps import plot_success_map, success_map
-from .overlay import plot_overlay
-from .search_progress import plot_search
-from .style import COLORS, MARKERS
-from .sweeps import plot_sweep
-from .throughput import plot_throughput
-from .timeline import plot_timeline
+from workerlab.plots.figures import new_figure, plot_run, render_png
+from workerlab.plots.latency import plot_latency
+from workerlab.plots.maps import plot_success_map, success_map
+from workerlab.plots.overlay import plot_overlay
+from workerlab.plots.search_progress import plot_search
+from workerlab.plots.style import COLORS, MARKERS
+from workerlab.plots.sweeps import plot_sweep
+from workerlab.plots.throughput import plot_throughput
+from workerlab.plots.timeline import plot_timeline
 
 __all__ = [
     "plot_throughput",

@@ -16,12 +16,14 @@ import io
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import analysis, report, tidy
-from ..config import DEADLINE
-from .latency import plot_latency
-from .live import FIG_DPI, FIG_SIZE, LiveFigure
-from .throughput import plot_throughput
-from .timeline import plot_timeline
+from workerlab.analysis import report
+from workerlab.analysis import runs as analysis
+from workerlab.config import DEADLINE
+from workerlab.log import tidy
+from workerlab.plots.latency import plot_latency
+from workerlab.plots.live import FIG_DPI, FIG_SIZE, LiveFigure
+from workerlab.plots.throughput import plot_throughput
+from workerlab.plots.timeline import plot_timeline
 
 __all__ = ["plot_run", "render_png", "new_figure", "draw_once", "FIG_SIZE", "FIG_DPI"]
 
@@ -31,7 +33,7 @@ def plot_run(
 ) -> Figure:
     """One figure with the three panels of a run: timeline on top, throughput and latency below.
 
-    The title is the run's report (``workerlab.report.title``). A sweep frame shows its first
+    The title is the run's report (``workerlab.analysis.report.title``). A sweep frame shows its first
     run (or ``run_id``). Returns a ``matplotlib.figure.Figure`` not registered with pyplot (so
     notebooks display it once); save it with ``fig.savefig(path)``. A figure-level function
     takes no ``ax``: draw single panels with ``plot_timeline(df, ax=...)`` and the others.

@@ -8,8 +8,8 @@ from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from .. import analysis
-from .style import COLORS, KIND_LABELS, LATENCY_FLOOR, STRIP_MAX, new_axes, seconds
+from workerlab.analysis import runs as analysis
+from workerlab.plots.style import COLORS, KIND_LABELS, LATENCY_FLOOR, STRIP_MAX, new_axes, seconds
 
 __all__ = ["plot_latency"]
 

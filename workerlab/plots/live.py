@@ -1,7 +1,7 @@
 """The dashboard's frame: throughput, worker timeline and latencies of one run, drawn in place.
 
 :class:`LiveFigure` makes its figure and every artist once. A frame computes the run's numbers
-once (``workerlab.livestats.snapshot``), sets them on the artists (``set_data``,
+once (``workerlab.analysis.livestats.snapshot``), sets them on the artists (``set_data``,
 ``set_offsets``, ``set_verts``, ``set_segments``) and draws. Axis limits move in steps (the
 time axis grows by a quarter when the run outlasts it, the latency axis by decades), so most
 frames change only the data: the figure's static part (axes, ticks, labels, legends) is then
@@ -21,9 +21,9 @@ import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
-from ..livestats import LiveLog, LiveStats, Snapshot, snapshot
-from .live_panels import LatencyPanel, ThroughputPanel, TimelinePanel
-from .style import DEADLINE_STRETCH
+from workerlab.analysis.livestats import LiveLog, LiveStats, Snapshot, snapshot
+from workerlab.plots.live_panels import LatencyPanel, ThroughputPanel, TimelinePanel
+from workerlab.plots.style import DEADLINE_STRETCH
 
 __all__ = ["LiveFigure", "FIG_SIZE", "FIG_DPI"]
 

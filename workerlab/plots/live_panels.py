@@ -18,9 +18,9 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .. import analysis
-from ..livestats import Snapshot
-from .style import (
+from workerlab.analysis import runs as analysis
+from workerlab.analysis.livestats import Snapshot
+from workerlab.plots.style import (
     COLORS,
     KIND_LABELS,
     LATENCY_FLOOR,

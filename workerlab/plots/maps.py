@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..config import DEADLINE
-from .style import new_axes
+from workerlab.config import DEADLINE
+from workerlab.plots.style import new_axes
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from workerlab.model.model import Model
 
 __all__ = ["success_map", "plot_success_map"]
 

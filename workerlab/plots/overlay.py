@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .. import analysis, report, tidy
-from ..config import DEADLINE
-from .style import COLORS, DEADLINE_STRETCH, TIME_LABEL, new_axes
+from workerlab.analysis import report
+from workerlab.analysis import runs as analysis
+from workerlab.config import DEADLINE
+from workerlab.log import tidy
+from workerlab.plots.style import COLORS, DEADLINE_STRETCH, TIME_LABEL, new_axes
 
 __all__ = ["plot_overlay", "default_label"]
 

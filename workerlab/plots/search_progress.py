@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .style import COLORS, new_axes
+from workerlab.plots.style import COLORS, new_axes
 
 __all__ = ["plot_search"]
 

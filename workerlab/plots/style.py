@@ -11,7 +11,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 
-from ..report import seconds
+from workerlab.analysis.report import seconds
 
 __all__ = [
     "COLORS",

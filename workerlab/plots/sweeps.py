@@ -10,12 +10,12 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
-from .. import analysis
-from ..config import DEADLINE
-from .style import COLORS, DEADLINE_STRETCH, legend_outside, new_axes
+from workerlab.analysis import runs as analysis
+from workerlab.config import DEADLINE
+from workerlab.plots.style import COLORS, DEADLINE_STRETCH, legend_outside, new_axes
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from workerlab.model.model import Model
 
 __all__ = ["plot_sweep"]
 
@@ -40,7 +40,7 @@ def plot_sweep(
     per count (``p_meet``) on the right axis, beside the measured one, over every count from the
     smallest to the largest swept (``gid="model"``). Returns the main Axes (the twin is ``ax.get_shared_x_axes().get_siblings(ax)``).
     """
-    from ..verdict import threshold
+    from workerlab.thresholds.verdict import threshold
 
     summ = analysis.summary(df, deadline=deadline)
     if summ.empty:

@@ -9,9 +9,10 @@ import pandas as pd
 from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
 
-from .. import analysis, tidy
-from ..config import DEADLINE
-from .style import COLORS, DEADLINE_STRETCH, TIME_LABEL, cmap, mark, new_axes
+from workerlab.analysis import runs as analysis
+from workerlab.config import DEADLINE
+from workerlab.log import tidy
+from workerlab.plots.style import COLORS, DEADLINE_STRETCH, TIME_LABEL, cmap, mark, new_axes
 
 __all__ = ["plot_throughput"]
 

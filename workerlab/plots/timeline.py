@@ -10,8 +10,9 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .. import analysis, tidy
-from .style import COLORS, TIME_LABEL, legend_outside, mark, new_axes, outcome
+from workerlab.analysis import runs as analysis
+from workerlab.log import tidy
+from workerlab.plots.style import COLORS, TIME_LABEL, legend_outside, mark, new_axes, outcome
 
 __all__ = ["plot_timeline"]
 

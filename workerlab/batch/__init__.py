@@ -1,0 +1,1 @@
+"""Many runs: sweeps over worker counts, run locally on one event loop or on Dask."""

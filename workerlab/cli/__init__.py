@@ -1,0 +1,1 @@
+"""The ``workerlab`` command line: run, sweep, threshold and worker."""

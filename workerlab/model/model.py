@@ -1,0 +1,259 @@
+"""A model of a run: how long W workers take to deliver S numbers, with crashes (``wl.Model``).
+
+It mirrors what the collector does (workerlab/collector.py) with the costs of this machine:
+
+- at the start every slot queues for one of ``concurrency`` start permits (one per CPU), in slot
+  order; a permit is held from spawn until the worker accepts a connection (``start``: the queue's
+  service time, an empirical distribution), then the stream opens (``connect``);
+- a stream's first number comes ``lead`` after it opens, then one per ``interval``;
+- a process crashes after an exponential lifetime of mean ``mtbf`` counted from readiness; the
+  numbers scheduled before that arrive; the slot's next stream opens a ``restart`` time later
+  (crash row -> next connect, empirical: detection, spawn, readiness, any queueing);
+- a process hangs at rate ``stall`` per second; it is killed ``stall_limit`` after its last line
+  and restarted like a crash;
+- the run ends at the S-th number (``elapsed``).
+
+``simulate`` draws many runs at once with numpy; ``predict`` turns them into a success curve.
+``workerlab.model.calibration.calibrate`` estimates a model from event logs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from workerlab.config import DEADLINE, STALL_FLOOR
+
+__all__ = ["Model", "DEFAULT_START", "DEFAULT_CONNECT", "DEFAULT_RESTART"]
+
+#: seconds, measured with the emulator on the project's 2-CPU machine under load (a sweep of 10-16
+#: workers x 10 at interval 0.05 s, 70 runs, 4-7 runs at once), as the 5 %, 10 %, ..., 95 % quantiles:
+#: start-permit service time (permit -> accepting connections; 908 starts)
+DEFAULT_START = (0.0121, 0.013, 0.0136, 0.0142, 0.0149, 0.0156, 0.0163, 0.017, 0.0181, 0.0193, 0.0203, 0.0214,
+                 0.0229, 0.0242, 0.0264, 0.0284, 0.0311, 0.0349, 0.0432)  # fmt: skip
+#: ready -> stream open (1,250 processes)
+DEFAULT_CONNECT = (0.0007, 0.001, 0.0016, 0.0021, 0.0026, 0.0031, 0.0036, 0.004, 0.0044, 0.0049, 0.0055, 0.0062,
+                   0.007, 0.0079, 0.0094, 0.0113, 0.0139, 0.0177, 0.0237)  # fmt: skip
+#: crash -> the slot's next stream open (349 crashes)
+DEFAULT_RESTART = (0.0141, 0.0172, 0.019, 0.0208, 0.0229, 0.0244, 0.026, 0.0273, 0.0285, 0.03, 0.032, 0.0343,
+                   0.0358, 0.0377, 0.0419, 0.0467, 0.0522, 0.0628, 0.0782)  # fmt: skip
+
+
+def _cpus() -> int:
+    """CPUs this process may use: the collector's default number of workers starting at once."""
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _seconds(values: Any, name: str) -> tuple[float, ...]:
+    a = np.asarray(values, dtype="float64").ravel()
+    if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"{name} must be a non-empty list of finite seconds >= 0")
+    return tuple(float(v) for v in a)
+
+
+@dataclass(frozen=True, repr=False)
+class Model:
+    """A worker and this machine's costs; every estimated figure says what it rests on.
+
+    ``mtbf`` is the mean lifetime in seconds (0 = never crashes, as the emulator's ``-mtbf 0``);
+    ``start``, ``connect`` and ``restart`` are observed seconds (empirical distributions, see the
+    module docstring); ``first_wave`` holds measured first waves (stream-open time of each slot's
+    first process by spawn rank, one tuple per run), resampled whole where they cover the count; ``stall`` is hangs per process-second and ``stall_limit`` the collector's
+    stall limit (None: its default, ``max(3 * interval + lead, 0.5)``). The evidence fields count
+    observations: ``runs`` calibrated from, ``interval_lines``, ``lead_streams``, ``crashes`` over
+    ``exposure_s`` process-seconds, ``stalls``; ``weibull_shape`` and ``fit_p`` (likelihood-ratio
+    test of the exponential against a Weibull lifetime) tell whether an exponential fits.
+    """
+
+    interval: float = 1.0
+    lead: float = 0.0
+    mtbf: float = 30.0
+    start: tuple[float, ...] = DEFAULT_START
+    connect: tuple[float, ...] = DEFAULT_CONNECT
+    restart: tuple[float, ...] = DEFAULT_RESTART
+    stall: float = 0.0
+    stall_limit: float | None = None
+    concurrency: int = field(default_factory=_cpus)
+    first_wave: tuple[tuple[float, ...], ...] = ()
+    runs: int = 0
+    interval_lines: int = 0
+    lead_streams: int = 0
+    crashes: int = 0
+    exposure_s: float = 0.0
+    stalls: int = 0
+    weibull_shape: float | None = None
+    fit_p: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.interval) and self.interval > 0):
+            raise ValueError(f"interval must be > 0 seconds, got {self.interval!r}")
+        for name in ("lead", "mtbf", "stall"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+        for name in ("start", "connect", "restart"):
+            object.__setattr__(self, name, _seconds(getattr(self, name), name))
+        waves = tuple(_seconds(w, "first_wave") for w in self.first_wave)
+        object.__setattr__(self, "first_wave", tuple(sorted(waves, key=len, reverse=True)))
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {self.concurrency!r}")
+
+    # -- description ------------------------------------------------------------------------
+    @property
+    def stall_after(self) -> float:
+        """The stall limit in effect (seconds)."""
+        if self.stall_limit is not None:
+            return self.stall_limit
+        return max(3 * self.interval + self.lead, STALL_FLOOR)
+
+    def mtbf_interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """Exact (chi-square) interval of the MTBF from ``crashes`` over ``exposure_s``; NaN if not fitted."""
+        if self.exposure_s <= 0:
+            return math.nan, math.nan
+        a = 1 - confidence
+        k, T = self.crashes, self.exposure_s
+        low_rate = stats.chi2.ppf(a / 2, 2 * k) / (2 * T) if k > 0 else 0.0
+        high_rate = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / (2 * T)
+        return float(1 / high_rate), (float(1 / low_rate) if low_rate > 0 else math.inf)
+
+    def bound(self, workers: int, samples: int = 150) -> float:
+        """The ideal time: ``lead + (ceil(samples / workers) - 1) * interval``."""
+        return self.lead + (math.ceil(samples / workers) - 1) * self.interval
+
+    def __repr__(self) -> str:
+        iv = self.interval
+
+        def said(n: int, what: str) -> str:
+            return f"[{n:,} {what}]" if n else "[assumed]"
+
+        if self.mtbf == 0:
+            crash = "never crashes"
+        else:
+            crash = f"MTBF {self.mtbf:.4g} s = {self.mtbf / iv:.3g} intervals "
+            if self.exposure_s > 0:
+                lo, hi = self.mtbf_interval()
+                crash += (
+                    f"[95% CI {lo:.4g}–{hi:.4g} s; {self.crashes} crashes in {self.exposure_s:.4g} process-s]"
+                )
+            else:
+                crash += "[assumed]"
+        if self.fit_p is None:
+            fit = "exponential lifetime assumed (not checked)"
+        else:
+            verdict = "fits" if self.fit_p >= 0.05 else "does NOT fit"
+            fit = (
+                f"exponential lifetime {verdict} (Weibull shape {self.weibull_shape:.2f}, "
+                f"likelihood-ratio p = {self.fit_p:.2g})"
+            )
+        src = f"calibrated from {self.runs} run{'s' if self.runs != 1 else ''}" if self.runs else "defaults"
+        med = np.median
+        waves = ""
+        if self.first_wave:
+            waves = f", {len(self.first_wave)} measured first waves of up to {len(self.first_wave[0])}"
+        return (
+            f"Model ({src}):\n"
+            f"  interval {iv:.5g} s {said(self.interval_lines, 'lines')}, "
+            f"lead {self.lead:.4g} s {said(self.lead_streams, 'streams')}\n"
+            f"  {crash}\n  {fit}\n"
+            f"  start-up median {med(self.start) * 1e3:.1f} ms + open {med(self.connect) * 1e3:.1f} ms "
+            f"[{len(self.start)}], {self.concurrency} starting at once{waves}; restart median "
+            f"{med(self.restart) * 1e3:.1f} ms [{len(self.restart)}]\n"
+            f"  stalls {self.stall:.3g}/s [{self.stalls} in {self.exposure_s:.4g} process-s], "
+            f"stall limit {self.stall_after:.3g} s"
+        )
+
+    # -- persistence ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (tuples become lists)."""
+        d = asdict(self)
+        for name in ("start", "connect", "restart"):
+            d[name] = list(d[name])
+        d["first_wave"] = [list(w) for w in d["first_wave"]]
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str | dict[str, Any]) -> Model:
+        """The model ``to_json`` wrote (a string or the parsed dict)."""
+        d = json.loads(text) if isinstance(text, str) else dict(text)
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown Model fields: {sorted(unknown)}")
+        return cls(**d)
+
+    # -- simulation -------------------------------------------------------------------------
+    def simulate(
+        self,
+        workers: int,
+        samples: int = 150,
+        runs: int = 10_000,
+        seed: int | np.random.Generator | None = None,
+    ) -> pd.DataFrame:
+        """``runs`` simulated runs of ``workers`` workers: one row each, ``workers, elapsed_s, crashes, stalls``.
+
+        ``crashes`` and ``stalls`` count those before the target was reached.
+        """
+        from workerlab.model.simulation import simulate_runs
+
+        if workers < 1 or samples < 1 or runs < 1:
+            raise ValueError("workers, samples and runs must be >= 1")
+        rng = np.random.default_rng(seed)
+        elapsed, crashes, stalls = simulate_runs(self, int(workers), int(samples), int(runs), rng)
+        return pd.DataFrame(
+            {
+                "workers": np.full(runs, workers, dtype="int64"),
+                "elapsed_s": elapsed,
+                "crashes": crashes.astype("int64"),
+                "stalls": stalls.astype("int64"),
+            }
+        )
+
+    def predict(
+        self,
+        workers: Any = range(1, 17),
+        samples: int = 150,
+        deadline: float = DEADLINE,
+        runs: int = 10_000,
+        seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Per worker count: ``workers, p_meet, median_s, p95_s, bound_s`` from ``runs`` simulated runs."""
+        counts = [int(workers)] if isinstance(workers, (int, np.integer)) else [int(w) for w in workers]
+        seeds = np.random.SeedSequence(seed).spawn(len(counts))
+        rows = []
+        for w, ss in zip(counts, seeds):
+            el = self.simulate(w, samples, runs, np.random.default_rng(ss))["elapsed_s"].to_numpy()
+            rows.append(
+                {
+                    "workers": w,
+                    "p_meet": float(np.mean(el <= deadline)),
+                    "median_s": float(np.median(el)),
+                    "p95_s": float(np.percentile(el, 95)),
+                    "bound_s": self.bound(w, samples),
+                }
+            )
+        return pd.DataFrame(rows).astype(
+            {
+                "workers": "int64",
+                "p_meet": "float64",
+                "median_s": "float64",
+                "p95_s": "float64",
+                "bound_s": "float64",
+            }
+        )
+
+    def replace(self, **changes: Any) -> Model:
+        """A copy with some figures changed (what-if: another MTBF, lead, pace)."""
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)

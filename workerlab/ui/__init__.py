@@ -1,0 +1,1 @@
+"""The ipywidgets dashboards: a live run, runs compared, and the threshold search."""

@@ -1,0 +1,310 @@
+"""``wl.threshold_dashboard()``: how many workers meet the deadline, found while you watch.
+
+Pick the deadline (it follows the pace until set, as in the run dashboard), the level (the share
+of runs that must meet it), and either a range of worker counts or "find it" (every count up to
+the cap), then press Run. ``workerlab.thresholds.search.find_threshold_async`` runs on the kernel's loop; after
+its pilot and after every finished run it reports a ``SearchStatus``, from which the widget
+draws (in the rendering thread) each count's measured share with its Wilson interval beside the
+model's predicted curve (``plots.plot_search``), and says where the search stands. At the end the
+verdict: the threshold, conclusive or not, and why. Stop ends the search: no new run starts, the
+running ones are stopped, and ``result`` is the ``Threshold`` of what was measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from workerlab.config import MAX_WORKERS, make_config
+from workerlab.errors import ConfigError
+from workerlab.ui import render
+from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message
+
+if TYPE_CHECKING:
+    from workerlab.thresholds.search import SearchStatus
+    from workerlab.thresholds.verdict import Threshold
+
+__all__ = ["ThresholdDashboard", "threshold_dashboard"]
+
+DEFAULTS: dict[str, Any] = {
+    "samples": 150,
+    "interval": 1.0,
+    "mtbf": 30.0,
+    "deadline": None,  # None: 10 intervals of the pace
+    "level": 0.95,
+    "confidence": 0.95,
+    "counts": (8, MAX_WORKERS),
+    "find": True,
+    "seed": None,
+    "timeout": None,
+    "worker_args": (),
+    "max_runs": 400,
+}
+_PHASES = {
+    "pilot": "calibrating the model (pilot runs)",
+    "measuring": "measuring",
+    "done": "done",
+    "stopped": "stopped",
+}
+
+
+class ThresholdDashboard(widgets.VBox):
+    """The threshold search widget; build it with :func:`threshold_dashboard`."""
+
+    def __init__(self, worker_bin: str | None = None, **defaults: Any) -> None:
+        unknown = sorted(set(defaults) - set(DEFAULTS))
+        if unknown:
+            raise TypeError(
+                f"threshold_dashboard() got unknown settings {unknown}; it accepts {sorted(DEFAULTS)}"
+            )
+        d = {**DEFAULTS, **defaults}
+        make_config(
+            1,
+            d["samples"],
+            worker_args=d["worker_args"],
+            timeout=d["timeout"],
+            seed=d["seed"],
+        )
+        self.confidence, self.max_runs = float(d["confidence"]), int(d["max_runs"])
+        self._settings = s = Settings({**d, "workers": MAX_WORKERS}, worker_bin)
+        self.samples, self.deadline, self.mtbf, self.interval, self.worker_bin = (
+            s.samples,
+            s.deadline,
+            s.mtbf,
+            s.interval,
+            s.worker_bin,
+        )
+        wide = {"description_width": "initial"}
+        self.level = widgets.FloatSlider(
+            value=d["level"],
+            min=0.5,
+            max=0.99,
+            step=0.01,
+            description="level",
+            style=wide,
+        )
+        self.counts = widgets.IntRangeSlider(
+            value=tuple(d["counts"]),
+            min=1,
+            max=MAX_WORKERS,
+            description="worker counts",
+            style=wide,
+        )
+        self.find = widgets.Checkbox(
+            value=bool(d["find"]),
+            description=f"find it (1-{MAX_WORKERS})",
+            indent=False,
+        )
+        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
+        self.status = widgets.HTML(
+            message("Choose the deadline, the level and the counts, and press Run.", MUTED)
+        )
+        self.plot = widgets.Image(
+            format="png",
+            layout=widgets.Layout(display="none", width="100%", max_width="800px"),
+        )
+        self.table = widgets.HTML()
+        self.verdict = widgets.HTML()
+        self.task: asyncio.Task | None = None
+        self.result: Threshold | None = None
+        self.updates: list[SearchStatus] = []
+        self.error: str | None = None
+        self._stop: asyncio.Event | None = None
+        self._drawing: asyncio.Future | None = None
+        self._pending: SearchStatus | None = None
+        self.run_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.find.observe(lambda _: self._set_running(self.running), names="value")
+        self._set_running(False)
+        emulator = widgets.HTML(message("emulator only:", MUTED), layout=widgets.Layout(width="7em"))
+        super().__init__(
+            [
+                widgets.HBox([self.deadline, self.level, self.samples]),
+                widgets.HBox([self.find, self.counts]),
+                widgets.HBox([emulator, self.mtbf, self.interval]),
+                self.worker_bin,
+                widgets.HBox([self.run_button, self.stop_button]),
+                self.status,
+                self.plot,
+                self.table,
+                self.verdict,
+            ]
+        )
+        render.warm_up()
+        self.add_class("workerlab-threshold")
+        for name in ("run_button", "stop_button", "status", "plot", "verdict"):
+            getattr(self, name).add_class(f"workerlab-threshold-{name.removesuffix('_button')}")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
+        """The widget, plus a plain-text stand-in where widgets cannot render (e.g. on GitHub)."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            lo, hi = (1, MAX_WORKERS) if self.find.value else self.counts.value
+            data["text/plain"] = (
+                f"workerlab threshold search: workers {lo}-{hi} meeting {self.deadline.value:g} s in at least "
+                f"{self.level.value:g} of runs. (Interactive widgets: run this notebook in Jupyter to use it.)"
+            )
+        return data
+
+    @property
+    def running(self) -> bool:
+        task = getattr(self, "task", None)
+        return task is not None and not task.done()
+
+    def search_kwargs(self) -> dict[str, Any]:
+        """The ``find_threshold_async`` arguments the widgets describe."""
+        run = self._settings.collect_kwargs()
+        lo, hi = (1, MAX_WORKERS) if self.find.value else self.counts.value
+        kwargs = {k: v for k, v in run.items() if k != "workers"}
+        return kwargs | {
+            "deadline": self._settings.deadline_s(),
+            "level": float(self.level.value),
+            "confidence": self.confidence,
+            "workers": range(lo, hi + 1),
+            "max_runs": self.max_runs,
+        }
+
+    def start(self) -> asyncio.Task | None:
+        if self.running:
+            return self.task
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.status.value = message(
+                "No running event loop: use it in a Jupyter kernel or `await t.run()`.",
+                ERROR,
+            )
+            return None
+        self._set_running(True)
+        self.task = loop.create_task(self._search())
+        return self.task
+
+    async def run(self) -> Threshold | None:
+        task = self.start()
+        if task is not None:
+            await task
+        return self.result
+
+    def stop(self) -> None:
+        """End the search: no new run, the running ones stopped; ``result`` is what was measured."""
+        if self._stop is not None and self.running:
+            self.status.value = message("stopping…", MUTED)
+            self._stop.set()
+
+    def close(self) -> None:
+        if self.running:
+            self.task.cancel()  # type: ignore[union-attr]
+        for child in self.children:
+            child.close()
+        super().close()
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.disabled = running
+        self.stop_button.disabled = not running
+        self._settings.set_running(running)
+        self.level.disabled = self.find.disabled = running
+        self.counts.disabled = running or self.find.value
+
+    async def _search(self) -> None:
+        from workerlab.thresholds.search import find_threshold_async
+
+        self.result, self.error, self.updates = None, None, []
+        self.verdict.value = self.table.value = ""
+        self._stop = asyncio.Event()
+        try:
+            kwargs = self.search_kwargs()
+            self.status.value = message("starting the search…", MUTED)
+            self.result = await find_threshold_async(
+                **kwargs, progress=False, on_update=self._on_update, stop=self._stop
+            )
+        except ConfigError as exc:
+            self.error = f"Check the settings: {exc}"
+        except asyncio.CancelledError:
+            self.error = "Stopped: the widget was closed during the search."
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown, not lost in a log
+            self.error = f"The search failed: {type(exc).__name__}: {exc}"
+        finally:
+            self._set_running(False)
+        if self._drawing is not None:
+            await asyncio.gather(self._drawing, return_exceptions=True)
+        if self.error:
+            self.status.value = message(self.error, ERROR)
+            return
+        th = self.result
+        assert th is not None
+        await self._draw_table(th.table, th)
+        self.verdict.value = th._repr_html_()
+        stopped = self._stop.is_set()
+        color = OK if th.conclusive else WARN
+        self.status.value = message(("Stopped: " if stopped else "Done: ") + th.sentence, color)
+
+    def _on_update(self, status: SearchStatus) -> None:
+        """After the pilot and every finished run: where it stands now, the picture when it can."""
+        self.updates.append(status)
+        done = int(status.table["runs"].sum())
+        self.status.value = message(
+            f"{_PHASES.get(status.phase, status.phase)}: {done} runs measured, {status.running} running, "
+            f"{status.wall_s:.1f} s" + (f" · {status.reason}" if status.reason else ""),
+            MUTED,
+        )
+        self._pending = status
+        if self._drawing is None or self._drawing.done():
+            self._drawing = asyncio.ensure_future(self._draw_pending())
+
+    async def _draw_pending(self) -> None:
+        while self._pending is not None:  # the latest status only: older ones are superseded
+            status, self._pending = self._pending, None
+            await self._draw_table(status.table, None)
+
+    async def _draw_table(self, table: Any, th: Threshold | None) -> None:
+        level = float(self.level.value)
+        threshold = th.workers if th is not None and th.conclusive else None  # "so far" is not one
+        self.plot.value = await render.call(lambda: _png(table, level=level, threshold=threshold))
+        self.plot.layout.display = None
+        cols = [
+            c
+            for c in (
+                "workers",
+                "runs",
+                "successes",
+                "success_rate",
+                "ci_low",
+                "ci_high",
+                "p_pred",
+            )
+            if c in table
+        ]
+        ran = table[table["runs"] > 0][cols]  # the counts measured so far (the plot shows the rest)
+        self.table.value = (
+            ran.to_html(index=False, float_format=lambda x: f"{x:.2f}", na_rep="–") if len(ran) else ""
+        )
+
+
+def _png(table: Any, *, level: float, threshold: Any) -> bytes:
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from workerlab.plots.search_progress import plot_search
+
+    fig = Figure(figsize=(10.0, 4.5), dpi=80, layout="constrained")
+    FigureCanvasAgg(fig)
+    plot_search(
+        table,
+        level=level,
+        threshold=None if threshold is None else int(threshold),
+        ax=fig.add_subplot(),
+    )
+    out = io.BytesIO()
+    fig.savefig(out, format="png", pil_kwargs={"compress_level": 1})
+    return out.getvalue()
+
+
+def threshold_dashboard(worker_bin: str | None = None, **defaults: Any) -> ThresholdDashboard:
+    """The threshold search in a widget: deadline, level, counts (or "find it"), Run, Stop."""
+    return ThresholdDashboard(worker_bin, **defaults)
