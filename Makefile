@@ -28,7 +28,7 @@ run: $(STAMP)
 NB_ENV := WORKERLAB_INTERVAL=0.02 WORKERLAB_QUICK=1
 test: $(STAMP)
 	@rc=0; \
-	echo "== lint (ruff, mypy)"; \
+	echo "== lint (ruff, mypy, import-linter)"; \
 	$(MAKE) --no-print-directory lint || rc=1; \
 	echo "== tests/"; \
 	$(BIN)/python -m pytest || rc=1; \
@@ -36,12 +36,14 @@ test: $(STAMP)
 	$(NB_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/ || rc=1; \
 	exit $$rc
 
-## lint: ruff (lint rules and formatting) and mypy, as configured in pyproject.toml.
+## lint: ruff (lint rules and formatting), mypy, and import-linter's layers contract, as configured in
+## pyproject.toml.
 LINT_PATHS := workerlab tests benchmarks
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: every benchmark; results in benchmarks/results/.
 bench: $(STAMP)
