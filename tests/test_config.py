@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import workerlab as wl
-from workerlab.config import DEADLINE, HOST, MAX_WORKERS, check_sweep, make_config, parse_workers
+from workerlab.config import DEADLINE, HOST, MAX_WORKERS, RunOptions, check_sweep, make_config, parse_workers
+from workerlab.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -105,3 +106,31 @@ def test_a_level_or_confidence_outside_0_1_is_one_config_error_wherever_given(va
         wl.threshold(pd.DataFrame(), level=value)
     with pytest.raises(wl.ConfigError, match="confidence must be between 0 and 1"):
         wl.find_threshold(confidence=value, progress=False)
+
+
+# -- RunOptions: the run options, validated once and passed down whole -------------------------------
+
+
+def test_run_options_are_validated_when_built_and_again_when_replaced():
+    import dataclasses
+
+    opts = RunOptions(interval=0.5, worker_args=["-lead", "0.1"])
+    assert opts.worker_args == ("-lead", "0.1") and opts.pace() == (0.5, 0.1)
+    with pytest.raises(ConfigError, match="interval must be > 0 seconds"):
+        RunOptions(interval=-1)
+    with pytest.raises(ConfigError, match="mtbf must be"):
+        dataclasses.replace(opts, mtbf="soon")
+    with pytest.raises(ConfigError, match="only exist in the bundled emulator"):
+        RunOptions(worker_bin="/bin/true", seed=3)
+
+
+def test_run_options_make_each_runs_config_and_check_its_size():
+
+    opts = RunOptions(max_workers=4, mtbf=0)
+    cfg = opts.config(4, 10, run_id="r1")
+    assert (cfg.workers, cfg.samples, cfg.run_id, cfg.emulator) == (4, 10, "r1", True)
+    assert cfg.extra_args == ("-mtbf", "0.0") and cfg.stall_after == 3.0
+    with pytest.raises(ConfigError, match="more than the cap of 4"):
+        opts.config(5, 10)
+    with pytest.raises(ConfigError, match="unknown run option .intervall.; the run options are worker_bin"):
+        make_config(4, 10, intervall=0.5)

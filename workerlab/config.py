@@ -133,111 +133,154 @@ def flag_value(args: Sequence[str], name: str) -> str | None:
     return None
 
 
-def make_config(
-    workers: int = MAX_WORKERS,
-    samples: int = 150,
-    *,
-    worker_bin: str | os.PathLike[str] | None = None,
-    worker_args: Sequence[str] = (),
-    interval: float | None = None,
-    mtbf: float | None = None,
-    seed: int | None = None,
-    timeout: float | None = None,
-    stall_after: float | None = None,
-    start_timeout: float = START_TIMEOUT,
-    max_workers: int = MAX_WORKERS,
-    max_line: int = MAX_LINE,
-    run_id: str | None = None,
-) -> Config:
-    """Check every argument of a run and return its ``Config``.
+@dataclass(frozen=True)
+class RunOptions:
+    """How every run is made, apart from its size: validated when built, then passed down whole.
 
-    This is the one validator of a run's settings: the collector, the sweep, the CLI and the
-    dashboard all call it, and every bad input (also of the wrong type) raises ``ConfigError``
-    with a message that says what to pass.
+    The public entry points (``collect``, ``sweep``, ``find_threshold``, the CLI, the dashboards)
+    keep their explicit keyword arguments, build one ``RunOptions`` at the boundary and hand it
+    to everything below; a bad value raises ``ConfigError`` here, before anything is spawned.
+    ``dataclasses.replace`` validates again. ``config(workers, samples)`` makes one run's ``Config``.
     """
-    max_workers = _whole("max_workers", max_workers, 1)
-    workers = _whole("workers", workers, 1)
-    if workers > max_workers:
-        raise ConfigError(
-            f"{workers} workers is more than the cap of {max_workers} (the challenge allows 16); "
-            f"raise the cap on purpose with max_workers={workers} (CLI: --max-workers {workers})."
+
+    worker_bin: str | os.PathLike[str] | None = None
+    worker_args: Sequence[str] = ()
+    interval: float | None = None
+    mtbf: float | None = None
+    seed: int | None = None
+    timeout: float | None = None
+    stall_after: float | None = None
+    start_timeout: float = START_TIMEOUT
+    max_workers: int = MAX_WORKERS
+    max_line: int = MAX_LINE
+
+    def __post_init__(self) -> None:
+        if self.worker_bin is not None:
+            given = [n for n in ("interval", "mtbf", "seed") if getattr(self, n) is not None]
+            if given:
+                raise ConfigError(
+                    f"{', '.join(given)} only exist in the bundled emulator; the worker at "
+                    f"{self.worker_bin!r} may not accept them. Pass them explicitly through worker_args "
+                    f"(e.g. worker_args=('-{given[0]}', '...')) if your binary does."
+                )
+        max_line = _whole("max_line", self.max_line, MAX_LINE_RANGE[0])
+        if max_line > MAX_LINE_RANGE[1]:
+            raise ConfigError(
+                f"max_line must be at most {MAX_LINE_RANGE[1]} bytes (a valid line is a few bytes), got {max_line}"
+            )
+        checked: dict[str, object] = {
+            "worker_bin": None if self.worker_bin is None else resolve_binary(self.worker_bin),
+            "worker_args": _arguments(self.worker_args),
+            "interval": _positive("interval", self.interval),
+            "mtbf": _positive("mtbf", self.mtbf, allow_zero=True),
+            "seed": None if self.seed is None else _whole("seed", self.seed, 0),
+            "timeout": _positive("timeout", self.timeout),
+            "stall_after": _positive("stall_after", self.stall_after),
+            "start_timeout": _seconds("start_timeout", self.start_timeout),
+            "max_workers": _whole("max_workers", self.max_workers, 1),
+            "max_line": max_line,
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def emulator(self) -> bool:
+        """True when runs use the bundled emulator (no ``worker_bin``)."""
+        return self.worker_bin is None
+
+    def pace(self) -> tuple[float, float]:
+        """(interval, lead) as asked for: the option, else ``-interval``/``-lead`` in worker_args, else 1 s and 0."""
+        args = tuple(self.worker_args)
+        pace = self.interval
+        if pace is None:
+            from_args = flag_value(args, "interval")
+            pace = _seconds("-interval in worker_args", from_args) if from_args else DEFAULT_INTERVAL
+        lead_arg = flag_value(args, "lead")
+        lead = _seconds("-lead in worker_args", lead_arg, allow_zero=True) if lead_arg else 0.0
+        return pace, lead
+
+    def config(self, workers: int, samples: int, *, run_id: str | None = None) -> Config:
+        """One run's ``Config`` of ``workers`` workers and a target of ``samples`` (checked here)."""
+        workers = _whole("workers", workers, 1)
+        if workers > self.max_workers:
+            raise ConfigError(
+                f"{workers} workers is more than the cap of {self.max_workers} (the challenge allows 16); "
+                f"raise the cap on purpose with max_workers={workers} (CLI: --max-workers {workers})."
+            )
+        samples = _whole("samples", samples, 1)
+        if run_id is not None and not (isinstance(run_id, str) and run_id):
+            raise ConfigError(f"run_id must be a non-empty string, got {run_id!r}")
+        pace, lead = self.pace()
+        return Config(
+            workers=workers,
+            samples=samples,
+            base_argv=self._base_argv(),
+            extra_args=(*self._emulator_args(), *self.worker_args),
+            emulator=self.emulator,
+            seed=self.seed if self.emulator else None,
+            interval=pace,
+            stall_after=self.stall_after
+            if self.stall_after is not None
+            else max(3 * pace + lead, STALL_FLOOR),
+            start_timeout=self.start_timeout,
+            timeout=self.timeout,
+            run_id=run_id or uuid.uuid4().hex[:12],
+            max_line=self.max_line,
         )
-    samples = _whole("samples", samples, 1)
+
+    def _base_argv(self) -> tuple[str, ...]:
+        if self.worker_bin is not None:
+            return (os.fspath(self.worker_bin),)
+        # import rather than run the file: an imported module's bytecode is cached, a script's
+        # is compiled at every start (measured: ~4 ms of a ~20 ms start)
+        return (
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(EMULATOR.parent)!r}); import emulator; sys.exit(emulator.main())",
+        )
+
+    def _emulator_args(self) -> list[str]:
+        extra: list[str] = []
+        if self.interval is not None:
+            extra += ["-interval", repr(self.interval)]
+        if self.mtbf is not None:
+            extra += ["-mtbf", repr(self.mtbf)]
+        return extra
+
+
+def _arguments(worker_args: object) -> tuple[str, ...]:
     if isinstance(worker_args, (str, bytes)):
         raise ConfigError(
             "worker_args must be a sequence of strings, e.g. ('-interval', '0.5'), not one string"
         )
     try:
-        args = tuple(str(a) for a in worker_args)
+        return tuple(str(a) for a in worker_args)  # type: ignore[attr-defined]
     except TypeError:
         raise ConfigError(
             f"worker_args must be a sequence of strings, e.g. ('-interval', '0.5'); got {worker_args!r}"
         ) from None
-    interval = _positive("interval", interval)
-    mtbf = _positive("mtbf", mtbf, allow_zero=True)
-    timeout = _positive("timeout", timeout)
-    stall_after = _positive("stall_after", stall_after)
-    start_s = _seconds("start_timeout", start_timeout)
-    max_line = _whole("max_line", max_line, MAX_LINE_RANGE[0])
-    if max_line > MAX_LINE_RANGE[1]:
-        raise ConfigError(
-            f"max_line must be at most {MAX_LINE_RANGE[1]} bytes (a valid line is a few bytes), got {max_line}"
-        )
-    if run_id is not None and not (isinstance(run_id, str) and run_id):
-        raise ConfigError(f"run_id must be a non-empty string, got {run_id!r}")
-    if seed is not None:
-        seed = _whole("seed", seed, 0)
 
-    if worker_bin is None:
-        # import rather than run the file: an imported module's bytecode is cached, a script's
-        # is compiled at every start (measured: ~4 ms of a ~20 ms start)
-        base: tuple[str, ...] = (
-            sys.executable,
-            "-I",
-            "-S",
-            "-c",
-            f"import sys; sys.path.insert(0, {str(EMULATOR.parent)!r}); "
-            "import emulator; sys.exit(emulator.main())",
+
+def make_config(
+    workers: int = MAX_WORKERS,
+    samples: int = 150,
+    *,
+    run_id: str | None = None,
+    **options: Any,
+) -> Config:
+    """Check every argument of a run and return its ``Config``: ``RunOptions(**options).config(...)``.
+
+    Every bad input (also of the wrong type) raises ``ConfigError`` with a message that says what to pass.
+    """
+    unknown = sorted(set(options) - set(RunOptions.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(
+            f"unknown run option {unknown[0]!r}; the run options are {', '.join(RunOptions.__dataclass_fields__)}"
         )
-        emulator = True
-        extra: list[str] = []
-        if interval is not None:
-            extra += ["-interval", repr(interval)]
-        if mtbf is not None:
-            extra += ["-mtbf", repr(mtbf)]
-    else:
-        emulator = False
-        given = [n for n, v in (("interval", interval), ("mtbf", mtbf), ("seed", seed)) if v is not None]
-        if given:
-            raise ConfigError(
-                f"{', '.join(given)} only exist in the bundled emulator; the worker at {worker_bin!r} "
-                f"may not accept them. Pass them explicitly through worker_args "
-                f"(e.g. worker_args=('-{given[0]}', '...')) if your binary does."
-            )
-        base = (resolve_binary(worker_bin),)
-        extra = []
-    # the pace used for stall detection: what we asked for, what worker_args say, or 1 s;
-    # a first line that comes late on purpose (emulator -lead) is not a stall either
-    pace = interval
-    if pace is None:
-        from_args = flag_value(args, "interval")
-        pace = _seconds("-interval in worker_args", from_args) if from_args else DEFAULT_INTERVAL
-    lead_arg = flag_value(args, "lead")
-    lead = _seconds("-lead in worker_args", lead_arg, allow_zero=True) if lead_arg else 0.0
-    return Config(
-        workers=workers,
-        samples=samples,
-        base_argv=base,
-        extra_args=(*extra, *args),
-        emulator=emulator,
-        seed=seed if emulator else None,
-        interval=pace,
-        stall_after=stall_after if stall_after is not None else max(3 * pace + lead, STALL_FLOOR),
-        start_timeout=start_s,
-        timeout=timeout,
-        run_id=run_id or uuid.uuid4().hex[:12],
-        max_line=max_line,
-    )
+    opts = RunOptions(**options)
+    return opts.config(workers, samples, run_id=run_id)
 
 
 def check_sweep(
