@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from workerlab.analysis.runs import latencies, summary, worker_summary
     from workerlab.batch.sweep import sweep, sweep_async
     from workerlab.config import Config
-    from workerlab.engine.collector import RunStatus, collect, collect_async
+    from workerlab.engine.collector import collect, collect_async
+    from workerlab.engine.status import RunStatus
     from workerlab.engine.stop import Stop
     from workerlab.errors import CollectError, CollectStopped, CollectTimeout, ConfigError, WorkerStartError
     from workerlab.log.events import EVENTS, SCHEMA
@@ -51,7 +52,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "collect": "workerlab.engine.collector",
     "collect_async": "workerlab.engine.collector",
-    "RunStatus": "workerlab.engine.collector",
+    "RunStatus": "workerlab.engine.status",
     "Stop": "workerlab.engine.stop",
     "Config": "workerlab.config",
     "ConfigError": "workerlab.errors",

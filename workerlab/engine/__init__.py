@@ -15,7 +15,7 @@ __all__ = ["Run", "RunStatus", "StartLimiter", "Stop"]
 
 _EXPORTS = {
     "Run": "workerlab.engine.collector",
-    "RunStatus": "workerlab.engine.collector",
+    "RunStatus": "workerlab.engine.status",
     "StartLimiter": "workerlab.engine.limiter",
     "Stop": "workerlab.engine.stop",
 }

@@ -5,9 +5,8 @@ each slot owns at most one worker process at a time (``procs.running``: the proc
 exactly as long as its block) and restarts it after a crash or a stall. A slot's life is two
 steps per process: start (spawn and readiness, holding one slot of the start limiter) and
 stream (``workerlab.engine.streaming``). The run ends when the target-th sample arrives (or on
-timeout, error, its ``Stop`` token or cancellation), and then every slot stops its process before
-``run()`` returns. Records are plain tuples (cheap, no pandas on the hot path); ``frame()`` turns
-them into the event log.
+timeout, error, its ``Stop`` token or cancellation), then every slot stops its process before
+``run()`` returns. Records are plain tuples (no pandas on the hot path); ``frame()`` makes the log.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import pandas as pd
@@ -25,11 +24,12 @@ import pandas as pd
 from workerlab.config import MAX_LINE, MAX_WORKERS, START_TIMEOUT, Config, RunOptions
 from workerlab.engine import ports, procs, streaming
 from workerlab.engine.limiter import START_CONCURRENCY, StartLimiter
+from workerlab.engine.status import Record, RunStatus
 from workerlab.engine.stop import Stop
 from workerlab.errors import CollectError, CollectStopped, CollectTimeout, WorkerStartError
 from workerlab.log import events
 
-__all__ = ["Run", "RunStatus", "Stop", "collect", "collect_async", "START_CONCURRENCY"]
+__all__ = ["Run", "RunStatus", "collect", "collect_async", "START_CONCURRENCY"]
 
 #: how often the progress bar and ``on_update`` are refreshed (seconds)
 UPDATE_EVERY = 0.1
@@ -38,29 +38,6 @@ STOP_GRACE = 0.5
 #: aiohttp's read buffer per response (bytes): above twice this it stops reading the socket until
 #: the parser catches up, so a worker that floods us costs at most about that much (plus one read)
 READ_BUFFER = 1 << 16
-
-Record = tuple[Any, ...]
-
-
-class RunStatus(Protocol):
-    """What ``on_update`` may read of a run in progress (read-only; ``Run`` provides it)."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def records(self) -> list[Record]: ...
-    @property
-    def count(self) -> int: ...
-    @property
-    def crashes(self) -> int: ...
-    @property
-    def elapsed(self) -> float | None: ...
-    @property
-    def finished(self) -> bool: ...
-    @property
-    def started(self) -> bool: ...
-    def now(self) -> float: ...
-    def frame(self, records: list[Record] | None = None) -> pd.DataFrame: ...
 
 
 class Run:
@@ -358,10 +335,9 @@ async def collect_async(
     raise ``ConfigError`` before anything starts. Raises ``CollectTimeout`` /
     ``WorkerStartError`` (with ``.events``) when the target is not reached.
 
-    ``stop``: a ``Stop`` token; once set, every worker is stopped, the run-level row says
-    ``outcome=stopped`` (with the token's reason) and ``CollectStopped`` is raised carrying the
-    partial log in ``.events``, as a timeout does. Cancelling the task instead stops every
-    worker too but returns nothing (the row says ``cancelled``).
+    ``stop``: once the ``Stop`` is set, every worker is stopped, the run-level row says ``outcome=stopped``
+    and ``CollectStopped`` carries the partial log in ``.events``, as a timeout does. Cancelling the
+    task stops every worker too but returns nothing (the row says ``cancelled``).
     """
     options = RunOptions(
         worker_bin=worker_bin,
@@ -402,8 +378,7 @@ def collect(
 ) -> pd.DataFrame:
     """Blocking ``collect_async`` (same arguments): works in a script and inside a running Jupyter kernel.
 
-    Ctrl-C (or a kernel interrupt) cancels the run: every worker is stopped, then the
-    ``KeyboardInterrupt`` propagates; ``on_update``'s ``RunStatus.frame()`` has the partial log.
+    Ctrl-C or a kernel interrupt stops every worker, then propagates (``RunStatus.frame()`` has the log).
     """
     options = RunOptions(
         worker_bin=worker_bin,

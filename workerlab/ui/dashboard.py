@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from workerlab.engine.collector import RunStatus
+    from workerlab.engine.status import RunStatus
 
 __all__ = ["Dashboard", "dashboard"]
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workerlab.analysis.livestats import LiveStats
-    from workerlab.engine.collector import RunStatus
+    from workerlab.engine.status import RunStatus
 
 __all__ = ["LivePanel", "LiveView"]
 
