@@ -18,7 +18,8 @@ from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row
 
 import workerlab as wl
 from workerlab.config import HOST
-from workerlab.errors import CollectTimeout, WorkerStartError
+from workerlab.engine.stop import Stop
+from workerlab.errors import CollectError, CollectStopped, CollectTimeout, WorkerStartError
 from workerlab.log import events
 from workerlab.testing import groundtruth
 
@@ -252,8 +253,9 @@ def test_cancelling_collect_async_stops_every_worker():
         task = asyncio.create_task(
             wl.collect_async(4, 100_000, mtbf=0, on_update=lambda run: pids.update(run.pids), **FAST_ARGS)
         )
-        while len(pids) < 4:
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(30):  # waiting for the 4 workers to have started
+            while len(pids) < 4:
+                await asyncio.sleep(0.05)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -261,6 +263,50 @@ def test_cancelling_collect_async_stops_every_worker():
     asyncio.run(main())
     assert len(pids) == 4
     assert [p for p in pids if pid_alive(p)] == []
+
+
+def test_a_stop_set_mid_run_stops_every_worker_and_returns_the_partial_log():
+    stop = Stop()
+    pids: set[int] = set()
+
+    def watch(run):
+        pids.update(run.pids)
+        if run.count > 20:
+            stop.set("stopped by the test")
+
+    with pytest.raises(CollectStopped, match="stopped by the test with") as info:
+        wl.collect(3, 100_000, mtbf=0, on_update=watch, stop=stop, **FAST_ARGS)
+    assert isinstance(info.value, CollectError)
+    df = info.value.events
+    assert 20 < (df.event == "sample").sum() < 100_000
+    row = events.parse_run_stop(run_row(df).detail)
+    assert row is not None and row.outcome == "stopped" and row.message.startswith("stopped by the test")
+    assert len(pids) >= 3 and [p for p in pids if pid_alive(p)] == []
+    assert (df[df.worker_id > 0].event == "stop").sum() == len(set(df.pid.dropna()))  # each process stopped
+    assert_clean(df)
+
+
+def test_a_stop_set_in_a_running_loop_ends_collect_async_with_no_worker_left():
+    pids: set[int] = set()
+
+    async def main():
+        stop = Stop()
+        task = asyncio.create_task(
+            wl.collect_async(
+                4, 100_000, mtbf=0, stop=stop, on_update=lambda run: pids.update(run.pids), **FAST_ARGS
+            )
+        )
+        async with asyncio.timeout(30):  # waiting for the 4 workers to have started
+            while len(pids) < 4:
+                await asyncio.sleep(0.05)
+        stop.set()
+        with pytest.raises(CollectStopped) as info:
+            await task
+        return info.value.events
+
+    df = asyncio.run(main())
+    assert len(pids) == 4 and [p for p in pids if pid_alive(p)] == []
+    assert run_row(df).detail.startswith("target=100000 outcome=stopped")
 
 
 def test_sync_collect_inside_a_running_loop():

@@ -22,6 +22,7 @@ from helpers import FAST, pid_alive
 
 import workerlab as wl
 from workerlab.engine import procs
+from workerlab.log import events
 
 board = importlib.import_module("workerlab.ui.dashboard")
 render = importlib.import_module("workerlab.ui.render")
@@ -105,9 +106,12 @@ def test_frames_come_live_during_the_run_then_one_from_its_final_log():
             await asyncio.sleep(0.02)
         dash.stop_button.click()
         await dash.task
+        left.update(asyncio.all_tasks() - {asyncio.current_task()})
 
+    left: set = set()
     run_in_loop(body)
 
+    assert left == set()  # every live frame was owned by the run, and ended with it
     assert dash.render_errors == [] and dash.error is None
     assert dash.live_redraws >= 3
     assert len(shown) == len(counters) == dash.redraws == dash.live_redraws + 1
@@ -117,7 +121,7 @@ def test_frames_come_live_during_the_run_then_one_from_its_final_log():
     live, last = counters[:-1], counters[-1]
     assert all(c.outcome is None for c in live)  # still running: no outcome yet
     assert [c.samples for c in live] == sorted(c.samples for c in live)
-    assert last.outcome == "cancelled" and last.samples == int(dash.events["kept"].sum())
+    assert last.outcome == "stopped" and last.samples == int(dash.events["kept"].sum())
     assert all(c.deadline == pytest.approx(0.2) for c in counters)  # 10 intervals of 0.02 s
     assert len(dash.render_seconds) == dash.redraws
     assert_no_worker_left(dash)
@@ -253,7 +257,7 @@ def test_bad_settings_are_one_message_and_nothing_starts(field, value, message):
     assert not dash.run_button.disabled
 
 
-def test_stop_cancels_the_run_keeps_its_partial_log_and_stops_its_workers():
+def test_stop_ends_the_run_keeps_its_partial_log_and_stops_its_workers():
     dash = fast(wl.dashboard(), workers=3, samples=100_000, interval=0.02)
 
     async def body():
@@ -266,7 +270,8 @@ def test_stop_cancels_the_run_keeps_its_partial_log_and_stops_its_workers():
     run_in_loop(body)
     df = dash.events
     assert "Stopped after" in text(dash.status.value) and dash.error is None
-    assert df.detail.str.contains("outcome=cancelled", na=False).any()
+    assert df.detail.str.contains("outcome=stopped", na=False).any()
+    assert df.detail.str.contains("stopped from the dashboard", na=False).any()
     assert 30 <= int((df.event == "sample").sum()) < 100_000
     assert not dash.run_button.disabled
     assert_no_worker_left(dash)
@@ -282,11 +287,14 @@ def test_closing_the_dashboard_mid_run_stops_every_worker():
             await asyncio.sleep(0.02)
         pids.update(dash._run.pids)
         dash.close()
-        with pytest.raises(asyncio.CancelledError):
-            await dash.task
+        await dash.task  # the run's Stop was set: it ends on its own, its workers stopped
 
     run_in_loop(body)
-    assert len(pids) == 2 and [p for p in pids if pid_alive(p)] == []
+    assert len(pids) >= 2 and [p for p in pids if pid_alive(p)] == []  # more if a worker was restarted
+    assert_no_worker_left(dash)  # every process the log says was spawned, also after the snapshot
+    assert dash.error == "Stopped: the dashboard was closed during the run."
+    row = events.run_stops(dash.events).iloc[0]
+    assert row.outcome == "stopped" and row.message.startswith("the dashboard was closed")
 
 
 def test_it_is_a_widget_with_a_readable_stand_in_and_checked_defaults():

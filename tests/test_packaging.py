@@ -96,3 +96,16 @@ def test_import_and_the_emulator_entry_stay_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_run_and_start_limiter_live_in_the_engine_not_in_the_public_surface():
+    """No public call takes a ``Run`` or a ``StartLimiter``; ``Stop`` and ``RunStatus`` are public."""
+    import workerlab as wl
+    import workerlab.engine as engine
+    from workerlab.engine import collector, limiter, stop
+
+    assert {"Run", "StartLimiter"}.isdisjoint(wl.__all__)
+    assert {"Stop", "RunStatus", "CollectStopped"} <= set(wl.__all__)
+    assert engine.Run is collector.Run and engine.StartLimiter is limiter.StartLimiter
+    assert engine.Stop is stop.Stop is wl.Stop and engine.RunStatus is wl.RunStatus
+    assert set(engine.__all__) == {"Run", "RunStatus", "StartLimiter", "Stop"}

@@ -97,8 +97,9 @@ def test_running_stops_the_process_when_its_block_ends_any_way():
         except RuntimeError:
             pass
         task = asyncio.ensure_future(cancelled(pids))
-        while len(pids) < 3:
-            await asyncio.sleep(0.001)
+        async with asyncio.timeout(30):  # waiting for the third process to have spawned
+            while len(pids) < 3:
+                await asyncio.sleep(0.001)
         task.cancel()
         try:
             await task

@@ -15,6 +15,7 @@ from helpers import FAST, emulator_wrapper, ready_workers
 
 import workerlab as wl
 from workerlab.config import make_config
+from workerlab.engine import limiter
 from workerlab.engine.collector import Run
 from workerlab.engine.limiter import StartLimiter
 
@@ -31,8 +32,9 @@ def test_started_comes_only_once_every_worker_was_ready(tmp_path):
     async def main() -> tuple[bool, set[int], bool]:
         run = Run(cfg, progress=False)
         task = asyncio.ensure_future(run.run())
-        while ready_workers(run.records) != {1, 2}:  # the others are up ...
-            await asyncio.sleep(0.005)
+        async with asyncio.timeout(30):  # waiting for workers 1 and 2 to be ready
+            while ready_workers(run.records) != {1, 2}:  # the others are up ...
+                await asyncio.sleep(0.005)
         started_early = run.started
         go.touch()  # ... and only now may worker 3 start
         await run.wait_started()
@@ -138,3 +140,11 @@ def test_a_cancelled_waiter_does_not_keep_a_start_slot():
         return limiter.in_use
 
     assert asyncio.run(main()) == 0
+
+
+def test_the_default_start_limit_is_one_start_per_usable_cpu():
+    import os
+
+    cpus = limiter.usable_cpus()
+    assert cpus >= 1 and cpus <= (os.cpu_count() or cpus)
+    assert limiter.START_CONCURRENCY == cpus and StartLimiter().slots == cpus

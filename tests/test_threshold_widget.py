@@ -68,10 +68,30 @@ def test_stop_returns_what_was_measured_with_nothing_left_running():
             await asyncio.sleep(0.02)
         t.stop_button.click()
         await t.task
+        left.update(asyncio.all_tasks() - {asyncio.current_task()})
+
+    left: set = set()
+    asyncio.run(body())
+    assert left == set()  # the drawings were the search's own tasks, and ended with it
+    assert t.error is None and t.result is not None and t.draw_errors == []
+    assert text(t.status.value).startswith("Stopped: ")
+    no_worker_left(t.result.events)
+
+
+def test_closing_mid_search_stops_it_through_its_token_with_nothing_left_running():
+    t = small_search(seed=3, max_runs=60)
+
+    async def body():
+        t.start()
+        async with asyncio.timeout(60):  # waiting for the search's first report
+            while not t.updates and not t.task.done():
+                await asyncio.sleep(0.02)
+        t.close()
+        await t.task  # not cancelled: the token ends it, and it hands back what it measured
 
     asyncio.run(body())
-    assert t.error is None and t.result is not None
-    assert text(t.status.value).startswith("Stopped: ")
+    assert t.error == "Stopped: the widget was closed during the search."
+    assert t.result is not None
     no_worker_left(t.result.events)
 
 

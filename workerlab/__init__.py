@@ -9,6 +9,9 @@ emulator) and ``import workerlab`` stay fast: importing every public module at o
 about 1 s (pandas, aiohttp, matplotlib, ipywidgets), ``import workerlab`` about 0.02 s. Type
 checkers and IDEs read the ``TYPE_CHECKING`` imports below instead, so they see the real
 signatures; tests/test_packaging.py checks that both lists agree.
+
+``Run`` and ``StartLimiter`` (for code that drives runs itself) are not part of this surface: no
+public call takes them. They live in ``workerlab.engine``.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ if TYPE_CHECKING:
     from workerlab.analysis.runs import latencies, summary, worker_summary
     from workerlab.batch.sweep import sweep, sweep_async
     from workerlab.config import Config
-    from workerlab.engine.collector import Run, RunStatus, collect, collect_async
-    from workerlab.engine.limiter import StartLimiter
-    from workerlab.errors import CollectError, CollectTimeout, ConfigError, WorkerStartError
+    from workerlab.engine.collector import collect, collect_async
+    from workerlab.engine.status import RunStatus
+    from workerlab.engine.stop import Stop
+    from workerlab.errors import CollectError, CollectStopped, CollectTimeout, ConfigError, WorkerStartError
     from workerlab.log.events import EVENTS, SCHEMA
     from workerlab.log.persist import load, save
     from workerlab.model.calibration import calibrate
@@ -48,14 +52,14 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "collect": "workerlab.engine.collector",
     "collect_async": "workerlab.engine.collector",
-    "Run": "workerlab.engine.collector",
-    "RunStatus": "workerlab.engine.collector",
-    "StartLimiter": "workerlab.engine.limiter",
+    "RunStatus": "workerlab.engine.status",
+    "Stop": "workerlab.engine.stop",
     "Config": "workerlab.config",
     "ConfigError": "workerlab.errors",
     "CollectError": "workerlab.errors",
     "WorkerStartError": "workerlab.errors",
     "CollectTimeout": "workerlab.errors",
+    "CollectStopped": "workerlab.errors",
     "EVENTS": "workerlab.log.events",
     "SCHEMA": "workerlab.log.events",
     "summary": "workerlab.analysis.runs",
@@ -88,16 +92,16 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "CollectError",
+    "CollectStopped",
     "CollectTimeout",
     "Config",
     "ConfigError",
     "Dashboard",
     "EVENTS",
     "Model",
-    "Run",
     "RunStatus",
     "SCHEMA",
-    "StartLimiter",
+    "Stop",
     "Threshold",
     "WorkerStartError",
     "collect",

@@ -23,3 +23,7 @@ class WorkerStartError(CollectError):
 
 class CollectTimeout(CollectError):
     """The run hit its ``timeout`` before the target; ``events`` has what was collected."""
+
+
+class CollectStopped(CollectError):
+    """The run's ``Stop`` token was set before the target; ``events`` has what was collected."""

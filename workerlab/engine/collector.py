@@ -5,9 +5,8 @@ each slot owns at most one worker process at a time (``procs.running``: the proc
 exactly as long as its block) and restarts it after a crash or a stall. A slot's life is two
 steps per process: start (spawn and readiness, holding one slot of the start limiter) and
 stream (``workerlab.engine.streaming``). The run ends when the target-th sample arrives (or on
-timeout, error or cancellation), and then every slot stops its process before ``run()``
-returns. Records are plain tuples (cheap, no pandas on the hot path); ``frame()`` turns
-them into the event log.
+timeout, error, its ``Stop`` token or cancellation), then every slot stops its process before
+``run()`` returns. Records are plain tuples (no pandas on the hot path); ``frame()`` makes the log.
 """
 
 from __future__ import annotations
@@ -17,15 +16,17 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import pandas as pd
 
-from workerlab.config import MAX_LINE, MAX_WORKERS, START_TIMEOUT, Config, make_config
+from workerlab.config import MAX_LINE, MAX_WORKERS, START_TIMEOUT, Config, RunOptions
 from workerlab.engine import ports, procs, streaming
 from workerlab.engine.limiter import START_CONCURRENCY, StartLimiter
-from workerlab.errors import CollectError, CollectTimeout, WorkerStartError
+from workerlab.engine.status import Record, RunStatus
+from workerlab.engine.stop import Stop
+from workerlab.errors import CollectError, CollectStopped, CollectTimeout, WorkerStartError
 from workerlab.log import events
 
 __all__ = ["Run", "RunStatus", "collect", "collect_async", "START_CONCURRENCY"]
@@ -38,29 +39,6 @@ STOP_GRACE = 0.5
 #: the parser catches up, so a worker that floods us costs at most about that much (plus one read)
 READ_BUFFER = 1 << 16
 
-Record = tuple[Any, ...]
-
-
-class RunStatus(Protocol):
-    """What ``on_update`` may read of a run in progress (read-only; ``Run`` provides it)."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def records(self) -> list[Record]: ...
-    @property
-    def count(self) -> int: ...
-    @property
-    def crashes(self) -> int: ...
-    @property
-    def elapsed(self) -> float | None: ...
-    @property
-    def finished(self) -> bool: ...
-    @property
-    def started(self) -> bool: ...
-    def now(self) -> float: ...
-    def frame(self, records: list[Record] | None = None) -> pd.DataFrame: ...
-
 
 class Run:
     """One collection run. ``records`` grows live; ``frame()`` snapshots it as an event log.
@@ -68,7 +46,8 @@ class Run:
     ``start_limiter`` bounds how many worker processes spawn and get ready at once; runs that
     share one (a sweep's) share the bound. By default each run has its own, one slot per CPU.
     ``await run.wait_started()`` returns once every worker has been ready once, or the run
-    has ended (so an owner waiting for it never hangs).
+    has ended (so an owner waiting for it never hangs). Setting ``stop`` ends the run as a
+    timeout does: every worker stopped, then ``CollectStopped`` carrying the partial log.
     """
 
     def __init__(
@@ -78,6 +57,7 @@ class Run:
         progress: bool = True,
         on_update: Callable[[RunStatus], Any] | None = None,
         start_limiter: contextlib.AbstractAsyncContextManager[Any] | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self.config = config
         self.records: list[Record] = []
@@ -91,6 +71,7 @@ class Run:
         self.start_limiter = start_limiter if start_limiter is not None else StartLimiter()
         self._progress = progress
         self._on_update = on_update
+        self._stop = stop
         self._done = asyncio.Event()  # the target was reached
         self._started = asyncio.Event()  # every slot was ready once, or the run ended
         self._up: set[int] = set()  # slots that have been ready once
@@ -155,13 +136,7 @@ class Run:
             async with session, asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(self._slot(w, session)) for w in range(1, cfg.workers + 1)]
                 tasks.append(tg.create_task(self._ticker(bar)))
-                try:
-                    async with asyncio.timeout(cfg.timeout):
-                        await self._done.wait()
-                    outcome = "reached"
-                except TimeoutError:
-                    outcome = "timeout"
-                    message = f"timed out after {cfg.timeout:g} s with {self.count} of {cfg.samples} samples"
+                outcome, message = await self._until_the_end(tg)
                 for task in tasks:
                     task.cancel()
         except asyncio.CancelledError:
@@ -179,7 +154,29 @@ class Run:
             raise error from None
         if outcome == "timeout":
             raise CollectTimeout(message + ". The partial event log is in the error's .events.", df)
+        if outcome == "stopped":
+            raise CollectStopped(message + ". The partial event log is in the error's .events.", df)
         return df
+
+    async def _until_the_end(self, tg: asyncio.TaskGroup) -> tuple[str, str]:
+        """Wait for the target, the timeout or the stop token: (outcome, message) of the run-level row."""
+        cfg = self.config
+        ended = asyncio.Event()
+        stop = self._stop
+        watch = tg.create_task(_set_when(stop, ended)) if stop is not None else None
+        reached = tg.create_task(_set_when(self._done, ended))
+        try:
+            async with asyncio.timeout(cfg.timeout):
+                await ended.wait()
+        except TimeoutError:
+            return "timeout", f"timed out after {cfg.timeout:g} s with {self.count} of {cfg.samples} samples"
+        finally:
+            reached.cancel()
+            if watch is not None:
+                watch.cancel()
+        if self._done.is_set() or stop is None:  # the target wins a tie with the token
+            return "reached", ""
+        return "stopped", f"{stop.reason} with {self.count} of {cfg.samples} samples"
 
     def _finish(self, outcome: str, message: str, bar: Any) -> None:
         """Record how the run ended, make sure nothing of it still runs, final progress."""
@@ -271,6 +268,11 @@ class Run:
             self._started.set()
 
 
+async def _set_when(waited: Stop | asyncio.Event, then: asyncio.Event) -> None:
+    await waited.wait()
+    then.set()
+
+
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     """The most telling exception of a TaskGroup failure (a CollectError beats the rest)."""
     leaves: list[BaseException] = []
@@ -292,11 +294,19 @@ def _progress_bar(total: int) -> Any:
     return tqdm(total=total, desc="samples", unit="sample", leave=True)
 
 
-def _new_run(args: dict[str, Any]) -> Run:
+def _new_run(
+    workers: int,
+    samples: int,
+    options: RunOptions,
+    *,
+    run_id: str | None,
+    progress: bool,
+    on_update: Callable[[RunStatus], Any] | None,
+    stop: Stop | None,
+) -> Run:
     """The ``Run`` of ``collect``'s arguments (validated: ``ConfigError`` before anything starts)."""
-    settings = dict(args)
-    progress, on_update = settings.pop("progress"), settings.pop("on_update")
-    return Run(make_config(**settings), progress=progress, on_update=on_update)
+    config = options.config(workers, samples, run_id=run_id)
+    return Run(config, progress=progress, on_update=on_update, stop=stop)
 
 
 async def collect_async(
@@ -316,6 +326,7 @@ async def collect_async(
     max_line: int = MAX_LINE,
     run_id: str | None = None,
     on_update: Callable[[RunStatus], Any] | None = None,
+    stop: Stop | None = None,
 ) -> pd.DataFrame:
     """Run ``workers`` worker processes until ``samples`` numbers arrived; return the event log.
 
@@ -323,8 +334,27 @@ async def collect_async(
     (e.g. the original binary) pass such flags through ``worker_args`` instead. Bad settings
     raise ``ConfigError`` before anything starts. Raises ``CollectTimeout`` /
     ``WorkerStartError`` (with ``.events``) when the target is not reached.
+
+    ``stop``: once the ``Stop`` is set, every worker is stopped, the run-level row says ``outcome=stopped``
+    and ``CollectStopped`` carries the partial log in ``.events``, as a timeout does. Cancelling the
+    task stops every worker too but returns nothing (the row says ``cancelled``).
     """
-    return await _new_run(locals()).run()
+    options = RunOptions(
+        worker_bin=worker_bin,
+        worker_args=worker_args,
+        interval=interval,
+        mtbf=mtbf,
+        seed=seed,
+        timeout=timeout,
+        stall_after=stall_after,
+        start_timeout=start_timeout,
+        max_workers=max_workers,
+        max_line=max_line,
+    )
+    run = _new_run(
+        workers, samples, options, run_id=run_id, progress=progress, on_update=on_update, stop=stop
+    )
+    return await run.run()
 
 
 def collect(
@@ -344,9 +374,27 @@ def collect(
     max_line: int = MAX_LINE,
     run_id: str | None = None,
     on_update: Callable[[RunStatus], Any] | None = None,
+    stop: Stop | None = None,
 ) -> pd.DataFrame:
-    """Blocking ``collect_async`` (same arguments): works in a script and inside a running Jupyter kernel."""
-    run = _new_run(locals())  # first: locals() are the arguments only
+    """Blocking ``collect_async`` (same arguments): works in a script and inside a running Jupyter kernel.
+
+    Ctrl-C or a kernel interrupt stops every worker, then propagates (``RunStatus.frame()`` has the log).
+    """
+    options = RunOptions(
+        worker_bin=worker_bin,
+        worker_args=worker_args,
+        interval=interval,
+        mtbf=mtbf,
+        seed=seed,
+        timeout=timeout,
+        stall_after=stall_after,
+        start_timeout=start_timeout,
+        max_workers=max_workers,
+        max_line=max_line,
+    )
+    run = _new_run(
+        workers, samples, options, run_id=run_id, progress=progress, on_update=on_update, stop=stop
+    )
     from workerlab.engine.sync import run_sync
 
     return run_sync(run.run(), on_abandon=run.abandon)

@@ -16,10 +16,22 @@ import threading
 from collections import deque
 from types import TracebackType
 
+__all__ = ["START_CONCURRENCY", "StartLimiter", "usable_cpus"]
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where known, else the machine's count; at least 1).
+
+    The one definition of the CPU-based start limit: ``START_CONCURRENCY`` is its value at import,
+    and the model reads it to simulate the collector's default limiter.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 #: the default number of starts at once: one per CPU this process may run on
-START_CONCURRENCY = max(
-    1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-)
+START_CONCURRENCY = usable_cpus()
 
 
 class _Waiter:

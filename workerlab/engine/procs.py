@@ -49,11 +49,12 @@ class Worker:
         self._stderr = stderr
         loop = asyncio.get_running_loop()
         self._exited: asyncio.Future[int] = loop.create_future()
+        self._poller: asyncio.Task[None] | None = None  # owned here: ends with the process, or at close()
         try:
             self._pidfd: int | None = os.pidfd_open(self.pid)
         except (AttributeError, OSError):  # pragma: no cover - old kernel: poll instead
             self._pidfd = None
-            loop.create_task(self._poll())
+            self._poller = loop.create_task(self._poll())
         else:
             loop.add_reader(self._pidfd, self._on_exit)
 
@@ -111,7 +112,9 @@ class Worker:
             return ""
 
     def close(self) -> None:
-        """Release the stderr file (after the process is gone)."""
+        """Release the stderr file (after the process is gone) and stop watching for the exit."""
+        if self._poller is not None and not self._poller.done():  # pragma: no cover - only without pidfd
+            self._poller.cancel()
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None

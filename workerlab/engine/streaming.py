@@ -2,7 +2,7 @@
 
 A sample's path: worker -> chunked HTTP -> aiohttp reader -> ``LineParser`` -> one tuple
 appended to the run's ``records`` (cheap, no pandas on the hot path). The caller (a slot of
-``collector.Run``) has proven the worker ready; this module reads until the worker crashes or
+``collector.Run``, seen here as a ``Recorder``) has proven the worker ready; this module reads until the worker crashes or
 stalls, records why, and returns. It never starts or stops a process other than ending a
 stalled one at once.
 """
@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
 
 import aiohttp
 
 from workerlab.config import HOST
 from workerlab.engine import listener, procs
 from workerlab.engine.lines import LineParser
+from workerlab.engine.status import Recorder
 from workerlab.errors import CollectError
-
-if TYPE_CHECKING:
-    from workerlab.engine.collector import Run
 
 STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
 #: garbage lines recorded one by one per process; the rest are counted in one more row
@@ -75,21 +72,21 @@ class Garbage:
         self.shown = 0
         self.skipped = 0
 
-    def record(self, run: Run, wid: int, pid: int, port: int, t: float, lines: list[bytes]) -> None:
+    def record(self, run: Recorder, wid: int, pid: int, port: int, t: float, lines: list[bytes]) -> None:
         room = max(GARBAGE_ROWS - self.shown, 0)
         for g in lines[:room]:
             run.records.append(("error", wid, pid, port, None, t, f"garbage line: {g[:80]!r}"))
         self.shown += min(room, len(lines))
         self.skipped += len(lines) - min(room, len(lines))
 
-    def summary(self, run: Run, wid: int, pid: int, port: int) -> None:
+    def summary(self, run: Recorder, wid: int, pid: int, port: int) -> None:
         if self.skipped:
             detail = f"{self.skipped} more garbage lines (only the first {GARBAGE_ROWS} are recorded)"
             run.record("error", wid, pid, port, detail=detail)
 
 
 async def stream(
-    run: Run, session: aiohttp.ClientSession, wid: int, proc: procs.Worker, port: int
+    run: Recorder, session: aiohttp.ClientSession, wid: int, proc: procs.Worker, port: int
 ) -> tuple[int, str]:
     """Stream from a ready worker until it is lost: (numbers received, why it ended).
 
@@ -104,7 +101,7 @@ async def stream(
 
 
 async def _stream(
-    run: Run, session: aiohttp.ClientSession, wid: int, proc: procs.Worker, port: int, garbage: Garbage
+    run: Recorder, session: aiohttp.ClientSession, wid: int, proc: procs.Worker, port: int, garbage: Garbage
 ) -> tuple[int, str]:
     cfg, pid = run.config, proc.pid
     url = f"http://{HOST}:{port}/rnd?n={cfg.samples}"
@@ -163,7 +160,7 @@ class LineTooLong(Exception):
 
 
 async def consume(
-    run: Run, resp: aiohttp.ClientResponse, wid: int, pid: int, port: int, garbage: Garbage
+    run: Recorder, resp: aiohttp.ClientResponse, wid: int, pid: int, port: int, garbage: Garbage
 ) -> tuple[int, BaseException | None, bytes, int]:
     """Read one stream to its end: (lines, None or the error, the unfinished line, bytes received).
 

@@ -51,7 +51,7 @@ RECORD_FIELDS: tuple[str, ...] = ("event", "worker_id", "pid", "port", "value", 
 
 
 #: How a run ended, as the run-level ``stop`` row says it.
-OUTCOMES: tuple[str, ...] = ("reached", "timeout", "failed", "cancelled")
+OUTCOMES: tuple[str, ...] = ("reached", "timeout", "failed", "stopped", "cancelled")
 
 # The run-level row's detail, anchored: a message may itself contain "; ", "=" or "target=".
 _RUN_STOP_RE = re.compile(r"\Atarget=(\d+) outcome=(\w+)(?: t0=(\d+(?:\.\d*)?))?(?:; (.*))?\Z", re.DOTALL)

@@ -8,8 +8,11 @@ in other layouts and closes like any widget) whose parts are attributes for code
 overlay of the last runs), ``summary_out``; ``task`` is the current run (awaitable),
 ``events`` the last run's event log, ``history`` every run's (``workerlab.ui.compare``).
 
-How a run happens: a click starts ``collect_async`` as an asyncio task on the kernel's own event
-loop and returns at once, so the kernel keeps answering while workers stream. The collector
+How a run happens: a click starts the run as an asyncio task on the kernel's own event loop
+(``task``, owned by the dashboard) and returns at once, so the kernel keeps answering while
+workers stream. The task owns everything it starts: ``collect_async`` runs inside it, the live
+frames in its task group. Stop (and ``close()``) set the run's ``Stop`` token: the collector
+stops every worker and hands back the partial log, which is then drawn and summarised. The collector
 calls ``on_update`` every 0.1 s; that moves the progress bar and, every ``redraw_every`` s, has
 ``workerlab.ui.render`` draw a frame in its thread (``plots.live.LiveFigure``: throughput,
 timeline and latencies, updated in place) and compute the counters beside it, then sets the
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workerlab.config import MAX_WORKERS, make_config
+from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.ui import render
 from workerlab.ui.compare import COMPARE_LAST, ComparePanel, History
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from workerlab.engine.collector import RunStatus
+    from workerlab.engine.status import RunStatus
 
 __all__ = ["Dashboard", "dashboard"]
 
@@ -106,7 +110,8 @@ class Dashboard(widgets.VBox):
         self.error: str | None = None  # the last run's error message, None if it succeeded
         self._history = History()
         self._run: RunStatus | None = None  # the collector's Run, from on_update
-        self._collect: asyncio.Task | None = None
+        self._stop: Stop | None = None  # the current run's token (Stop and close set it)
+        self._closed = False
         self._deadline = float(self.deadline.value)  # the current run's, in seconds
 
         self.run_button.on_click(lambda _: self.start())
@@ -193,15 +198,19 @@ class Dashboard(widgets.VBox):
         return self.events
 
     def stop(self) -> None:
-        """Cancel the run in progress; its workers are stopped and its partial log is kept."""
-        if self._collect is not None and not self._collect.done():
+        """Stop the run in progress; its workers are stopped and its partial log is kept."""
+        if self.running and self._stop is not None and not self._stop.is_set():
             self._show_status("stopping…", MUTED)
-            self._collect.cancel()
+            self._stop.set("stopped from the dashboard")
 
     def close(self) -> None:
-        """Stop a run in progress and close every widget of the dashboard."""
-        if self.running:
-            self.task.cancel()  # type: ignore[union-attr]
+        """Stop a run in progress (its workers too) and close every widget of the dashboard.
+
+        The run's task ends on its own once its workers are stopped (``await dash.task``).
+        """
+        self._closed = True
+        if self.running and self._stop is not None:
+            self._stop.set("the dashboard was closed")
 
         def close_all(widget: Any) -> None:
             for child in getattr(widget, "children", ()):
@@ -220,15 +229,43 @@ class Dashboard(widgets.VBox):
         self.status.value = message(text, color)
 
     async def _run_once(self) -> None:
-        """One run from click to summary; never raises (but a close), always re-enables Run."""
-        from workerlab.engine.collector import collect_async
-        from workerlab.errors import CollectError, CollectTimeout
+        """One run from click to summary; never raises (but a cancellation), always re-enables Run.
 
+        The run's live frames are tasks of its own group, so none outlives it; Stop and
+        ``close()`` set the run's ``Stop`` token: the collector stops every worker and hands
+        back the partial log (``CollectStopped``).
+        """
         self.events, self.error, self._run = None, None, None
-        self.view.reset()
+        self._stop = stop = Stop()
         self.summary_out.value = ""
         self.tabs.selected_index = 0
         stopped = False
+        kwargs: dict[str, Any] = {}
+        try:
+            async with asyncio.TaskGroup() as frames:
+                self.view.begin(frames)
+                try:
+                    stopped, kwargs = await self._collect(stop)
+                finally:
+                    await self.view.settle()  # no live frame may land after the last one
+        except asyncio.CancelledError:
+            self.error = "Stopped: the dashboard was closed during the run."
+            raise
+        finally:
+            try:
+                if not self._closed:
+                    await self._finish(stopped, kwargs)
+            finally:
+                self._set_running(False)
+
+    async def _collect(self, stop: Stop) -> tuple[bool, dict[str, Any]]:
+        """Run the collector with the widgets' settings: (stopped by ``stop``, the settings).
+
+        Whatever goes wrong becomes ``self.error``; the log, also a partial one, ``self.events``.
+        """
+        from workerlab.engine.collector import collect_async
+        from workerlab.errors import CollectError, CollectStopped, CollectTimeout
+
         kwargs: dict[str, Any] = {}
         try:
             kwargs = self.settings()
@@ -237,42 +274,28 @@ class Dashboard(widgets.VBox):
             self.progress.max, self.progress.value, self.progress.bar_style = kwargs["samples"], 0, "info"
             n = kwargs["workers"]
             self._show_status(f"starting {n} worker{'s' if n != 1 else ''}…", MUTED)
-            self._collect = asyncio.ensure_future(
-                collect_async(**kwargs, progress=False, on_update=self._on_update)
-            )
-            try:
-                self.events = await self._collect
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():  # this task was cancelled: close()
-                    raise
-                stopped = True  # Stop cancelled the collector only: keep what it saw
-                self.events = self._run.frame() if self._run is not None else None
-                self.progress.bar_style = "warning"
+            self.events = await collect_async(**kwargs, progress=False, on_update=self._on_update, stop=stop)
         except ConfigError as exc:
             self.error = f"Check the settings: {exc}"
             self.progress.bar_style = "danger"
+        except CollectStopped as exc:  # Stop or close(): keep what it saw
+            self.events = exc.events
+            self.progress.bar_style = "warning"
+            if self._closed:
+                self.error = "Stopped: the dashboard was closed during the run."
+            return True, kwargs
         except CollectError as exc:  # WorkerStartError, CollectTimeout, an HTTP refusal, ...
             kind = "timed out" if isinstance(exc, CollectTimeout) else "failed"
             self.error = f"The run {kind}: {exc}"
             self.events = exc.events
             self.progress.bar_style = "danger"
-        except asyncio.CancelledError:
-            self.error = "Stopped: the dashboard was closed during the run."
-            raise
         except Exception as exc:  # noqa: BLE001 - shown to the user instead of lost in a log
             self.error = f"The run failed unexpectedly: {type(exc).__name__}: {exc}"
             self.progress.bar_style = "danger"
-        finally:
-            self._collect = None
-            try:
-                await self._finish(stopped, kwargs)
-            finally:
-                self._set_running(False)
+        return False, kwargs
 
     async def _finish(self, stopped: bool, kwargs: dict[str, Any]) -> None:
         """Last frame, counters, summary and status once the collector has returned (or failed)."""
-        await self.view.settle()  # a live frame still drawing must not land after the last one
         df = self.events
         problem = self.error
         if df is not None and len(df) > 0:

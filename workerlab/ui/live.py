@@ -3,7 +3,8 @@
 The counters (rate, time to target against the deadline, crashes / restarts / stalls) are
 an HTML row above the frame, set from the same ``LiveStats`` as the frame below them
 (``workerlab.analysis.livestats``: computed once per frame, in the rendering thread), so plot and
-numbers always agree. The words are ``workerlab.analysis.report.live_details``'.
+numbers always agree. The words are ``workerlab.analysis.report.live_details``'; ``LivePanel.counters``
+gives them to code (e.g. a notebook) as a dict.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workerlab.analysis.livestats import LiveStats
-    from workerlab.engine.collector import RunStatus
+    from workerlab.engine.status import RunStatus
 
 __all__ = ["LivePanel", "LiveView"]
 
@@ -52,6 +53,11 @@ class LivePanel(widgets.HTML):
             )
         self.value = f"<div>{''.join(cells)}</div>"
 
+    @property
+    def counters(self) -> dict[str, str]:
+        """The counters shown, label -> words (empty before the first frame of a run)."""
+        return {} if self.stats is None else dict(report.live_details(self.stats))
+
     def clear(self) -> None:
         self.stats = None
         self.value = ""
@@ -72,6 +78,9 @@ class LiveView(widgets.VBox):
     the start-up that decides how soon the run can end. A frame folds the run's new records into a
     ``LiveLog`` and draws them in the rendering thread (``plots.live.LiveFigure``: JPEG);
     ``final(df, deadline)`` draws the returned log (PNG) once the run is over.
+
+    Live frames are tasks of the run's task group, given by ``begin(group)``: the dashboard's run
+    owns them and outlives them (``settle()`` ends them before the group closes).
     """
 
     def __init__(self, *, redraw_every: float, max_width: str) -> None:
@@ -96,18 +105,24 @@ class LiveView(widgets.VBox):
         self._run: RunStatus | None = None
         self._log: LiveLog | None = None
         self._deadline = 0.0
-        self._render: asyncio.Future | None = None
+        self._render: asyncio.Task | None = None
+        self._group: asyncio.TaskGroup | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._last = -math.inf
         self._over = False
         self.panel.clear()
+
+    def begin(self, group: asyncio.TaskGroup) -> None:
+        """A run starts: its live frames become tasks of ``group`` (the run's owner)."""
+        self.reset()
+        self._group = group
 
     def tick(self, run: RunStatus, deadline: float) -> None:
         """The run moved on: start a live frame if one is due, else make sure one will be."""
         if self._run is not run:
             self._run, self._log = run, LiveLog(n_workers=run.config.workers, target=run.config.samples)
         self._deadline = deadline
-        if self._over or run.finished or not run.started:
+        if self._over or self._group is None or run.finished or not run.started:
             return  # no frame while workers start: start-up decides how soon the run can end
         if self._render is not None and not self._render.done():
             return  # it calls again when it is done
@@ -118,7 +133,7 @@ class LiveView(widgets.VBox):
                 self._timer = loop.call_later(wait, self.tick, run, deadline)
             return
         self._last = time.monotonic()
-        self._render = asyncio.ensure_future(self._draw_live(run))
+        self._render = self._group.create_task(self._draw_live(run))
 
     async def _draw_live(self, run: RunStatus) -> None:
         log, deadline, now = self._log, self._deadline, run.now()
@@ -137,8 +152,9 @@ class LiveView(widgets.VBox):
             self.tick(run, deadline)  # the next one, on time
 
     async def settle(self) -> None:
-        """The run is over: no more live frames; wait for one still drawing."""
+        """The run is over: no more live frames; wait for one still drawing (then the group may close)."""
         self._over = True
+        self._group = None
         if self._timer is not None:
             self._timer.cancel()
         if self._render is not None:

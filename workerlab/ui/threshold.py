@@ -8,6 +8,9 @@ draws (in the rendering thread) each count's measured share with its Wilson inte
 model's predicted curve (``plots.plot_search``), and says where the search stands. At the end the
 verdict: the threshold, conclusive or not, and why. Stop ends the search: no new run starts, the
 running ones are stopped, and ``result`` is the ``Threshold`` of what was measured.
+
+The search is the widget's ``task``; the pictures drawn while it runs are tasks of its own group,
+so none outlives it. Stop and ``close()`` set the search's ``Stop`` token (never a cancellation).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workerlab.config import MAX_WORKERS, make_config
+from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.ui import render
 from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message
@@ -76,6 +80,29 @@ class ThresholdDashboard(widgets.VBox):
             s.interval,
             s.worker_bin,
         )
+        self._make_controls(d)
+        self.task: asyncio.Task | None = None
+        self.result: Threshold | None = None
+        self.updates: list[SearchStatus] = []
+        self.error: str | None = None
+        self.draw_errors: list[str] = []  # progress pictures that could not be drawn, and why
+        self._stop: Stop | None = None  # the current search's token (Stop and close set it)
+        self._closed = False
+        self._drawing: asyncio.Task | None = None
+        self._frames: asyncio.TaskGroup | None = None  # the search's group: its drawings are tasks of it
+        self._pending: SearchStatus | None = None
+        self.run_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.find.observe(lambda _: self._set_running(self.running), names="value")
+        self._set_running(False)
+        super().__init__(self._rows())
+        render.warm_up()
+        self.add_class("workerlab-threshold")
+        for name in ("run_button", "stop_button", "status", "plot", "verdict"):
+            getattr(self, name).add_class(f"workerlab-threshold-{name.removesuffix('_button')}")
+
+    def _make_controls(self, d: dict[str, Any]) -> None:
+        """The search's own widgets (the run settings are ``Settings``')."""
         wide = {"description_width": "initial"}
         self.level = widgets.FloatSlider(
             value=d["level"],
@@ -108,35 +135,20 @@ class ThresholdDashboard(widgets.VBox):
         )
         self.table = widgets.HTML()
         self.verdict = widgets.HTML()
-        self.task: asyncio.Task | None = None
-        self.result: Threshold | None = None
-        self.updates: list[SearchStatus] = []
-        self.error: str | None = None
-        self._stop: asyncio.Event | None = None
-        self._drawing: asyncio.Future | None = None
-        self._pending: SearchStatus | None = None
-        self.run_button.on_click(lambda _: self.start())
-        self.stop_button.on_click(lambda _: self.stop())
-        self.find.observe(lambda _: self._set_running(self.running), names="value")
-        self._set_running(False)
+
+    def _rows(self) -> list[widgets.Widget]:
         emulator = widgets.HTML(message("emulator only:", MUTED), layout=widgets.Layout(width="7em"))
-        super().__init__(
-            [
-                widgets.HBox([self.deadline, self.level, self.samples]),
-                widgets.HBox([self.find, self.counts]),
-                widgets.HBox([emulator, self.mtbf, self.interval]),
-                self.worker_bin,
-                widgets.HBox([self.run_button, self.stop_button]),
-                self.status,
-                self.plot,
-                self.table,
-                self.verdict,
-            ]
-        )
-        render.warm_up()
-        self.add_class("workerlab-threshold")
-        for name in ("run_button", "stop_button", "status", "plot", "verdict"):
-            getattr(self, name).add_class(f"workerlab-threshold-{name.removesuffix('_button')}")
+        return [
+            widgets.HBox([self.deadline, self.level, self.samples]),
+            widgets.HBox([self.find, self.counts]),
+            widgets.HBox([emulator, self.mtbf, self.interval]),
+            self.worker_bin,
+            widgets.HBox([self.run_button, self.stop_button]),
+            self.status,
+            self.plot,
+            self.table,
+            self.verdict,
+        ]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
         """The widget, plus a plain-text stand-in where widgets cannot render (e.g. on GitHub)."""
@@ -192,11 +204,13 @@ class ThresholdDashboard(widgets.VBox):
         """End the search: no new run, the running ones stopped; ``result`` is what was measured."""
         if self._stop is not None and self.running:
             self.status.value = message("stopping…", MUTED)
-            self._stop.set()
+            self._stop.set("stopped from the widget")
 
     def close(self) -> None:
-        if self.running:
-            self.task.cancel()  # type: ignore[union-attr]
+        """Stop a search in progress (its runs and workers too) and close every widget."""
+        self._closed = True
+        if self.running and self._stop is not None:
+            self._stop.set("the widget was closed")
         for child in self.children:
             child.close()
         super().close()
@@ -209,28 +223,21 @@ class ThresholdDashboard(widgets.VBox):
         self.counts.disabled = running or self.find.value
 
     async def _search(self) -> None:
-        from workerlab.thresholds.search import find_threshold_async
-
+        """One search from click to verdict; its drawings are tasks of its own group."""
         self.result, self.error, self.updates = None, None, []
         self.verdict.value = self.table.value = ""
-        self._stop = asyncio.Event()
+        self._stop = stop = Stop()
         try:
-            kwargs = self.search_kwargs()
-            self.status.value = message("starting the search…", MUTED)
-            self.result = await find_threshold_async(
-                **kwargs, progress=False, on_update=self._on_update, stop=self._stop
-            )
-        except ConfigError as exc:
-            self.error = f"Check the settings: {exc}"
-        except asyncio.CancelledError:
-            self.error = "Stopped: the widget was closed during the search."
-            raise
-        except Exception as exc:  # noqa: BLE001 - shown, not lost in a log
-            self.error = f"The search failed: {type(exc).__name__}: {exc}"
+            async with asyncio.TaskGroup() as frames:
+                self._frames = frames
+                try:
+                    await self._find(stop)
+                finally:
+                    self._frames = None  # no new drawing; the group waits for the one under way
         finally:
             self._set_running(False)
-        if self._drawing is not None:
-            await asyncio.gather(self._drawing, return_exceptions=True)
+        if self._closed:
+            return
         if self.error:
             self.status.value = message(self.error, ERROR)
             return
@@ -238,9 +245,26 @@ class ThresholdDashboard(widgets.VBox):
         assert th is not None
         await self._draw_table(th.table, th)
         self.verdict.value = th._repr_html_()
-        stopped = self._stop.is_set()
         color = OK if th.conclusive else WARN
-        self.status.value = message(("Stopped: " if stopped else "Done: ") + th.sentence, color)
+        self.status.value = message(("Stopped: " if stop.is_set() else "Done: ") + th.sentence, color)
+
+    async def _find(self, stop: Stop) -> None:
+        """``find_threshold_async`` with the widgets' settings; what goes wrong becomes ``self.error``."""
+        from workerlab.thresholds.search import find_threshold_async
+
+        try:
+            kwargs = self.search_kwargs() | {"stop": stop}  # duck-typed as an asyncio.Event until typed Stop
+            self.status.value = message("starting the search…", MUTED)
+            self.result = await find_threshold_async(**kwargs, progress=False, on_update=self._on_update)
+        except ConfigError as exc:
+            self.error = f"Check the settings: {exc}"
+        except asyncio.CancelledError:
+            self.error = "Stopped: the widget was closed during the search."
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown, not lost in a log
+            self.error = f"The search failed: {type(exc).__name__}: {exc}"
+        if self._closed:
+            self.error = "Stopped: the widget was closed during the search."
 
     def _on_update(self, status: SearchStatus) -> None:
         """After the pilot and every finished run: where it stands now, the picture when it can."""
@@ -252,13 +276,16 @@ class ThresholdDashboard(widgets.VBox):
             MUTED,
         )
         self._pending = status
-        if self._drawing is None or self._drawing.done():
-            self._drawing = asyncio.ensure_future(self._draw_pending())
+        if self._frames is not None and (self._drawing is None or self._drawing.done()):
+            self._drawing = self._frames.create_task(self._draw_pending())
 
     async def _draw_pending(self) -> None:
         while self._pending is not None:  # the latest status only: older ones are superseded
             status, self._pending = self._pending, None
-            await self._draw_table(status.table, None)
+            try:
+                await self._draw_table(status.table, None)
+            except Exception as exc:  # noqa: BLE001 - a picture that cannot draw must not end the search
+                self.draw_errors.append(f"{type(exc).__name__}: {exc}")
 
     async def _draw_table(self, table: Any, th: Threshold | None) -> None:
         level = float(self.level.value)
