@@ -55,14 +55,16 @@ class SweepView:
         return self.verdict.table["workers"].to_numpy(dtype="int64")
 
 
-def sweep_view(df: pd.DataFrame, *, deadline: float = DEADLINE, level: float = 0.95) -> SweepView:
+def sweep_view(
+    df: pd.DataFrame, *, deadline: float = DEADLINE, level: float = 0.95, confidence: float = 0.95
+) -> SweepView:
     """The runs, the threshold and the axis limits of ``plot_sweep`` (raises ``ValueError`` for an empty log)."""
     from workerlab.thresholds.verdict import threshold
 
     summ = analysis.summary(df, deadline=deadline)
     if summ.empty:
         raise ValueError("the event log is empty: there is no sweep to plot")
-    th = threshold(df, deadline=deadline, level=level)
+    th = threshold(df, deadline=deadline, level=level, confidence=confidence)
     n = len(summ)
     jitter = np.random.default_rng(0).uniform(-0.12, 0.12, n) if len(th.table) > 1 else np.zeros(n)
     runs = pd.DataFrame(
@@ -97,6 +99,7 @@ def plot_sweep(
     ax: Axes | None = None,
     deadline: float = DEADLINE,
     level: float = 0.95,
+    confidence: float = 0.95,
     model: Model | pd.DataFrame | None = None,
 ) -> Axes:
     """A sweep at a glance: elapsed time per worker count against the deadline, and the success rate.
@@ -105,14 +108,14 @@ def plot_sweep(
     deadline, orange missed it), runs that never reached it are ✕ at the top edge; the median
     elapsed time per count is a line, the bound of a perfect system a dashed line, the deadline
     a horizontal line. On a second y axis (right): the share of runs that met the deadline with
-    its Wilson interval, and ``level``. The threshold of ``workerlab.threshold`` is a vertical
-    line; the title says it in words. A deadline far above the data stays off the axis and the
-    legend says so. ``model`` (a ``wl.Model``, or its ``predict`` frame) adds the predicted share
-    per count (``p_meet``) on the right axis, beside the measured one, over every count from the
-    smallest to the largest swept (``gid="model"``). Returns the main Axes (the twin is
-    ``ax.get_shared_x_axes().get_siblings(ax)``). What it shows is ``sweep_view``.
+    its Wilson interval at ``confidence``, and ``level``. The threshold of ``workerlab.threshold``
+    is a vertical line; the title says it in words. A deadline far above the data stays off the
+    axis and the legend says so. ``model`` (a ``wl.Model``, or its ``predict`` frame) adds the
+    predicted share per count (``p_meet``) on the right axis, beside the measured one, over every
+    count from the smallest to the largest swept (``gid="model"``). Returns the main Axes (the
+    twin is ``ax.get_shared_x_axes().get_siblings(ax)``). What it shows is ``sweep_view``.
     """
-    view = sweep_view(df, deadline=deadline, level=level)
+    view = sweep_view(df, deadline=deadline, level=level, confidence=confidence)
     ax = new_axes(ax, (8.5, 4.8))
     handles = _draw_runs(ax, view)
     ax.set_ylim(0, view.top)
