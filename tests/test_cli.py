@@ -145,6 +145,7 @@ def test_cli_sweep_human_output_says_when_no_count_qualifies(capsys):
         (["--level", "1.5"], "--level"),
         (["--deadline", "0"], "deadline must be > 0"),
         (["--workers", "8", "--max-live-workers", "4"], "max_live_workers"),
+        (["--confidence", "1"], "--confidence"),
     ],
 )
 def test_cli_sweep_bad_arguments_exit_2_with_one_line(capsys, args, message):
@@ -163,3 +164,29 @@ def test_every_subcommand_passes_the_run_options_on(capsys, command):
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and "max_line" in lines[0]
+
+
+def test_sweep_table_labels_its_intervals_with_their_confidence():
+    from logbuilder import perfect_run, sweep
+
+    from workerlab.cli import output
+
+    df = sweep(*(perfect_run(w, 8, run_id=f"w{w}-r{r}") for w in (2, 4) for r in range(3)))
+    default = output.format_sweep(output.sweep_report(df, 3.0, 0.9)).splitlines()
+    assert default[0] == " workers  runs  met  not reached  share   95% CI        median s  p95 s  bound s"
+    rep = output.sweep_report(df, 3.0, 0.9, confidence=0.8)
+    lines = output.format_sweep(rep).splitlines()
+    assert lines[0] == default[0].replace("95% CI", "80% CI") and "95%" not in "\n".join(lines)
+    assert rep["threshold"]["confidence"] == 0.8
+    from workerlab.thresholds.verdict import wilson_interval
+
+    lo = {r["workers"]: r["ci_low"] for r in rep["rows"]}
+    assert lo[4] == pytest.approx(wilson_interval(3, 3, 0.8)[0]) and lo[4] > wilson_interval(3, 3)[0]
+    assert f"{lo[4]:.2f}–1.00" in lines[2]  # the row shows the interval at that confidence
+
+
+def test_cli_sweep_takes_the_confidence_of_its_intervals(capsys):
+    line = f"sweep --workers 2 --repeats 1 --samples 20 --interval {FAST} --mtbf 0 --confidence 0.9"
+    assert cli.main([*line.split(), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(" workers  runs  met  not reached  share   90% CI  ") and "(90% CI" in out

@@ -309,3 +309,98 @@ def test_plot_run_is_figure_level_and_refuses_an_ax(ax):
     with pytest.raises(TypeError, match="takes no ax"):
         plots.plot_run(perfect_run(2, 4).frame(), ax=ax)
     assert not ax.has_data()
+
+
+# -- what the plots show, computed without drawing -------------------------------------------
+
+
+def test_throughput_data_of_a_faulty_run_without_drawing():
+    from workerlab.analysis import curves
+
+    df = faulty_run().frame()
+    data = curves.throughput(df, deadline=5.0)
+    assert data.n_runs == 1 and data.counts.tolist() == [2] and data.goals == [8]
+    run = data.curves[data.curves["run"] == 0]
+    assert run["t"].tolist() == approx([0.0, 0.7, 0.8, 1.7, 1.8, 2.7, 3.7, 4.7, 5.5, 5.8])
+    assert run["kept"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]  # the 9th sample is not kept
+    assert data.marks[["kind", "t", "kept"]].values.tolist() == [["crash", 3.0, 5], ["stall", 4.6, 6]]
+    bound = analysis.summary(df)["bound_s"].iloc[0]
+    assert data.ideals["t"].iloc[-1] == approx(bound) and data.ideals["kept"].tolist() == [0, 2, 4, 6, 8]
+    assert data.data_end == approx(5.8) and data.top == 8  # the target, and the samples kept
+
+
+def test_throughput_data_of_a_sweep_has_one_ideal_per_count_and_no_empty_marks():
+    from workerlab.analysis import curves
+
+    df = sweep(perfect_run(2, 6, run_id="a"), perfect_run(4, 6, run_id="b"), perfect_run(4, 6, run_id="c"))
+    data = curves.throughput(df)
+    assert data.counts.tolist() == [2, 4, 4]
+    assert data.curves.groupby("run")["kept"].max().tolist() == [6, 6, 6]
+    assert sorted(data.ideals.groupby(["workers", "goal"]).groups) == [(2, 6), (4, 6)]
+    assert data.marks.empty and data.ideal_end == data.ideals["t"].max()
+    with pytest.raises(ValueError, match="empty"):
+        from workerlab.log import events
+
+        curves.throughput(events.empty())
+
+
+def test_timeline_data_without_drawing(run16):
+    from workerlab.analysis import curves
+
+    data = curves.timeline(run16)
+    assert (data.run_id, data.nth, data.n_runs, data.n_workers) == ("r16", 1, 1, 16)
+    assert data.lanes == list(range(1, 17))
+    assert len(data.lifetimes) == len(analysis.processes(run16)) == 17
+    assert sorted(data.lifetimes["end_event"].unique()) == ["crash", "stall", "stop"]
+    assert len(data.samples) == 154 and data.samples["kept"].sum() == 150
+    assert data.events.groupby("kind", sort=False).size().to_dict() == {"crash": 3, "stall": 1, "restart": 1}
+    assert data.outcome == "reached"
+    assert data.elapsed_s == approx(analysis.summary(run16)["elapsed_s"].iloc[0])
+    b = curves.timeline(sweep(perfect_run(2, 4, run_id="a"), perfect_run(5, 10, run_id="b")), run_id="b")
+    assert (b.run_id, b.nth, b.n_runs, b.lanes) == ("b", 2, 2, [1, 2, 3, 4, 5])
+
+
+def test_timeline_data_of_a_run_still_running_has_no_outcome():
+    from workerlab.analysis import curves
+
+    df = perfect_run(4, 20, interval=0.02).frame()
+    data = curves.timeline(df[~((df.event == "stop") & (df.worker_id == 0))])
+    assert data.outcome is None
+
+
+def test_sweep_view_without_drawing():
+    df = sweep(perfect_run(2, 8, run_id="a"), perfect_run(4, 8, run_id="b"), perfect_run(4, 8, run_id="c"))
+    view = plots.sweeps.sweep_view(df, deadline=2.0, level=0.9)
+    runs = view.runs
+    assert runs["workers"].tolist() == [2, 4, 4]
+    assert runs["reached"].all() and runs["met"].tolist() == [False, True, True]
+    jitter = (runs["x"] - runs["workers"]).abs()
+    assert (jitter <= 0.12).all() and (jitter > 0).all()  # sideways, a little, so dots do not overlap
+    assert view.counts.tolist() == [2, 4] and view.verdict.workers == 4 and view.samples == 8
+    slowest = runs["elapsed_s"].max()
+    assert not view.far and view.top == approx(max(slowest, 2.0) * 1.12)
+    far = plots.sweeps.sweep_view(df, deadline=100.0)
+    assert far.far and far.top < 100.0 and far.verdict.workers == 2
+    one_count = plots.sweeps.sweep_view(perfect_run(3, 6).frame(), deadline=9.0)
+    assert (one_count.runs["x"] == one_count.runs["workers"]).all()  # one count: no jitter
+
+
+def test_measured_shares_of_a_search_table_without_drawing():
+    import pandas as pd
+
+    from workerlab.plots.search_progress import measured_shares
+
+    table = pd.DataFrame(
+        {
+            "workers": [12, 13, 14],
+            "runs": [0, 5, 8],
+            "successes": [0, 1, 8],
+            "success_rate": [np.nan, 0.2, 1.0],
+            "ci_low": [np.nan, 0.04, 0.68],
+            "ci_high": [np.nan, 0.62, 1.0],
+        }
+    )
+    shares = measured_shares(table)
+    assert shares["workers"].tolist() == [13, 14] and shares["label"].tolist() == ["1/5", "8/8"]
+    assert shares["below"].tolist() == approx([0.16, 0.32])
+    assert shares["above"].tolist() == approx([0.42, 0.0])

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from workerlab.cli import output as cli_format
-from workerlab.config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, parse_workers, share
+from workerlab.config import (
+    DEADLINE,
+    MAX_LINE,
+    MAX_LIVE_WORKERS,
+    MAX_WORKERS,
+    RunOptions,
+    parse_workers,
+    share,
+)
 from workerlab.errors import ConfigError
 
 PROG = "workerlab"
@@ -28,8 +36,12 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+#: What ``run``, ``sweep`` and ``threshold`` print on Ctrl-C (exit 130).
+INTERRUPTED = "interrupted; every worker process was stopped"
+
+
 def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> None:
-    """The worker and emulator options that ``run`` and ``sweep`` share."""
+    """The worker and emulator options that every subcommand shares (``_run_options`` reads them)."""
     p.add_argument("--worker-bin", metavar="PATH", help="a worker program with the original's CLI")
     p.add_argument(
         "--worker-arg",
@@ -48,6 +60,46 @@ def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> N
         default=MAX_LINE,
         help=f"longest line a worker may send, bytes (default {MAX_LINE})",
     )
+    p.add_argument("--max-workers", type=int, default=MAX_WORKERS, help="raise the 16-worker cap on purpose")
+
+
+def _target_options(p: argparse.ArgumentParser, *, deadline: str) -> None:
+    """How many samples a run collects, and the deadline it is judged by."""
+    p.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
+    p.add_argument("--deadline", type=float, default=DEADLINE, help=f"{deadline} (default {DEADLINE:g})")
+
+
+def _batch_options(p: argparse.ArgumentParser, *, counts: str, level: str) -> None:
+    """The worker counts of many runs, how many run at once, and the statistics of the answer."""
+    p.add_argument("--workers", default="1-16", metavar="SPEC", help=f"{counts} (default 1-16)")
+    p.add_argument("--level", type=float, default=0.95, help=f"{level} (default 0.95)")
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="confidence of the intervals and the answer (default 0.95)",
+    )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        metavar="K",
+        help="at most K runs at once (default: as many as --max-live-workers allows)",
+    )
+    p.add_argument(
+        "--max-live-workers",
+        type=int,
+        default=MAX_LIVE_WORKERS,
+        help=f"worker processes alive at once over all runs (default {MAX_LIVE_WORKERS})",
+    )
+
+
+def _output_options(p: argparse.ArgumentParser, *, out: str, plot: str | None) -> None:
+    """Where the results go: the event log, a figure, JSON or text, a progress bar or not."""
+    p.add_argument("--out", metavar="FILE.parquet", help=out)
+    if plot is not None:
+        p.add_argument("--plot", metavar="FILE.png", help=plot)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,79 +110,37 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers", type=int, default=MAX_WORKERS, help=f"worker processes (default {MAX_WORKERS})"
     )
-    run.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
+    _target_options(run, deadline="deadline for the report")
     _worker_options(
         run, seed="emulator: seed for reproducible runs", timeout="give up after this many seconds"
     )
-    run.add_argument(
-        "--deadline", type=float, default=DEADLINE, help=f"deadline for the report (default {DEADLINE:g})"
-    )
-    run.add_argument(
-        "--max-workers", type=int, default=MAX_WORKERS, help="raise the 16-worker cap on purpose"
-    )
-    run.add_argument("--out", metavar="FILE.parquet", help="save the event log")
-    run.add_argument("--plot", metavar="FILE.png", help="save the overview figure")
-    run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _output_options(run, out="save the event log", plot="save the overview figure")
 
     sw = sub.add_parser("sweep", help="repeat runs over worker counts and find the deadline threshold")
-    sw.add_argument(
-        "--workers",
-        default="1-16",
-        metavar="SPEC",
-        help="worker counts: A-B, A,B,C or a single number (default 1-16)",
-    )
     sw.add_argument("--repeats", type=int, default=5, help="runs per worker count (default 5)")
-    sw.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
-    sw.add_argument(
-        "--deadline", type=float, default=DEADLINE, help=f"seconds a run may take (default {DEADLINE:g})"
-    )
-    sw.add_argument(
-        "--level", type=float, default=0.95, help="share of runs that must meet the deadline (default 0.95)"
-    )
-    sw.add_argument(
-        "--parallel",
-        type=int,
-        metavar="K",
-        help="at most K runs at once (default: as many as --max-live-workers allows)",
-    )
-    sw.add_argument(
-        "--max-live-workers",
-        type=int,
-        default=MAX_LIVE_WORKERS,
-        help="worker processes alive at once over all runs (default 64)",
+    _target_options(sw, deadline="seconds a run may take")
+    _batch_options(
+        sw,
+        counts="worker counts: A-B, A,B,C or a single number",
+        level="share of runs that must meet the deadline",
     )
     _worker_options(
         sw,
         seed="emulator: seed for a reproducible sweep (each run derives its own)",
         timeout="give up on a run after this many seconds",
     )
-    sw.add_argument("--max-workers", type=int, default=MAX_WORKERS, help="raise the 16-worker cap on purpose")
-    sw.add_argument("--out", metavar="FILE.parquet", help="save the event log of every run")
-    sw.add_argument("--plot", metavar="FILE.png", help="save the sweep plot")
-    sw.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _output_options(sw, out="save the event log of every run", plot="save the sweep plot")
 
     th = sub.add_parser(
         "threshold", help="measure until the smallest count meeting the deadline is conclusive"
     )
-    th.add_argument("--deadline", type=float, default=DEADLINE, help=f"seconds (default {DEADLINE:g})")
-    th.add_argument("--samples", type=int, default=150, help="target number of samples (default 150)")
-    th.add_argument(
-        "--level", type=float, default=0.95, help="share of runs meeting the deadline (default 0.95)"
-    )
-    th.add_argument("--confidence", type=float, default=0.95, help="confidence of the answer (default 0.95)")
-    th.add_argument("--workers", default="1-16", metavar="SPEC", help="counts allowed (default 1-16)")
     th.add_argument("--max-runs", type=int, default=400, help="budget of measured runs (default 400)")
-    th.add_argument("--parallel", type=int, metavar="K", help="at most K runs at once")
-    th.add_argument("--max-live-workers", type=int, default=MAX_LIVE_WORKERS, help="(default 64)")
+    _target_options(th, deadline="seconds a run may take")
+    _batch_options(th, counts="counts allowed", level="share of runs meeting the deadline")
     _worker_options(
         th, seed="emulator: seed for a reproducible search", timeout="give up on a run after this"
     )
-    th.add_argument("--max-workers", type=int, default=MAX_WORKERS, help="raise the 16-worker cap on purpose")
-    th.add_argument("--out", metavar="FILE.parquet", help="save the event log of every run")
-    th.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    th.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _output_options(th, out="save the event log of every run", plot=None)
 
     sub.add_parser(
         "worker", help="the worker emulator: workerlab worker -workerId N -port P ...", add_help=False
@@ -139,8 +149,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The options of one run that every subcommand takes (``_worker_options``), as ``collect``'s."""
-    return dict(
+    """The options of every run (``_worker_options``) as the library's keywords, checked here once.
+
+    The public ``collect``, ``sweep`` and ``find_threshold`` take them by these names; they are
+    validated as one ``RunOptions`` first, so a bad one exits 2 before anything starts.
+    """
+    options: dict[str, Any] = dict(
         worker_bin=args.worker_bin,
         worker_args=args.worker_arg,
         interval=args.interval,
@@ -150,6 +164,15 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
         max_workers=args.max_workers,
         max_line=args.max_line,
     )
+    RunOptions(**options)
+    return options | {"progress": not args.no_progress}
+
+
+def _batch_run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``_run_options`` and how many runs and workers may be alive at once (``sweep``, ``threshold``)."""
+    share("--level", args.level)
+    share("--confidence", args.confidence)
+    return _run_options(args) | {"parallel": args.parallel, "max_live_workers": args.max_live_workers}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -157,16 +180,11 @@ def _run(args: argparse.Namespace) -> int:
     from workerlab.errors import CollectError
     from workerlab.log import persist
 
-    options = dict(_run_options(args), progress=not args.no_progress)
     error: CollectError | None = None
     try:
-        df = collector.collect(args.workers, args.samples, **options)
-    except ConfigError as exc:  # raised before anything started
-        return _fail(str(exc), 2)
+        df = collector.collect(args.workers, args.samples, **_run_options(args))
     except CollectError as exc:
         error, df = exc, exc.events
-    except KeyboardInterrupt:
-        return _fail("interrupted; every worker process was stopped", 130)
     if args.out and df is not None:
         persist.save(df, args.out)
     if error is not None:
@@ -181,10 +199,15 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(rec))
     else:
         print(cli_format.format_summary(rec))
-        for label, path in (("event log", args.out), ("plot", args.plot)):
-            if path:
-                print(f"  {label:<19} {path}")
+        _print_paths(args, width=19)
     return 0
+
+
+def _print_paths(args: argparse.Namespace, *, width: int) -> None:
+    """Where the event log and the plot were saved, if they were."""
+    for label, path in (("event log", args.out), ("plot", args.plot)):
+        if path:
+            print(f"  {label:<{width}} {path}")
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -194,34 +217,16 @@ def _sweep(args: argparse.Namespace) -> int:
     from workerlab.batch.sweep import sweep
     from workerlab.log import events, persist
 
-    try:
-        counts = parse_workers(args.workers)
-        share("--level", args.level)
-        options = _run_options(args)
-    except ConfigError as exc:
-        return _fail(str(exc), 2)
+    counts = parse_workers(args.workers)
+    options = _batch_run_options(args)
     start = time.monotonic()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # reported below, in one line
-            df = sweep(
-                counts,
-                args.repeats,
-                args.samples,
-                deadline=args.deadline,
-                parallel=args.parallel,
-                progress=not args.no_progress,
-                max_live_workers=args.max_live_workers,
-                **options,
-            )
-    except ConfigError as exc:  # raised before anything started
-        return _fail(str(exc), 2)
-    except KeyboardInterrupt:
-        return _fail("interrupted; every worker process was stopped", 130)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # reported below, in one line
+        df = sweep(counts, args.repeats, args.samples, deadline=args.deadline, **options)
     wall = time.monotonic() - start
     if args.out:
         persist.save(df, args.out)
-    rep = cli_format.sweep_report(df, args.deadline, args.level)
+    rep = cli_format.sweep_report(df, args.deadline, args.level, confidence=args.confidence)
     rep["wall_s"] = wall
     if args.plot:
         from matplotlib.figure import Figure
@@ -229,7 +234,9 @@ def _sweep(args: argparse.Namespace) -> int:
         from workerlab.plots import plot_sweep
 
         fig = Figure(figsize=(10, 5), layout="constrained")
-        plot_sweep(df, ax=fig.add_subplot(), deadline=args.deadline, level=args.level)
+        plot_sweep(
+            df, ax=fig.add_subplot(), deadline=args.deadline, level=args.level, confidence=args.confidence
+        )
         fig.savefig(args.plot, dpi=110)
     if rep["failed_runs"] == rep["runs"]:
         first = events.run_stops(df)["message"].fillna("(no message)").iloc[0]
@@ -243,9 +250,7 @@ def _sweep(args: argparse.Namespace) -> int:
                 f"  {rep['not_reached_runs']} run(s) did not reach the target; see their stop rows"
                 + (f" in {args.out}" if args.out else " (save them with --out)")
             )
-        for label, path in (("event log", args.out), ("plot", args.plot)):
-            if path:
-                print(f"  {label:<10} {path}")
+        _print_paths(args, width=10)
     return 0
 
 
@@ -254,29 +259,29 @@ def _threshold(args: argparse.Namespace) -> int:
     from workerlab.log import persist
     from workerlab.thresholds.search import find_threshold
 
+    counts = parse_workers(args.workers)
+    options = _batch_run_options(args)
     try:
         th = find_threshold(
             args.deadline,
             args.samples,
             args.level,
             args.confidence,
-            parse_workers(args.workers),
+            counts,
             max_runs=args.max_runs,
-            parallel=args.parallel,
-            max_live_workers=args.max_live_workers,
-            progress=not args.no_progress,
-            **_run_options(args),
+            **options,
         )
-    except ConfigError as exc:  # raised before anything started
-        return _fail(str(exc), 2)
     except CollectError as exc:  # the pilot could not calibrate a model
         return _fail(str(exc), 1)
     if args.out and th.events is not None:
         persist.save(th.events, args.out)
     print(json.dumps(th.to_dict(), default=cli_format.jsonable) if args.json else th)
     if th.interrupted:
-        return _fail("interrupted; every worker process was stopped (above: what was measured)", 130)
+        return _fail(f"{INTERRUPTED} (above: what was measured)", 130)
     return 0
+
+
+COMMANDS = {"run": _run, "sweep": _sweep, "threshold": _threshold}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,13 +292,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return emulator.main(argv[1:])
     args = _parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "sweep":
-        return _sweep(args)
-    if args.command == "threshold":
-        return _threshold(args)
-    return _fail(f"unknown command {args.command!r}", 2)  # pragma: no cover
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:  # raised before anything started
+        return _fail(str(exc), 2)
+    except KeyboardInterrupt:
+        return _fail(INTERRUPTED, 130)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -53,15 +53,18 @@ def failure(error: Exception, df: Any) -> str:
     return str(error)
 
 
-def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
-    """A sweep as a JSON-ready dict: per-worker-count rows, the threshold, and run times."""
+def sweep_report(df: Any, deadline: float, level: float, *, confidence: float = 0.95) -> dict[str, Any]:
+    """A sweep as a JSON-ready dict: per-worker-count rows, the threshold, and run times.
+
+    ``confidence`` is that of the intervals; the threshold's dict carries it, and
+    ``format_sweep`` labels the intervals with it."""
     import pandas as pd
 
     from workerlab.analysis.runs import summary
     from workerlab.log import events
     from workerlab.thresholds.verdict import threshold
 
-    th = threshold(df, deadline=deadline, level=level)
+    th = threshold(df, deadline=deadline, level=level, confidence=confidence)
     elapsed = summary(df, deadline=deadline)["elapsed_s"]
     rows = [{k: jsonable(v) for k, v in row.items()} for row in th.table.to_dict("records")]
     stops = events.run_stops(df)
@@ -81,12 +84,14 @@ def sweep_report(df: Any, deadline: float, level: float) -> dict[str, Any]:
 
 
 def format_sweep(rep: dict[str, Any]) -> str:
-    """The per-worker-count table and the threshold sentence, for people."""
+    """The per-worker-count table and the threshold sentence, for people; the intervals' column
+    is labelled with their confidence."""
 
     def sec(v: Any) -> str:
         return "     –" if v is None else f"{v:6.2f}"
 
-    lines = [" workers  runs  met  not reached  share   95% CI        median s  p95 s  bound s"]
+    ci = f"{rep['threshold']['confidence']:.0%} CI"
+    lines = [f" workers  runs  met  not reached  share   {ci:<14}median s  p95 s  bound s"]
     for r in rep["rows"]:
         lines.append(
             f"{r['workers']:8d}  {r['runs']:4d}  {r['successes']:3d}  {r['not_reached']:11d}  "

@@ -3,14 +3,16 @@
 Axes-level plots take the tidy event log (one run or a sweep) first and everything else by
 keyword, draw on ``ax=`` if given (else on a new pyplot figure) and return the Axes; nothing
 calls ``plt.show()`` and no backend is chosen here. ``plot_run`` is figure-level: it refuses
-``ax`` and returns a bare ``Figure``. The data each plot shows comes from ``workerlab.analysis.runs``
-and ``workerlab.log.tidy``; these modules only draw.
+``ax`` and returns a bare ``Figure``. What a plot shows is computed apart from its drawing, so it
+can be tested without matplotlib: ``workerlab.analysis.curves`` (throughput, timeline),
+``sweeps.sweep_view`` and ``search_progress.measured_shares``; the rest comes from
+``workerlab.analysis.runs`` and ``workerlab.log.tidy``.
 
 One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, ``maps`` (the model's
 success map over workers x MTBF), ``overlay`` (the throughput of several runs, labelled by their
 settings), ``search_progress`` (a threshold search as it stands), ``figures`` (``plot_run``) and ``live`` (the dashboard's frames, whose artists are
-updated in place; its panels are in ``live_panels``); ``style`` holds the colours and markers they share,
-so a crash looks the same everywhere.
+updated in place; its panels are in ``live_panels``); ``style`` holds the colours, markers and lines they share
+(deadline, level, threshold, model), so a crash looks the same everywhere.
 
 Artists carry a ``gid`` (``"observed"``, ``"ideal"``, ``"target"``, ``"deadline"``,
 ``"crash"``, ``"stall"``, ``"restart"``, ``"samples"``, ``"lifetimes"``, ``"runs"``, ``"median"``,

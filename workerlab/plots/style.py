@@ -10,6 +10,7 @@ from matplotlib import colors as mcolors
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
+from matplotlib.lines import Line2D
 
 from workerlab.analysis.report import seconds
 
@@ -23,6 +24,10 @@ __all__ = [
     "seconds",
     "mark",
     "legend_outside",
+    "deadline_line",
+    "level_line",
+    "threshold_line",
+    "model_line",
 ]
 
 #: Colours shared by the panels, so a crash looks the same everywhere.
@@ -116,4 +121,41 @@ def legend_outside(ax: Axes, handles: list[Artist], x: float) -> None:
         fontsize="small",
         frameon=False,
         borderaxespad=0.0,
+    )
+
+
+def deadline_line(ax: Axes, deadline: float, *, far: bool, vertical: bool) -> Line2D:
+    """The deadline across the plot (vertical on a time axis); ``far``: it is off the axis, the label points at it."""
+    label = f"deadline {deadline:g} s" + (f" (off the axis, {'→' if vertical else '↑'})" if far else "")
+    line = ax.axvline if vertical else ax.axhline
+    return line(deadline, color=COLORS["deadline"], lw=1.1, ls="--", zorder=1, gid="deadline", label=label)
+
+
+def level_line(ax: Axes, level: float) -> Line2D:
+    """The share of runs that must meet the deadline, across a share axis."""
+    return ax.axhline(level, color=COLORS["success"], lw=0.9, ls=":", gid="level", label=f"level {level:g}")
+
+
+def threshold_line(
+    ax: Axes, workers: int, *, label: str, lw: float, alpha: float | None = None, zorder: float = 1
+) -> Line2D:
+    """The threshold worker count, across a workers axis."""
+    return ax.axvline(
+        workers, color=COLORS["threshold"], lw=lw, alpha=alpha, zorder=zorder, gid="threshold", label=label
+    )
+
+
+def model_line(ax: Axes, x: Any, y: Any, *, color: str, lw: float, size: float) -> list[Line2D]:
+    """The model's predicted share meeting the deadline per worker count."""
+    return ax.plot(
+        x,
+        y,
+        color=color,
+        lw=lw,
+        ls=(0, (5, 2)),
+        marker="s",
+        markersize=size,
+        zorder=2,
+        gid="model",
+        label="model: predicted share",
     )

@@ -2,22 +2,95 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
+from matplotlib.transforms import blended_transform_factory
 
 from workerlab.analysis import runs as analysis
 from workerlab.config import DEADLINE
-from workerlab.plots.style import COLORS, DEADLINE_STRETCH, legend_outside, new_axes
+from workerlab.plots.style import (
+    COLORS,
+    DEADLINE_STRETCH,
+    deadline_line,
+    legend_outside,
+    level_line,
+    model_line,
+    new_axes,
+    threshold_line,
+)
 
 if TYPE_CHECKING:
     from workerlab.model.model import Model
+    from workerlab.thresholds.verdict import Threshold
 
-__all__ = ["plot_sweep"]
+__all__ = ["plot_sweep", "sweep_view", "SweepView"]
+
+
+@dataclass(frozen=True)
+class SweepView:
+    """What ``plot_sweep`` shows, before any drawing (see ``sweep_view``)."""
+
+    #: ``workers, x, elapsed_s, reached, met``: one row per run, ``x`` its jittered position
+    runs: pd.DataFrame
+    #: the sweep's threshold, its ``table`` one row per worker count
+    verdict: Threshold
+    deadline: float
+    level: float
+    #: the deadline is far above the data and stays off the axis
+    far: bool
+    #: the top of the elapsed-time axis (s)
+    top: float
+    #: the target a model would predict for: the runs' target, else the most samples of a run
+    samples: int
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.verdict.table["workers"].to_numpy(dtype="int64")
+
+
+def sweep_view(
+    df: pd.DataFrame, *, deadline: float = DEADLINE, level: float = 0.95, confidence: float = 0.95
+) -> SweepView:
+    """The runs, the threshold and the axis limits of ``plot_sweep`` (raises ``ValueError`` for an empty log)."""
+    from workerlab.thresholds.verdict import threshold
+
+    summ = analysis.summary(df, deadline=deadline)
+    if summ.empty:
+        raise ValueError("the event log is empty: there is no sweep to plot")
+    th = threshold(df, deadline=deadline, level=level, confidence=confidence)
+    n = len(summ)
+    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, n) if len(th.table) > 1 else np.zeros(n)
+    runs = pd.DataFrame(
+        {
+            "workers": summ["workers"].to_numpy(dtype="float64"),
+            "elapsed_s": summ["elapsed_s"].to_numpy(dtype="float64"),
+            "reached": (summ["outcome"] == "reached").fillna(False).to_numpy(dtype=bool),
+            "met": summ["deadline_met"].fillna(False).to_numpy(dtype=bool),
+        }
+    )
+    runs.insert(1, "x", runs["workers"].to_numpy() + jitter)
+    reached_el = runs.loc[runs["reached"], "elapsed_s"].to_numpy()
+    data_top = float(
+        np.nanmax(np.concatenate([reached_el, th.table["median_bound_s"].to_numpy()]), initial=0.0)
+    )
+    far = deadline > DEADLINE_STRETCH * data_top > 0
+    target = summ["target"].dropna()
+    return SweepView(
+        runs=runs,
+        verdict=th,
+        deadline=deadline,
+        level=level,
+        far=far,
+        top=(data_top if far else max(data_top, deadline)) * 1.12 or 1.0,
+        samples=int(target.iloc[0]) if len(target) else int(summ["samples"].max()),
+    )
 
 
 def plot_sweep(
@@ -26,6 +99,7 @@ def plot_sweep(
     ax: Axes | None = None,
     deadline: float = DEADLINE,
     level: float = 0.95,
+    confidence: float = 0.95,
     model: Model | pd.DataFrame | None = None,
 ) -> Axes:
     """A sweep at a glance: elapsed time per worker count against the deadline, and the success rate.
@@ -34,37 +108,50 @@ def plot_sweep(
     deadline, orange missed it), runs that never reached it are ✕ at the top edge; the median
     elapsed time per count is a line, the bound of a perfect system a dashed line, the deadline
     a horizontal line. On a second y axis (right): the share of runs that met the deadline with
-    its Wilson interval, and ``level``. The threshold of ``workerlab.threshold`` is a vertical
-    line; the title says it in words. A deadline far above the data stays off the axis and the
-    legend says so. ``model`` (a ``wl.Model``, or its ``predict`` frame) adds the predicted share
-    per count (``p_meet``) on the right axis, beside the measured one, over every count from the
-    smallest to the largest swept (``gid="model"``). Returns the main Axes (the twin is ``ax.get_shared_x_axes().get_siblings(ax)``).
+    its Wilson interval at ``confidence``, and ``level``. The threshold of ``workerlab.threshold``
+    is a vertical line; the title says it in words. A deadline far above the data stays off the
+    axis and the legend says so. ``model`` (a ``wl.Model``, or its ``predict`` frame) adds the
+    predicted share per count (``p_meet``) on the right axis, beside the measured one, over every
+    count from the smallest to the largest swept (``gid="model"``). Returns the main Axes (the
+    twin is ``ax.get_shared_x_axes().get_siblings(ax)``). What it shows is ``sweep_view``.
     """
-    from workerlab.thresholds.verdict import threshold
-
-    summ = analysis.summary(df, deadline=deadline)
-    if summ.empty:
-        raise ValueError("the event log is empty: there is no sweep to plot")
-    th = threshold(df, deadline=deadline, level=level)
-    tab = th.table
+    view = sweep_view(df, deadline=deadline, level=level, confidence=confidence)
     ax = new_axes(ax, (8.5, 4.8))
-    counts = tab["workers"].to_numpy(dtype="int64")
+    handles = _draw_runs(ax, view)
+    ax.set_ylim(0, view.top)
+    handles += _draw_not_reached(ax, view)
+    twin = ax.twinx()
+    handles += _draw_share(twin, view, model)
+    th, counts = view.verdict, view.counts
+    if th.workers is not None:
+        verdict = "conclusive" if th.strong else "not yet conclusive"
+        label = f"threshold: {th.workers} workers ({verdict})"
+        handles.append(threshold_line(ax, th.workers, label=label, lw=1.4, alpha=0.8))
+        title = f"threshold: {th.workers} workers meet {deadline:g} s ({verdict} at {level:g})"
+    else:
+        title = f"no worker count tested meets {deadline:g} s in {level:g} of runs"
+    n_counts = f"{len(counts)} worker count{'s' if len(counts) != 1 else ''}"
+    ax.set_title(f"sweep — {len(view.runs)} runs over {n_counts}\n{title}", fontsize="medium")
+    ax.set_xticks(counts, [str(c) for c in counts])
+    ax.set_xlim(counts.min() - 0.6, counts.max() + 0.6)
+    ax.set_xlabel("workers")
+    ax.set_ylabel("elapsed to the target (s)")
+    ax.grid(True, alpha=0.25)
+    legend_outside(twin, handles, 1.16)
+    return ax
 
-    reached = (summ["outcome"] == "reached").fillna(False).to_numpy(dtype=bool)
-    met = summ["deadline_met"].fillna(False).to_numpy(dtype=bool)
-    w = summ["workers"].to_numpy(dtype="float64")
-    el = summ["elapsed_s"].to_numpy(dtype="float64")
-    jitter = (
-        np.random.default_rng(0).uniform(-0.12, 0.12, len(summ)) if len(counts) > 1 else np.zeros(len(summ))
-    )
-    handles: list = []
+
+def _draw_runs(ax: Axes, view: SweepView) -> list[Artist]:
+    """The runs that reached the target as dots, the median and the bound per count, the deadline."""
+    runs, tab = view.runs, view.verdict.table
+    reached, met = runs["reached"].to_numpy(), runs["met"].to_numpy()
+    handles: list[Artist] = []
     if reached.any():
-        colors = np.where(met[reached], COLORS["met"], COLORS["missed"])
         ax.scatter(
-            w[reached] + jitter[reached],
-            el[reached],
+            runs["x"].to_numpy()[reached],
+            runs["elapsed_s"].to_numpy()[reached],
             s=22,
-            c=list(colors),
+            c=list(np.where(met[reached], COLORS["met"], COLORS["missed"])),
             alpha=0.75,
             linewidths=0,
             zorder=3,
@@ -73,73 +160,48 @@ def plot_sweep(
         handles.append(_dot(COLORS["met"], f"run that met the deadline ({int(met.sum())})"))
         if (reached & ~met).any():
             handles.append(_dot(COLORS["missed"], f"run that missed it ({int((reached & ~met).sum())})"))
-    handles += ax.plot(
-        tab["workers"],
-        tab["median_elapsed_s"],
-        color=COLORS["median"],
-        lw=1.6,
-        marker="_",
-        markersize=14,
-        zorder=4,
-        gid="median",
-        label="median elapsed",
-    )
-    handles += ax.plot(
-        tab["workers"],
-        tab["median_bound_s"],
-        color=COLORS["ideal"],
-        lw=1.1,
-        ls=(0, (4, 2)),
-        zorder=2,
-        gid="bound",
-        label="bound (perfect system)",
-    )
+    # the median and the bound per count: (column, gid, label, style)
+    lines: list[tuple[str, str, str, dict[str, Any]]] = [
+        (
+            "median_elapsed_s",
+            "median",
+            "median elapsed",
+            {"lw": 1.6, "marker": "_", "markersize": 14, "zorder": 4},
+        ),
+        ("median_bound_s", "bound", "bound (perfect system)", {"lw": 1.1, "ls": (0, (4, 2)), "zorder": 2}),
+    ]
+    colors = {"median": COLORS["median"], "bound": COLORS["ideal"]}
+    for column, gid, label, style in lines:
+        handles += ax.plot(tab["workers"], tab[column], color=colors[gid], gid=gid, label=label, **style)
+    handles.append(deadline_line(ax, view.deadline, far=view.far, vertical=False))
+    return handles
 
-    data_top = float(np.nanmax(np.concatenate([el[reached], tab["median_bound_s"].to_numpy()]), initial=0.0))
-    far = deadline > DEADLINE_STRETCH * data_top > 0
-    handles.append(
-        ax.axhline(
-            deadline,
-            color=COLORS["deadline"],
-            lw=1.1,
-            ls="--",
-            zorder=1,
-            gid="deadline",
-            label=f"deadline {deadline:g} s" + (" (off the axis, ↑)" if far else ""),
-        )
+
+def _draw_not_reached(ax: Axes, view: SweepView) -> list[Artist]:
+    """The runs that never reached the target, as ✕ at the top edge."""
+    missing = view.runs.loc[~view.runs["reached"], "x"].to_numpy()
+    if not len(missing):
+        return []
+    ax.scatter(
+        missing,
+        np.full(len(missing), 0.97),
+        marker="X",
+        s=40,
+        color=COLORS["crash"],
+        edgecolors="white",
+        linewidths=0.5,
+        zorder=5,
+        gid="not_reached",
+        clip_on=False,
+        transform=blended_transform_factory(ax.transData, ax.transAxes),
     )
-    top = (data_top if far else max(data_top, deadline)) * 1.12 or 1.0
-    ax.set_ylim(0, top)
-    if (~reached).any():
-        from matplotlib.transforms import blended_transform_factory
+    label = f"target not reached ({len(missing)})"
+    return [Line2D([], [], ls="", marker="X", color=COLORS["crash"], label=label)]
 
-        x = w[~reached] + jitter[~reached]
-        ax.scatter(
-            x,
-            np.full(len(x), 0.97),
-            marker="X",
-            s=40,
-            color=COLORS["crash"],
-            edgecolors="white",
-            linewidths=0.5,
-            zorder=5,
-            gid="not_reached",
-            clip_on=False,
-            transform=blended_transform_factory(ax.transData, ax.transAxes),
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker="X",
-                color=COLORS["crash"],
-                label=f"target not reached ({int((~reached).sum())})",
-            )
-        )
 
-    twin = ax.twinx()
-    rate = tab["success_rate"].to_numpy(dtype="float64")
+def _draw_share(twin: Axes, view: SweepView, model: Model | pd.DataFrame | None) -> list[Artist]:
+    """On the right axis: the share meeting the deadline with its interval, the model's, the level."""
+    tab, counts = view.verdict.table, view.counts
     lo, hi = tab["ci_low"].to_numpy(dtype="float64"), tab["ci_high"].to_numpy(dtype="float64")
     twin.add_collection(
         LineCollection(
@@ -151,78 +213,36 @@ def plot_sweep(
             gid="success_ci",
         )
     )
-    handles += twin.plot(
-        counts,
-        rate,
-        color=COLORS["success"],
-        lw=1.4,
-        marker="o",
-        markersize=5,
-        zorder=2,
-        gid="success",
-        label=f"share meeting the deadline ({th.confidence:.0%} CI)",
-    )
+    handles: list[Artist] = [
+        *twin.plot(
+            counts,
+            tab["success_rate"].to_numpy(dtype="float64"),
+            color=COLORS["success"],
+            lw=1.4,
+            marker="o",
+            markersize=5,
+            zorder=2,
+            gid="success",
+            label=f"share meeting the deadline ({view.verdict.confidence:.0%} CI)",
+        )
+    ]
     if model is not None:
-        handles += _model_curve(twin, model, summ, counts, deadline)
-    handles.append(
-        twin.axhline(level, color=COLORS["success"], lw=0.9, ls=":", gid="level", label=f"level {level:g}")
-    )
+        handles += _model_curve(twin, model, view)
+    handles.append(level_line(twin, view.level))
     twin.set_ylim(0, 1.05)
     twin.set_ylabel("share of runs meeting the deadline", color=COLORS["success"])
     twin.tick_params(axis="y", colors=COLORS["success"])
-
-    if th.workers is not None:
-        verdict = "conclusive" if th.strong else "not yet conclusive"
-        handles.append(
-            ax.axvline(
-                th.workers,
-                color=COLORS["threshold"],
-                lw=1.4,
-                alpha=0.8,
-                zorder=1,
-                gid="threshold",
-                label=f"threshold: {th.workers} workers ({verdict})",
-            )
-        )
-        title = f"threshold: {th.workers} workers meet {deadline:g} s ({verdict} at {level:g})"
-    else:
-        title = f"no worker count tested meets {deadline:g} s in {level:g} of runs"
-    n_runs = len(summ)
-    ax.set_title(
-        f"sweep — {n_runs} runs over {len(counts)} worker count{'s' if len(counts) != 1 else ''}\n{title}",
-        fontsize="medium",
-    )
-    ax.set_xticks(counts, [str(c) for c in counts])
-    ax.set_xlim(counts.min() - 0.6, counts.max() + 0.6)
-    ax.set_xlabel("workers")
-    ax.set_ylabel("elapsed to the target (s)")
-    ax.grid(True, alpha=0.25)
-    legend_outside(twin, handles, 1.16)
-    return ax
+    return handles
 
 
-def _model_curve(
-    twin: Axes, model: Model | pd.DataFrame, summ: pd.DataFrame, counts: np.ndarray, deadline: float
-) -> list:
+def _model_curve(twin: Axes, model: Model | pd.DataFrame, view: SweepView) -> list[Line2D]:
     """The model's predicted share meeting the deadline per count, on the right axis."""
     if isinstance(model, pd.DataFrame):
         pred = model
     else:
-        target = summ["target"].dropna()
-        samples = int(target.iloc[0]) if len(target) else int(summ["samples"].max())
-        pred = model.predict(range(int(counts.min()), int(counts.max()) + 1), samples, deadline, 4000, seed=0)
-    return twin.plot(
-        pred["workers"],
-        pred["p_meet"],
-        color=COLORS["model"],
-        lw=1.3,
-        ls=(0, (5, 2)),
-        marker="s",
-        markersize=3.5,
-        zorder=2,
-        gid="model",
-        label="model: predicted share",
-    )
+        counts = range(int(view.counts.min()), int(view.counts.max()) + 1)
+        pred = model.predict(counts, view.samples, view.deadline, 4000, seed=0)
+    return model_line(twin, pred["workers"], pred["p_meet"], color=COLORS["model"], lw=1.3, size=3.5)
 
 
 def _dot(color: str, label: str) -> Line2D:
