@@ -266,7 +266,7 @@ def _fit(aim: str, counts: tuple[int, ...], level: float, confidence: float, mos
     if best is None and floor < half:
         best = ok(floor)
         lo, hi = math.log(floor), math.log(half)
-        for _ in range(16 if best is not None else 0):
+        for _ in range(12 if best is not None else 0):
             mid = (lo + hi) / 2
             got = ok(math.exp(mid))
             lo, hi, best = (mid, hi, got) if got is not None else (lo, mid, best)
