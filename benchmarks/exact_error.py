@@ -126,7 +126,7 @@ def markdown(tables: list[dict], rows: list[dict], times: dict) -> str:
     for t in tables:
         lines.append(
             f"| {t['level']} | {t['confidence']} | {t['max_runs']} | {t['plans']} | {t['half_alpha']:.4f} "
-            f"| {t['max_wrong_meets']:.5f} | {t['max_wrong_below']:.5f} |"
+            f"| {t['max_wrong_meets']:.7f} | {t['max_wrong_below']:.7f} |"
         )
     lines += [
         "",
