@@ -12,6 +12,7 @@ log can hold 100k+ sample rows.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,18 @@ WORKER_SUMMARY_DTYPES: dict[str, str] = {
 # -- measurements that the summary and the plots share ------------------------------------
 
 
+def _measured(run: Any, worker_id: Any, t: Any, seconds: Any) -> pd.DataFrame:
+    """One latency kind's rows: ``_run, worker_id, t`` (when the measured span ended), ``seconds``."""
+    return pd.DataFrame(
+        {
+            "_run": np.asarray(run),
+            "worker_id": np.asarray(worker_id),
+            "t": np.asarray(t),
+            "seconds": np.asarray(seconds),
+        }
+    )
+
+
 def _gaps(p: pd.DataFrame) -> pd.DataFrame:
     """Gaps between consecutive samples of the same process (``p`` from ``tidy.prepare``)."""
     s = p.loc[event_mask(p, "sample") & p["pid"].notna().to_numpy(), ["_run", "pid", "worker_id", "t"]]
@@ -88,14 +101,7 @@ def _gaps(p: pd.DataFrame) -> pd.DataFrame:
     pid = s["pid"].to_numpy(dtype="int64")
     t = s["t"].to_numpy()
     same = (run[1:] == run[:-1]) & (pid[1:] == pid[:-1])
-    return pd.DataFrame(
-        {
-            "_run": run[1:][same],
-            "worker_id": s["worker_id"].to_numpy()[1:][same],
-            "t": t[1:][same],
-            "seconds": np.diff(t)[same],
-        }
-    )
+    return _measured(run[1:][same], s["worker_id"].to_numpy()[1:][same], t[1:][same], np.diff(t)[same])
 
 
 def _leads(p: pd.DataFrame) -> pd.DataFrame:
@@ -110,14 +116,7 @@ def _spawn_to_ready(p: pd.DataFrame) -> pd.DataFrame:
     sp = p.loc[event_mask(p, "spawn") & has_pid, cols].drop_duplicates(["_run", "pid"])
     rd = p.loc[event_mask(p, "ready") & has_pid, cols].drop_duplicates(["_run", "pid"])
     m = sp.merge(rd[["_run", "pid", "t"]], on=["_run", "pid"], suffixes=("_spawn", ""))
-    return pd.DataFrame(
-        {
-            "_run": m["_run"].to_numpy(),
-            "worker_id": m["worker_id"].to_numpy(),
-            "t": m["t"].to_numpy(),
-            "seconds": (m["t"] - m["t_spawn"]).to_numpy(),
-        }
-    )
+    return _measured(m["_run"], m["worker_id"], m["t"], m["t"] - m["t_spawn"])
 
 
 def _restart_latency(p: pd.DataFrame) -> pd.DataFrame:
@@ -127,19 +126,12 @@ def _restart_latency(p: pd.DataFrame) -> pd.DataFrame:
     faults = base[event_mask(p, "crash", "stall") & events.is_worker_row(p)]
     samples = base[event_mask(p, "sample")].rename(columns={"t": "t_next"})
     if faults.empty or samples.empty:
-        return pd.DataFrame({"_run": [], "worker_id": [], "t": [], "seconds": []})
+        return _measured([], [], [], [])
     m = pd.merge_asof(
         faults, samples, on="_pos", by=["_run", "worker_id"], direction="forward", allow_exact_matches=False
     )
     m = m[m["t_next"].notna()]
-    return pd.DataFrame(
-        {
-            "_run": m["_run"].to_numpy(),
-            "worker_id": m["worker_id"].to_numpy(),
-            "t": m["t_next"].to_numpy(),
-            "seconds": (m["t_next"] - m["t"]).to_numpy(),
-        }
-    )
+    return _measured(m["_run"], m["worker_id"], m["t_next"], m["t_next"] - m["t"])
 
 
 def latencies(df: pd.DataFrame) -> pd.DataFrame:
