@@ -179,11 +179,18 @@ class LogBuilder:
         return ts
 
     def run_stop(
-        self, t: float, outcome: str = "reached", target: int | None = None, message: str | None = None
+        self,
+        t: float,
+        outcome: str = "reached",
+        target: int | None = None,
+        message: str | None = None,
+        t0: float | None = None,
     ) -> LogBuilder:
-        """The run-level ``stop`` row (worker_id 0, no pid/port) with target and outcome."""
-        detail = events.run_stop_detail(self.target if target is None else target, outcome, message or "")
-        self._records.append(("stop", 0, None, None, None, float(t), detail))
+        """The run-level ``stop`` row (``events.run_stop_record``) with target, outcome and t0, at ``t``."""
+        record = events.run_stop_record(
+            self.target if target is None else target, outcome, message or "", t0=t0
+        )
+        self._records.append((*record[:5], float(t), record[6]))
         return self
 
     def frame(self) -> pd.DataFrame:
@@ -255,7 +262,9 @@ def bulk_run(
     ws = np.tile(np.arange(1, n_workers + 1), per_worker).tolist()
     ts = (0.06 + lead + np.repeat(np.arange(per_worker), n_workers) * interval).tolist()
     recs += [("sample", w, 500 + w, 3000 + w, 1, t, None) for w, t in zip(ws, ts)]
-    recs.append(("stop", 0, None, None, None, ts[-1] + 0.01, f"target={n} outcome=reached"))
+    recs.append(
+        ("stop", events.RUN_ROW, None, None, None, ts[-1] + 0.01, events.run_stop_detail(n, "reached"))
+    )
     return events.from_records(recs, run_id=run_id, n_workers=n_workers, samples=n, wall0=0.0)
 
 

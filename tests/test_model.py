@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import FAST
+from logbuilder import LogBuilder, perfect_run
 from pytest import approx
+from scipy import stats
 
 import workerlab as wl
+from workerlab.analysis import runs as analysis
 from workerlab.model.calibration import calibrate
-from workerlab.model.model import Model
+from workerlab.model.model import FEW_WAVES, Model, mtbf_lower_bound
 
 # -- simulation against closed forms ------------------------------------------------------------
 
@@ -116,3 +119,55 @@ def test_calibrate_recovers_the_emulator_settings():
     assert m.runs == 1 and m.concurrency >= 1 and len(m.restart) > 10
     assert m.fit_p is not None and m.weibull_shape is not None
     assert "crashes in" in repr(m) and Model.from_json(m.to_json()) == m
+
+
+# -- calibration against hand-built logs: what it rests on ---------------------------------------
+
+
+def test_with_no_crash_seen_the_model_plans_with_the_exact_lower_bound_of_the_mtbf():
+    m = calibrate(perfect_run(4, 20).frame())
+    T = m.exposure_s
+    assert m.crashes == 0 and T > 0
+    assert m.mtbf == approx(T / -math.log(0.05)) == approx(mtbf_lower_bound(0, T))
+    assert m.mtbf_is_bound and "never crashes" not in repr(m)
+    assert f"no crash in {T:.4g} process-s: MTBF >= {m.mtbf:.4g} s (95% one-sided)" in repr(m)
+    assert m.simulate(4, 20, runs=200, seed=0)["crashes"].sum() > 0  # planned with crashes
+    # the bound's boundary: at k = 0 the Poisson bound, at k = 1 chi-square with 4 degrees of freedom
+    assert mtbf_lower_bound(0, 30.0, 0.9) == approx(30.0 / math.log(10))
+    assert mtbf_lower_bound(1, 30.0) == approx(60.0 / stats.chi2.ppf(0.95, 4))
+    assert math.isnan(mtbf_lower_bound(0, 0.0))
+    # one crash in the same exposure: the estimate, not a bound
+    one = m.replace(crashes=1, mtbf=T)
+    assert not one.mtbf_is_bound and "crashes in" in repr(one)
+    assert "never crashes" in repr(Model(mtbf=0)) and not Model(mtbf=0).mtbf_is_bound
+
+
+@pytest.mark.parametrize("waves", [FEW_WAVES - 1, FEW_WAVES])
+def test_a_model_resting_on_few_start_up_waves_says_so(waves):
+    m = Model(first_wave=[(0.1, 0.2)] * waves)
+    assert ("FEW" in repr(m)) == (waves < FEW_WAVES)
+    assert f"{waves} measured first waves" in repr(m)
+
+
+def test_a_process_ends_at_its_first_closing_row_and_first_processes_by_spawn_order():
+    b = LogBuilder(n_workers=2, target=12, run_id="c")
+    for w in (1, 2):
+        tc = b.start(w, 0.0)
+        b.stream(w, tc, 3, lead=0.04)
+    b.crash(1, 2.5)
+    b.stop(1, 2.55)  # the clean-up of a process still running after its stream broke
+    b.restart(1, 2.56)
+    tc = b.start(1, 2.6)
+    b.stream(1, tc, 3, lead=0.04)
+    b.stop(1, 5.0)
+    b.stop(2, 5.0)
+    b.run_stop(5.1)
+    df = b.frame()
+    m = calibrate(df)
+    procs = analysis.processes(df)
+    assert procs["end_event"].tolist() == ["crash", "stop", "stop"]  # the timeline agrees
+    assert m.crashes == 1 and not m.mtbf_is_bound
+    assert m.exposure_s == approx((2.5 - 0.05) + (5.0 - 0.05) + (5.0 - 2.65))
+    assert len(m.first_wave) == 1 and m.first_wave[0] == approx(
+        (0.06, 0.06)
+    )  # the slots' first processes only

@@ -116,3 +116,21 @@ def test_public_names_resolve_to_this_module():
     import workerlab as wl
 
     assert wl.save is persist.save and wl.load is persist.load
+
+
+def test_a_file_in_the_old_form_loads_and_reads_the_same(tmp_path):
+    """Written before t0 was recorded and without workerlab's metadata: still a log, t0 unknown."""
+    b = LogBuilder(n_workers=1, target=2, run_id="old")
+    tc = b.start(1)
+    b.stream(1, tc, 3, interval=0.5)
+    b.stop(1, 1.2)
+    b.run_stop(1.3)
+    df = b.frame()
+    assert df.loc[events.is_run_row(df), "detail"].tolist() == ["target=2 outcome=reached"]  # the old form
+    path = tmp_path / "old.parquet"
+    df.astype({"event": "string"}).to_parquet(path, index=False)  # plain pandas, the event not categorical
+    back = persist.load(path)
+    pd.testing.assert_frame_equal(back, df)
+    stops = events.run_stops(back)
+    assert stops[["target", "outcome"]].values.tolist() == [[2, "reached"]] and stops["t0"].isna().all()
+    assert analysis.summary(back)["outcome"].tolist() == ["reached"]

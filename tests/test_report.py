@@ -145,3 +145,35 @@ def test_the_message_survives_a_whole_log_and_the_summary_reads_the_same_row():
     summ = wl.summary(df)
     assert summ["target"].tolist() == stops["target"].tolist() == [10, 8]
     assert summ["outcome"].tolist() == stops["outcome"].tolist() == ["timeout", "reached"]
+
+
+def test_the_run_level_row_is_named_once_and_run_stops_reads_its_t0():
+    b = LogBuilder(n_workers=1, target=2, run_id="t")
+    tc = b.start(1)
+    b.stream(1, tc, 2)
+    b.stop(1, 2.5)
+    b.run_stop(2.6, t0=1234.25)
+    df = b.frame()
+    rows = df[events.is_run_row(df)]
+    assert rows["worker_id"].tolist() == [events.RUN_ROW] and rows["t"].tolist() == [2.6]
+    assert not events.is_worker_row(df)[events.is_run_row(df)].any()
+    assert events.is_worker_row(df).sum() == len(df) - 1  # the worker's own stop row is a worker row
+    stops = events.run_stops(df)
+    assert stops["t0"].tolist() == [1234.25] and stops["outcome"].tolist() == ["reached"]
+    record = events.run_stop_record(3, "failed", "boom", t0=1.5)
+    assert record[:2] == ("stop", events.RUN_ROW) and record[5] == 0.0
+    assert events.parse_run_stop(record[6]) == events.RunStop(3, "failed", "boom", 1.5)
+
+
+def test_the_details_read_back_are_read_by_the_log_module():
+    b = LogBuilder(n_workers=1, target=9, run_id="d")
+    tc = b.start(1)
+    b.stream(1, tc, 2)
+    b.error(1, 2.0, "garbage line: 'line longer than x'")  # not the over-long line: it does not start so
+    b.error(1, 2.1, "line longer than 4096 bytes (starts b'rnd=1')")
+    b.stall(1, 3.0, "no line for 0.75 s (partial line b'rnd=1' dropped)")
+    b.stall(1, 3.1, "no response headers within 2 s")
+    b.stall(1, 3.2, "no line for 1e-05 s")
+    df = b.frame()
+    assert df.loc[events.is_overlong(df), "t"].tolist() == [2.1]
+    assert events.stall_limits(df).tolist() == [0.75, 1e-05]

@@ -15,9 +15,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from workerlab.errors import ConfigError
+from workerlab.worker.emulator import FLAGS as _EMULATOR_FLAGS
 
 EMULATOR = Path(__file__).resolve().parent / "worker" / "emulator.py"
 #: the challenge's limit; callers may raise it explicitly with ``max_workers=``
@@ -30,8 +31,10 @@ START_TIMEOUT = 10.0
 HOST = "127.0.0.1"
 #: a sweep's default bound on worker processes alive at once over all its runs
 MAX_LIVE_WORKERS = 64
-#: the original worker's pace, used for stall detection when nothing else is known
-DEFAULT_INTERVAL = 1.0
+#: the original worker's pace (seconds between numbers), used for stall detection when nothing else
+#: is known, and the emulator's mean lifetime (seconds): its flag defaults, defined only there
+DEFAULT_INTERVAL = cast(float, _EMULATOR_FLAGS["interval"][1])
+DEFAULT_MTBF = cast(float, _EMULATOR_FLAGS["mtbf"][1])
 #: the shortest default stall limit: at compressed time 3 x interval is tens of milliseconds,
 #: and a loaded machine's scheduling hiccups (or a plot drawn in the same process) are not stalls
 STALL_FLOOR = 0.5
@@ -68,6 +71,14 @@ class Config:
             # distinct but reproducible per worker slot and per restart
             argv += ["-seed", str(self.seed * 1_000_000 + worker_id * 1_000 + attempt)]
         return argv + list(self.extra_args)
+
+
+def stall_limit(interval: float, lead: float) -> float:
+    """The default stall limit (seconds): ``max(3 * interval + lead, STALL_FLOOR)``.
+
+    Three lines' worth of silence, plus the lead a stream's first line may take; never under the floor.
+    """
+    return max(3 * interval + lead, STALL_FLOOR)
 
 
 def _seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
@@ -219,9 +230,7 @@ class RunOptions:
             emulator=self.emulator,
             seed=self.seed if self.emulator else None,
             interval=pace,
-            stall_after=self.stall_after
-            if self.stall_after is not None
-            else max(3 * pace + lead, STALL_FLOOR),
+            stall_after=self.stall_after if self.stall_after is not None else stall_limit(pace, lead),
             start_timeout=self.start_timeout,
             timeout=self.timeout,
             run_id=run_id or uuid.uuid4().hex[:12],

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workerlab.analysis import pace
 from workerlab.analysis import runs as analysis
 from workerlab.log import events, tidy
 
@@ -31,8 +32,8 @@ __all__ = ["LiveStats", "Snapshot", "snapshot", "LiveLog", "rate_window"]
 
 #: the current rate counts the samples of the last this-many measured intervals
 RATE_INTERVALS = 3.0
-_CLOSERS = frozenset({"crash", "stall", "stream_end", "stop"})  # end a stream of a process
-_ENDS = frozenset({"crash", "stall", "stop"})  # end a process
+_CLOSERS = frozenset(events.STREAM_ENDS)
+_ENDS = frozenset(events.PROCESS_ENDS)
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,6 @@ def rate_window(interval_s: float, now_s: float) -> float:
     return min(RATE_INTERVALS * interval_s, max(now_s, 0.0))
 
 
-def _bound(n_workers: int, target: int, lead: float, interval: float) -> float:
-    """The bound toward ``target`` (a live log has no target of its own): ``analysis.ideal_curve``'s end."""
-    if math.ceil(target / max(n_workers, 1)) <= 1:
-        return lead
-    return float(analysis.ideal_curve(n_workers, target, lead, interval)[0][-1])
-
-
 def _stats(
     kept_t: np.ndarray, *, now: float, target: int, interval: float, outcome: str | None, **counts: Any
 ) -> LiveStats:
@@ -169,7 +163,7 @@ def snapshot(
         end_s=end,
         lead_s=float(row["lead_s"]),
         interval_s=float(row["interval_s"]),
-        bound_s=_bound(int(row["workers"]), goal, float(row["lead_s"]), float(row["interval_s"])),
+        bound_s=pace.bound(int(row["workers"]), goal, float(row["lead_s"]), float(row["interval_s"])),
         sample_t=t[is_sample],
         sample_worker=worker[is_sample],
         sample_kept=kept[is_sample],
@@ -241,12 +235,16 @@ class LiveLog:
                         self.latencies["connect_to_first"].append(t - conn)
                         self._stream[pid] = None
                 continue
-            if event in self.events and wid >= 1:
+            if event in self.events and wid != events.RUN_ROW:
                 self.events[event][0].append(t)
                 self.events[event][1].append(wid)
-            if event == "stop" and wid == 0 and (run_stop := events.parse_run_stop(detail)) is not None:
+            if (
+                event == "stop"
+                and wid == events.RUN_ROW
+                and (run_stop := events.parse_run_stop(detail)) is not None
+            ):
                 self.outcome, self.target = run_stop.outcome, run_stop.target
-            if event in ("crash", "stall") and wid >= 1:
+            if event in ("crash", "stall") and wid != events.RUN_ROW:
                 self._pending.setdefault(wid, []).append(t)
             if pid is None:
                 continue
@@ -293,7 +291,7 @@ class LiveLog:
             end_s=end,
             lead_s=lead,
             interval_s=interval,
-            bound_s=_bound(self.n_workers, self.target, lead, interval),
+            bound_s=pace.bound(self.n_workers, self.target, lead, interval),
             sample_t=sample_t,
             sample_worker=np.asarray(self.sample_worker, dtype="int64"),
             sample_kept=kept,

@@ -12,6 +12,7 @@ log can hold 100k+ sample rows.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,15 @@ import pandas as pd
 from workerlab.analysis import pace
 from workerlab.config import DEADLINE
 from workerlab.log import events
-from workerlab.log.tidy import event_mask, kept_mask, median_per_run, per_run, prepare, select_run
+from workerlab.log.tidy import (
+    event_mask,
+    kept_mask,
+    median_per_run,
+    per_run,
+    prepare,
+    process_ends,
+    select_run,
+)
 
 __all__ = [
     "summary",
@@ -69,12 +78,19 @@ WORKER_SUMMARY_DTYPES: dict[str, str] = {
     "last_sample_t": "float64",
 }
 
-#: Rows that end a stream of a process (a sample after one of them belongs to no stream).
-_STREAM_CLOSERS = ("crash", "stall", "stream_end", "stop")
-#: Rows that end a process's life.
-_PROCESS_ENDS = ("crash", "stall", "stop")
-
 # -- measurements that the summary and the plots share ------------------------------------
+
+
+def _measured(run: Any, worker_id: Any, t: Any, seconds: Any) -> pd.DataFrame:
+    """One latency kind's rows: ``_run, worker_id, t`` (when the measured span ended), ``seconds``."""
+    return pd.DataFrame(
+        {
+            "_run": np.asarray(run),
+            "worker_id": np.asarray(worker_id),
+            "t": np.asarray(t),
+            "seconds": np.asarray(seconds),
+        }
+    )
 
 
 def _gaps(p: pd.DataFrame) -> pd.DataFrame:
@@ -85,58 +101,12 @@ def _gaps(p: pd.DataFrame) -> pd.DataFrame:
     pid = s["pid"].to_numpy(dtype="int64")
     t = s["t"].to_numpy()
     same = (run[1:] == run[:-1]) & (pid[1:] == pid[:-1])
-    return pd.DataFrame(
-        {
-            "_run": run[1:][same],
-            "worker_id": s["worker_id"].to_numpy()[1:][same],
-            "t": t[1:][same],
-            "seconds": np.diff(t)[same],
-        }
-    )
+    return _measured(run[1:][same], s["worker_id"].to_numpy()[1:][same], t[1:][same], np.diff(t)[same])
 
 
 def _leads(p: pd.DataFrame) -> pd.DataFrame:
-    """Per stream: first sample ``t`` − ``connect`` ``t``.
-
-    A stream is the samples of one pid after a ``connect`` row, up to the next
-    connect/crash/stall/stream_end/stop of that pid; a stream with no sample has no lead.
-    """
-    rows = p.loc[
-        event_mask(p, "connect", "sample", *_STREAM_CLOSERS) & p["pid"].notna().to_numpy(),
-        ["_run", "pid", "worker_id", "event", "t"],
-    ]
-    rows = rows.sort_values(["_run", "pid", "t"], kind="stable")
-    ev = rows["event"]
-    t = rows["t"].to_numpy()
-    run = rows["_run"].to_numpy()
-    pid = rows["pid"].to_numpy(dtype="int64")
-    is_sample = (ev == "sample").to_numpy(dtype=bool)
-    # connect -> its t; closer -> -inf ("no open stream"); sample -> inherit by forward fill.
-    marker = np.where((ev == "connect").to_numpy(dtype=bool), t, -np.inf)
-    marker[is_sample] = np.nan
-    first_of_group = np.ones(len(rows), dtype=bool)
-    first_of_group[1:] = (run[1:] != run[:-1]) | (pid[1:] != pid[:-1])
-    marker[first_of_group & is_sample] = -np.inf  # no connect seen yet for this pid
-    conn_t = pd.Series(marker).ffill().to_numpy()
-    in_stream = is_sample & np.isfinite(conn_t)
-    cand = pd.DataFrame(
-        {
-            "_run": run[in_stream],
-            "pid": pid[in_stream],
-            "conn_t": conn_t[in_stream],
-            "worker_id": rows["worker_id"].to_numpy()[in_stream],
-            "t": t[in_stream],
-        }
-    )
-    first = cand[~cand.duplicated(["_run", "pid", "conn_t"])]
-    return pd.DataFrame(
-        {
-            "_run": first["_run"].to_numpy(),
-            "worker_id": first["worker_id"].to_numpy(),
-            "t": first["t"].to_numpy(),
-            "seconds": (first["t"] - first["conn_t"]).to_numpy(),
-        }
-    )
+    """Per stream (``pace.stream_lines``): first sample ``t`` − ``connect`` ``t`` (``pace.leads``)."""
+    return pace.leads(pace.stream_lines(p, run="_run")).rename(columns={"run": "_run"})
 
 
 def _spawn_to_ready(p: pd.DataFrame) -> pd.DataFrame:
@@ -146,36 +116,22 @@ def _spawn_to_ready(p: pd.DataFrame) -> pd.DataFrame:
     sp = p.loc[event_mask(p, "spawn") & has_pid, cols].drop_duplicates(["_run", "pid"])
     rd = p.loc[event_mask(p, "ready") & has_pid, cols].drop_duplicates(["_run", "pid"])
     m = sp.merge(rd[["_run", "pid", "t"]], on=["_run", "pid"], suffixes=("_spawn", ""))
-    return pd.DataFrame(
-        {
-            "_run": m["_run"].to_numpy(),
-            "worker_id": m["worker_id"].to_numpy(),
-            "t": m["t"].to_numpy(),
-            "seconds": (m["t"] - m["t_spawn"]).to_numpy(),
-        }
-    )
+    return _measured(m["_run"], m["worker_id"], m["t"], m["t"] - m["t_spawn"])
 
 
 def _restart_latency(p: pd.DataFrame) -> pd.DataFrame:
     """Per crash or stall: time to the next sample row of the same worker_id (if any)."""
     pos = np.arange(len(p))
     base = p[["_run", "worker_id", "t"]].assign(_pos=pos)
-    faults = base[event_mask(p, "crash", "stall") & (p["worker_id"] >= 1).to_numpy()]
+    faults = base[event_mask(p, "crash", "stall") & events.is_worker_row(p)]
     samples = base[event_mask(p, "sample")].rename(columns={"t": "t_next"})
     if faults.empty or samples.empty:
-        return pd.DataFrame({"_run": [], "worker_id": [], "t": [], "seconds": []})
+        return _measured([], [], [], [])
     m = pd.merge_asof(
         faults, samples, on="_pos", by=["_run", "worker_id"], direction="forward", allow_exact_matches=False
     )
     m = m[m["t_next"].notna()]
-    return pd.DataFrame(
-        {
-            "_run": m["_run"].to_numpy(),
-            "worker_id": m["worker_id"].to_numpy(),
-            "t": m["t_next"].to_numpy(),
-            "seconds": (m["t_next"] - m["t"]).to_numpy(),
-        }
-    )
+    return _measured(m["_run"], m["worker_id"], m["t_next"], m["t_next"] - m["t"])
 
 
 def latencies(df: pd.DataFrame) -> pd.DataFrame:
@@ -218,21 +174,19 @@ def latencies(df: pd.DataFrame) -> pd.DataFrame:
 def processes(df: pd.DataFrame) -> pd.DataFrame:
     """One row per worker process: run_id, worker_id, pid, start, ready, end, end_event.
 
-    ``start`` is its ``spawn`` (or first row), ``end`` its first crash/stall/stop row;
-    a process with none of those (a truncated log) ends at the run's last row, with
-    ``end_event`` NA. These are the bars of the timeline.
+    ``start`` is its ``spawn`` (or first row), ``end`` where it ended (``tidy.process_ends``: its
+    first crash/stall/stop row); a process with none of those (a truncated log) ends at the run's
+    last row, with ``end_event`` NA. These are the bars of the timeline.
     """
     p, run_ids = prepare(df)
-    rows = p[p["pid"].notna() & (p["worker_id"] >= 1)]
+    rows = p[p["pid"].notna().to_numpy() & events.is_worker_row(p)]
     key = ["_run", "pid"]
     first = rows.drop_duplicates(key)[["_run", "worker_id", "pid", "t"]].rename(columns={"t": "start"})
     ready = rows[rows["event"] == "ready"].drop_duplicates(key)[key + ["t"]].rename(columns={"t": "ready"})
-    ends = rows[rows["event"].isin(_PROCESS_ENDS)].drop_duplicates(key)[key + ["t", "event"]]
-    ends = ends.rename(columns={"t": "end", "event": "end_event"})
+    ends = process_ends(rows, ("_run", "pid"))
     out = first.merge(ready, on=key, how="left").merge(ends, on=key, how="left")
     run_end = p.groupby("_run")["t"].max()
     out["end"] = out["end"].fillna(out["_run"].map(run_end))
-    out["end_event"] = out["end_event"].astype("string")
     out.insert(0, "run_id", pd.array(run_ids.to_numpy()[out["_run"].to_numpy(dtype="int64")], dtype="string"))
     return out.drop(columns="_run").reset_index(drop=True)
 
@@ -241,10 +195,11 @@ def ideal_curve(n_workers: int, target: int, lead: float, interval: float) -> tu
     """Arrival staircase of a perfect system: ``n_workers`` samples at ``lead + k*interval``.
 
     Returns ``(t, cumulative)`` step points (for ``where="post"``), starting at (0, 0) and
-    ending when the target is reached; its last ``t`` is the bound.
+    ending when the target is reached; its last ``t`` is the bound (:func:`pace.bound`).
     """
     steps = max(1, math.ceil(target / max(n_workers, 1)))
     t = np.concatenate([[0.0], lead + interval * np.arange(steps)])
+    t[-1] = pace.bound(n_workers, target, lead, interval)
     cum = np.concatenate([[0], np.minimum(n_workers * np.arange(1, steps + 1), target)])
     return t, cum
 
@@ -253,13 +208,13 @@ def ideal_curve(n_workers: int, target: int, lead: float, interval: float) -> tu
 
 
 def _run_level(p: pd.DataFrame, n_runs: int) -> tuple[np.ndarray, np.ndarray]:
-    """(target, outcome) per run from its run-level stop row (worker_id 0); None if absent."""
+    """(target, outcome) per run from its run-level row (``events.run_stops``); None if absent."""
     target = np.full(n_runs, None, dtype=object)
     outcome = np.full(n_runs, None, dtype=object)
-    rl = p.loc[event_mask(p, "stop") & (p["worker_id"] == 0).to_numpy(), ["_run", "detail"]]
-    for run, detail in zip(rl["_run"].to_numpy(), rl["detail"].fillna("").to_numpy()):
-        if (stop := events.parse_run_stop(detail)) is not None:
-            target[run], outcome[run] = stop.target, stop.outcome
+    stops = events.run_stops(p)
+    for run, tg, oc in zip(p.loc[events.is_run_row(p), "_run"].to_numpy(), stops["target"], stops["outcome"]):
+        if not (pd.isna(tg) or pd.isna(oc)):
+            target[run], outcome[run] = int(tg), str(oc)
     return target, outcome
 
 
@@ -301,8 +256,7 @@ def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
     interval = pace.line_slopes(pace.stream_lines(p, run="_run")).reindex(range(n)).to_numpy(dtype="float64")
     lead = median_per_run(leads["_run"].to_numpy(), leads["seconds"].to_numpy(), n)
     goal = np.array([tg if tg is not None else s for tg, s in zip(target, samples)], dtype="float64")
-    rounds = np.ceil(goal / np.maximum(workers, 1)) - 1
-    bound = lead + np.where(rounds > 0, rounds * interval, 0.0)  # 1 round needs no interval
+    bound = pace.bound(workers, goal, lead, interval)
     elapsed = np.where(reached, last_kept, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         efficiency = np.where(elapsed > 0, bound / elapsed, np.nan)
@@ -343,7 +297,7 @@ def worker_summary(df: pd.DataFrame) -> pd.DataFrame:
     if len(run_ids) == 0:
         return _empty(WORKER_SUMMARY_DTYPES)
     slots = p.groupby("_run")["n_workers"].first()
-    p = p[p["worker_id"] >= 1]
+    p = p[events.is_worker_row(p)]
     is_sample = event_mask(p, "sample")
     g = (
         pd.DataFrame(

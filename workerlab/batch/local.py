@@ -52,7 +52,7 @@ def failed_frame(plan: Plan, samples: int, exc: BaseException, df: pd.DataFrame 
     if df is not None and not df.empty:
         return df
     message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    row = ("stop", 0, None, None, None, 0.0, events.run_stop_detail(samples, "failed", message))
+    row = events.run_stop_record(samples, "failed", message)
     return events.from_records(
         [row], run_id=plan.run_id, n_workers=plan.workers, samples=samples, wall0=time.time()
     )

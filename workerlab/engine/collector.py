@@ -183,7 +183,7 @@ class Run:
         self.finished = True
         self._started.set()  # whoever waits for the start must not wait for a run that is over
         detail = events.run_stop_detail(self.config.samples, outcome, message, t0=self.t0)
-        self.record("stop", 0, detail=detail)
+        self.record("stop", events.RUN_ROW, detail=detail)
         self.abandon()  # normally a no-op: every slot stopped its own process
         self._report(bar)
         if bar is not None:

@@ -19,6 +19,7 @@ from workerlab.engine import listener, procs
 from workerlab.engine.lines import LineParser
 from workerlab.engine.status import Recorder
 from workerlab.errors import CollectError
+from workerlab.log import events
 
 STREAM_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError)
 #: garbage lines recorded one by one per process; the rest are counted in one more row
@@ -191,7 +192,7 @@ async def consume(
             garbage.record(run, wid, pid, port, t, bad)
         if parser.overlong is None:
             return None
-        too_long = f"line longer than {parser.max_line} bytes (starts {parser.overlong!r})"
+        too_long = f"{events.OVERLONG} {parser.max_line} bytes (starts {parser.overlong!r})"
         append(("error", wid, pid, port, None, t, too_long))
         return LineTooLong(too_long)
 

@@ -50,6 +50,18 @@ SCHEMA: dict[str, Any] = {
 RECORD_FIELDS: tuple[str, ...] = ("event", "worker_id", "pid", "port", "value", "t", "detail")
 
 
+#: Rows that end a stream of a process: a sample after one of them belongs to no stream until the
+#: process's next ``connect``.
+STREAM_ENDS: tuple[str, ...] = ("stream_end", "crash", "stall", "stop")
+#: Rows that end a process; its first such row is where it ended (a crash of a process still
+#: running is followed by the ``stop`` that cleans it up, and the crash is what happened).
+PROCESS_ENDS: tuple[str, ...] = ("crash", "stall", "stop")
+
+# -- the run-level row: written and read here, nowhere else --------------------------------
+
+#: ``worker_id`` of the run-level ``stop`` row; worker slots are 1..n_workers.
+RUN_ROW = 0
+
 #: How a run ended, as the run-level ``stop`` row says it.
 OUTCOMES: tuple[str, ...] = ("reached", "timeout", "failed", "stopped", "cancelled")
 
@@ -89,12 +101,28 @@ def parse_run_stop(detail: str | None) -> RunStop | None:
     return RunStop(int(m.group(1)), m.group(2), m.group(4) or "", t0)
 
 
-def run_stops(df: pd.DataFrame) -> pd.DataFrame:
-    """The run-level ``stop`` rows of ``df`` parsed: run_id, t, target (Int64), outcome, message.
+def run_stop_record(target: int, outcome: str, message: str = "", *, t0: float | None = None) -> tuple:
+    """The run-level row as a raw record (:data:`RECORD_FIELDS`), ``t`` = 0: :func:`from_records` takes it."""
+    return ("stop", RUN_ROW, None, None, None, 0.0, run_stop_detail(target, outcome, message, t0=t0))
 
-    One row per run-level row, in frame order; a detail that does not parse gives NA fields.
+
+def is_run_row(df: pd.DataFrame) -> np.ndarray:
+    """Boolean array: the run-level rows of ``df`` (``stop`` rows of worker_id :data:`RUN_ROW`)."""
+    return (df["event"] == "stop").to_numpy(dtype=bool) & (df["worker_id"] == RUN_ROW).to_numpy(dtype=bool)
+
+
+def is_worker_row(df: pd.DataFrame) -> np.ndarray:
+    """Boolean array: the rows of ``df`` that belong to a worker slot (every row but the run-level ones)."""
+    return (df["worker_id"] != RUN_ROW).to_numpy(dtype=bool)
+
+
+def run_stops(df: pd.DataFrame) -> pd.DataFrame:
+    """The run-level rows of ``df`` parsed: run_id, t, target (Int64), outcome, message, t0 (float64).
+
+    One row per run-level row, in frame order; a detail that does not parse gives NA fields (NaN
+    ``t0`` also where the log was written before it was recorded).
     """
-    rows = df[(df["event"] == "stop").to_numpy(dtype=bool) & (df["worker_id"] == 0).to_numpy(dtype=bool)]
+    rows = df[is_run_row(df)]
     parsed = [parse_run_stop(d) for d in rows["detail"].fillna("").tolist()]
     return pd.DataFrame(
         {
@@ -103,8 +131,31 @@ def run_stops(df: pd.DataFrame) -> pd.DataFrame:
             "target": pd.array([p.target if p else None for p in parsed], dtype="Int64"),
             "outcome": pd.array([p.outcome if p else None for p in parsed], dtype="string"),
             "message": pd.array([p.message if p else None for p in parsed], dtype="string"),
+            "t0": np.array([p.t0 if p and p.t0 is not None else np.nan for p in parsed], dtype="float64"),
         }
     )
+
+
+# -- details of process rows that are read back ------------------------------------------
+
+#: start of the ``error`` detail after which the collector closed the connection on purpose
+OVERLONG = "line longer than"
+# the ``stall`` detail of a stream that stopped between lines (``engine.streaming`` writes it)
+_NO_LINE_RE = re.compile(r"\Ano line for ([0-9.]+(?:e[-+]?\d+)?) s")
+
+
+def is_overlong(df: pd.DataFrame) -> np.ndarray:
+    """Boolean array: the ``error`` rows of a line over ``max_line`` (the stream was dropped on purpose)."""
+    detail = df["detail"].fillna("").astype(str)
+    return (df["event"] == "error").to_numpy(dtype=bool) & detail.str.startswith(OVERLONG).to_numpy(
+        dtype=bool
+    )
+
+
+def stall_limits(df: pd.DataFrame) -> np.ndarray:
+    """The stall limit (seconds) each ``stall`` row of a stream stopped between lines reports."""
+    detail = df.loc[(df["event"] == "stall").to_numpy(dtype=bool), "detail"].dropna()
+    return detail.str.extract(_NO_LINE_RE, expand=False).astype("float64").dropna().to_numpy()
 
 
 def empty() -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from workerlab.log import events
 
-__all__ = ["prepare", "event_mask", "kept_mask", "per_run", "median_per_run", "select_run"]
+__all__ = ["prepare", "event_mask", "kept_mask", "process_ends", "per_run", "median_per_run", "select_run"]
 
 
 def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
@@ -37,6 +37,19 @@ def event_mask(df: pd.DataFrame, *kinds: str) -> np.ndarray:
 def kept_mask(df: pd.DataFrame) -> np.ndarray:
     """Boolean array: the sample rows counted toward the target."""
     return event_mask(df, "sample") & df["kept"].fillna(False).to_numpy(dtype=bool)
+
+
+def process_ends(df: pd.DataFrame, key: tuple[str, ...] = ("run_id", "pid")) -> pd.DataFrame:
+    """Where each process ended: its first ``events.PROCESS_ENDS`` row in time.
+
+    Columns: ``key`` (a process per value, e.g. ``("_run", "pid")`` on a frame from :func:`prepare`),
+    ``end`` (its ``t``) and ``end_event`` (string). A process with no such row (a log cut short, a
+    run still going) has no row here.
+    """
+    rows = df[event_mask(df, *events.PROCESS_ENDS) & df["pid"].notna().to_numpy()]
+    rows = rows.sort_values("t", kind="stable").drop_duplicates(list(key))
+    out = rows[[*key, "t", "event"]].rename(columns={"t": "end", "event": "end_event"})
+    return out.astype({"end_event": "string"}).reset_index(drop=True)
 
 
 def per_run(codes: np.ndarray, mask: np.ndarray, n_runs: int) -> np.ndarray:

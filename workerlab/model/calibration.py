@@ -20,8 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from workerlab.analysis import pace
-from workerlab.log import events
-from workerlab.model.model import Model
+from workerlab.log import events, tidy
+from workerlab.model.model import Model, mtbf_lower_bound
 
 __all__ = ["calibrate"]
 
@@ -39,28 +39,33 @@ def _frame(logs: pd.DataFrame | Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _processes(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per process: run_id, worker_id, pid, attempt, spawn, ready, connect, end, how it ended."""
-    rows = df[df["pid"].notna().to_numpy()][["run_id", "worker_id", "pid", "event", "t", "detail"]]
+    """One row per process: run_id, worker_id, pid, attempt, spawn, ready, connect, end, how it ended.
+
+    ``end`` and ``how`` are where the process ended (``tidy.process_ends``); a process that never
+    ended in the log ends with the run, as if stopped. ``attempt`` is the process's rank among its
+    slot's spawns (1 for the slot's first process), which is what the spawn row's detail says.
+    """
+    rows = df[df["pid"].notna().to_numpy()][["run_id", "worker_id", "pid", "event", "t"]]
     key = ["run_id", "pid"]
-    g = rows.groupby(key, sort=False)
-    out = g["worker_id"].first().to_frame()
+    out = rows.groupby(key, sort=False)["worker_id"].first().to_frame()
 
     def first_t(kind: str) -> pd.Series:
         return rows[rows["event"] == kind].groupby(key, sort=False)["t"].min()
 
     for kind in ("spawn", "ready", "connect"):
         out[kind] = first_t(kind)
-    closers = rows[rows["event"].isin(["crash", "stall", "stop"])]
-    last = closers.sort_values("t", kind="stable").groupby(key, sort=False).last()
-    out["end"] = last["t"]
-    out["how"] = last["event"].astype("string")
+    ends = tidy.process_ends(df).set_index(key)
+    out["end"] = ends["end"].reindex(out.index)
+    out["how"] = ends["end_event"].reindex(out.index)
     run_end = df.groupby("run_id")["t"].max()
     missing = out["end"].isna()
     out.loc[missing, "end"] = run_end.reindex(out.index.get_level_values("run_id")[missing]).to_numpy()
     out.loc[missing, "how"] = "stop"
-    spawn = rows[rows["event"] == "spawn"].drop_duplicates(key).set_index(key)["detail"]
-    attempt = spawn.str.extract(r"attempt=(\d+)", expand=False).astype("float64")
-    out["attempt"] = attempt.reindex(out.index).to_numpy()
+    spawns = rows[rows["event"] == "spawn"].drop_duplicates(key).sort_values("t", kind="stable")
+    attempt = spawns.groupby(["run_id", "worker_id"], sort=False).cumcount() + 1
+    out["attempt"] = (
+        attempt.set_axis(pd.MultiIndex.from_frame(spawns[key])).reindex(out.index).astype("float64")
+    )
     return out.reset_index()
 
 
@@ -111,7 +116,7 @@ def _restart_costs(df: pd.DataFrame) -> np.ndarray:
     """Per crash or stall of a worker: seconds to the next ``connect`` of the same slot."""
     cols = ["run_id", "worker_id", "t"]
     ev = df["event"]
-    faults = df.loc[ev.isin(["crash", "stall"]).to_numpy() & (df["worker_id"] >= 1).to_numpy(), cols]
+    faults = df.loc[ev.isin(["crash", "stall"]).to_numpy() & events.is_worker_row(df), cols]
     conns = df.loc[(ev == "connect").to_numpy(), cols].rename(columns={"t": "t_next"})
     if faults.empty or conns.empty:
         return np.array([])
@@ -130,7 +135,7 @@ def lifetime_fit(exposure: np.ndarray, crashed: np.ndarray) -> tuple[float, floa
     """
     k = int(crashed.sum())
     T = float(exposure.sum())
-    mtbf = T / k if k else 0.0
+    mtbf = T / k if k else 0.0  # no crash: the caller plans with a lower bound (Model.mtbf_lower)
     if k < 5:
         return mtbf, None, None
     x = np.maximum(exposure, 1e-9)
@@ -148,15 +153,15 @@ def calibrate(logs: pd.DataFrame | Sequence[pd.DataFrame], **overrides: Any) -> 
     """A :class:`Model` estimated from one or more event logs (e.g. a sweep's, or the user's own runs).
 
     ``overrides`` set figures directly (e.g. ``concurrency=2``). With no crash in the logs the MTBF
-    is 0 (never), which the repr says together with the exposure it rests on.
+    is its exact one-sided lower bound from the exposure (``Model.mtbf_lower``, 95 %), never "never
+    crashes": the repr says so, with the exposure it rests on.
     """
     df = _frame(logs)
     lines = pace.stream_lines(df)
     interval, n_lines = pace.line_slope(lines)
     if not math.isfinite(interval):
         raise ValueError("no stream with three or more numbers: the interval cannot be measured")
-    firsts = lines[lines["index"] == 0]
-    leads = (firsts["t"] - firsts["connect_t"]).dropna().to_numpy()
+    leads = pace.leads(lines)["seconds"].to_numpy()
     procs = _processes(df)
     service, concurrency = _start_service(procs)
     opened = (procs["connect"] - procs["ready"]).dropna().to_numpy()
@@ -187,9 +192,10 @@ def calibrate(logs: pd.DataFrame | Sequence[pd.DataFrame], **overrides: Any) -> 
     for name, values in (("start", service), ("connect", opened), ("restart", restart)):
         if len(values):
             fitted[name] = values
-    stall_rows = df.loc[df["event"] == "stall", "detail"].dropna()
-    limit = stall_rows.str.extract(r"no line for ([0-9.]+) s", expand=False).astype("float64").dropna()
+    limit = events.stall_limits(df)
     if len(limit):
-        fitted["stall_limit"] = float(limit.median())
+        fitted["stall_limit"] = float(np.median(limit))
+    if mtbf == 0 and T > 0:
+        fitted["mtbf"] = mtbf_lower_bound(0, T)
     fitted.update(overrides)
     return Model(**fitted)

@@ -28,9 +28,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workerlab.config import DEADLINE, STALL_FLOOR
+from workerlab.analysis import pace
+from workerlab.config import DEADLINE, DEFAULT_INTERVAL, DEFAULT_MTBF, stall_limit
+from workerlab.engine.limiter import usable_cpus
+from workerlab.model.simulation import simulate_runs
 
-__all__ = ["Model", "DEFAULT_START", "DEFAULT_CONNECT", "DEFAULT_RESTART"]
+__all__ = [
+    "Model",
+    "mtbf_lower_bound",
+    "DEFAULT_START",
+    "DEFAULT_CONNECT",
+    "DEFAULT_RESTART",
+    "MTBF_CONFIDENCE",
+    "FEW_WAVES",
+]
+
+#: one-sided confidence of the MTBF planned with when no crash was seen (its lower bound)
+MTBF_CONFIDENCE = 0.95
+#: fewer measured start-up waves than this and the repr says the start-up rests on few observations
+FEW_WAVES = 10
 
 #: seconds, measured with the emulator on the project's 2-CPU machine under load (a sweep of 10-16
 #: workers x 10 at interval 0.05 s, 70 runs, 4-7 runs at once), as the 5 %, 10 %, ..., 95 % quantiles:
@@ -45,11 +61,16 @@ DEFAULT_RESTART = (0.0141, 0.0172, 0.019, 0.0208, 0.0229, 0.0244, 0.026, 0.0273,
                    0.0358, 0.0377, 0.0419, 0.0467, 0.0522, 0.0628, 0.0782)  # fmt: skip
 
 
-def _cpus() -> int:
-    """CPUs this process may use: the collector's default number of workers starting at once."""
-    import os
+def mtbf_lower_bound(crashes: int, exposure_s: float, confidence: float = MTBF_CONFIDENCE) -> float:
+    """Exact one-sided lower bound of the MTBF from ``crashes`` in ``exposure_s`` process-seconds.
 
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    ``2 T / chi2.ppf(confidence, 2 k + 2)``; with no crash, ``T / -ln(1 - confidence)`` (the Poisson
+    bound: at a higher crash rate, at least one crash would have shown with that probability).
+    NaN without exposure.
+    """
+    if not exposure_s > 0:
+        return math.nan
+    return float(2 * exposure_s / stats.chi2.ppf(confidence, 2 * crashes + 2))
 
 
 def _seconds(values: Any, name: str) -> tuple[float, ...]:
@@ -63,25 +84,26 @@ def _seconds(values: Any, name: str) -> tuple[float, ...]:
 class Model:
     """A worker and this machine's costs; every estimated figure says what it rests on.
 
-    ``mtbf`` is the mean lifetime in seconds (0 = never crashes, as the emulator's ``-mtbf 0``);
+    ``mtbf`` is the mean lifetime in seconds (0 = never crashes, as the emulator's ``-mtbf 0``;
+    ``calibrate`` never says that: with no crash seen it plans with :meth:`mtbf_lower`);
     ``start``, ``connect`` and ``restart`` are observed seconds (empirical distributions, see the
     module docstring); ``first_wave`` holds measured first waves (stream-open time of each slot's
     first process by spawn rank, one tuple per run), resampled whole where they cover the count; ``stall`` is hangs per process-second and ``stall_limit`` the collector's
-    stall limit (None: its default, ``max(3 * interval + lead, 0.5)``). The evidence fields count
+    stall limit (None: its default, ``config.stall_limit``: ``max(3 * interval + lead, 0.5)``). The evidence fields count
     observations: ``runs`` calibrated from, ``interval_lines``, ``lead_streams``, ``crashes`` over
     ``exposure_s`` process-seconds, ``stalls``; ``weibull_shape`` and ``fit_p`` (likelihood-ratio
     test of the exponential against a Weibull lifetime) tell whether an exponential fits.
     """
 
-    interval: float = 1.0
+    interval: float = DEFAULT_INTERVAL
     lead: float = 0.0
-    mtbf: float = 30.0
+    mtbf: float = DEFAULT_MTBF
     start: tuple[float, ...] = DEFAULT_START
     connect: tuple[float, ...] = DEFAULT_CONNECT
     restart: tuple[float, ...] = DEFAULT_RESTART
     stall: float = 0.0
     stall_limit: float | None = None
-    concurrency: int = field(default_factory=_cpus)
+    concurrency: int = field(default_factory=usable_cpus)
     first_wave: tuple[tuple[float, ...], ...] = ()
     runs: int = 0
     interval_lines: int = 0
@@ -112,7 +134,7 @@ class Model:
         """The stall limit in effect (seconds)."""
         if self.stall_limit is not None:
             return self.stall_limit
-        return max(3 * self.interval + self.lead, STALL_FLOOR)
+        return stall_limit(self.interval, self.lead)
 
     def mtbf_interval(self, confidence: float = 0.95) -> tuple[float, float]:
         """Exact (chi-square) interval of the MTBF from ``crashes`` over ``exposure_s``; NaN if not fitted."""
@@ -124,9 +146,34 @@ class Model:
         high_rate = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / (2 * T)
         return float(1 / high_rate), (float(1 / low_rate) if low_rate > 0 else math.inf)
 
+    def mtbf_lower(self, confidence: float = MTBF_CONFIDENCE) -> float:
+        """Exact one-sided lower bound of the MTBF (:func:`mtbf_lower_bound`); NaN if not fitted."""
+        return mtbf_lower_bound(self.crashes, self.exposure_s, confidence)
+
+    @property
+    def mtbf_is_bound(self) -> bool:
+        """True when ``mtbf`` is the lower bound of an exposure without a crash (as ``calibrate`` sets it)."""
+        return self.crashes == 0 and self.mtbf > 0 and math.isclose(self.mtbf, self.mtbf_lower())
+
     def bound(self, workers: int, samples: int = 150) -> float:
-        """The ideal time: ``lead + (ceil(samples / workers) - 1) * interval``."""
-        return self.lead + (math.ceil(samples / workers) - 1) * self.interval
+        """The ideal time: ``lead + (ceil(samples / workers) - 1) * interval`` (``analysis.pace.bound``)."""
+        return float(pace.bound(workers, samples, self.lead, self.interval))
+
+    def _crash_text(self) -> str:
+        if self.mtbf_is_bound:
+            return (
+                f"no crash in {self.exposure_s:.4g} process-s: MTBF >= {self.mtbf:.4g} s "
+                f"({MTBF_CONFIDENCE:.0%} one-sided), planned with that bound"
+            )
+        if self.mtbf == 0:
+            return "never crashes"
+        crash = f"MTBF {self.mtbf:.4g} s = {self.mtbf / self.interval:.3g} intervals "
+        if self.exposure_s <= 0:
+            return crash + "[assumed]"
+        lo, hi = self.mtbf_interval()
+        return (
+            crash + f"[95% CI {lo:.4g}–{hi:.4g} s; {self.crashes} crashes in {self.exposure_s:.4g} process-s]"
+        )
 
     def __repr__(self) -> str:
         iv = self.interval
@@ -134,17 +181,7 @@ class Model:
         def said(n: int, what: str) -> str:
             return f"[{n:,} {what}]" if n else "[assumed]"
 
-        if self.mtbf == 0:
-            crash = "never crashes"
-        else:
-            crash = f"MTBF {self.mtbf:.4g} s = {self.mtbf / iv:.3g} intervals "
-            if self.exposure_s > 0:
-                lo, hi = self.mtbf_interval()
-                crash += (
-                    f"[95% CI {lo:.4g}–{hi:.4g} s; {self.crashes} crashes in {self.exposure_s:.4g} process-s]"
-                )
-            else:
-                crash += "[assumed]"
+        crash = self._crash_text()
         if self.fit_p is None:
             fit = "exponential lifetime assumed (not checked)"
         else:
@@ -158,6 +195,8 @@ class Model:
         waves = ""
         if self.first_wave:
             waves = f", {len(self.first_wave)} measured first waves of up to {len(self.first_wave[0])}"
+            if len(self.first_wave) < FEW_WAVES:
+                waves += f" (FEW: start-up resampled from {len(self.first_wave)} observations)"
         return (
             f"Model ({src}):\n"
             f"  interval {iv:.5g} s {said(self.interval_lines, 'lines')}, "
@@ -204,8 +243,6 @@ class Model:
 
         ``crashes`` and ``stalls`` count those before the target was reached.
         """
-        from workerlab.model.simulation import simulate_runs
-
         if workers < 1 or samples < 1 or runs < 1:
             raise ValueError("workers, samples and runs must be >= 1")
         rng = np.random.default_rng(seed)

@@ -1,4 +1,4 @@
-"""Vectorised simulation of many runs of a :class:`workerlab.model.model.Model` (numpy, no Python loop per run).
+"""Vectorised simulation of many runs of a model (:class:`Costs`; numpy, no Python loop per run).
 
 Each slot's life is a chain of processes ("segments"); segment j of every (run, slot) is computed
 for all runs at once. A segment's numbers form an arithmetic sequence ``first + i * interval``
@@ -11,17 +11,43 @@ again twice as long.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from workerlab.model.model import Model
-
-__all__ = ["simulate_runs"]
+__all__ = ["Costs", "simulate_runs"]
 
 
-def _first_wave(m: Model, W: int, R: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+class Costs(Protocol):
+    """What a simulation reads of a model (``workerlab.model.model.Model`` is one); seconds throughout.
+
+    A protocol, so that this module needs nothing of the model's: the model imports the
+    simulation, never the other way round.
+    """
+
+    @property
+    def interval(self) -> float: ...
+    @property
+    def lead(self) -> float: ...
+    @property
+    def mtbf(self) -> float: ...
+    @property
+    def start(self) -> tuple[float, ...]: ...
+    @property
+    def connect(self) -> tuple[float, ...]: ...
+    @property
+    def restart(self) -> tuple[float, ...]: ...
+    @property
+    def stall(self) -> float: ...
+    @property
+    def stall_after(self) -> float: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def first_wave(self) -> tuple[tuple[float, ...], ...]: ...
+
+
+def _first_wave(m: Costs, W: int, R: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Ready and stream-open times of each slot's first process, shape (R, W) each.
 
     Measured first waves (``m.first_wave``: open times by spawn rank, one tuple per observed run)
@@ -54,7 +80,7 @@ def _first_wave(m: Model, W: int, R: int, rng: np.random.Generator) -> tuple[np.
 
 
 def _segments(
-    m: Model, ready0: np.ndarray, conn0: np.ndarray, S: int, P: int, rng: np.random.Generator
+    m: Costs, ready0: np.ndarray, conn0: np.ndarray, S: int, P: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """P processes per (run, slot): first-number time, number count, end time, end kind (1 crash, 2 stall)."""
     R, W = ready0.shape
@@ -125,7 +151,7 @@ def _elapsed(first: np.ndarray, count: np.ndarray, iv: float, S: int) -> np.ndar
 
 
 def simulate_runs(
-    m: Model, W: int, S: int, R: int, rng: np.random.Generator
+    m: Costs, W: int, S: int, R: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(elapsed, crashes, stalls)`` arrays of ``R`` simulated runs of ``W`` workers and target ``S``."""
     ready0, conn0 = _first_wave(m, W, R, rng)

@@ -56,8 +56,6 @@ __all__ = [
 #: a line written this long before the stop decision may still be unread without being a loss: the
 #: collector learns of bytes one event-loop turn after the kernel has them
 SLACK = 0.005
-#: an ``error`` row after which the collector closes the connection on purpose
-_CLOSING_ERROR = "line longer than"
 
 
 @dataclass
@@ -161,15 +159,10 @@ def _classify_extra(block: list[int], received: list[int], j1: int, j2: int) -> 
 def run_t0(df: pd.DataFrame) -> float | None:
     """The run's ``t0`` (``time.monotonic()`` at ``t == 0``) from its run-level ``stop`` row, or None.
 
-    The collector writes it as ``t0=<seconds>`` in that row's detail (``events.run_stop_detail``,
-    read back by ``events.parse_run_stop``). A log without it (older logs) gets the lenient rule.
+    Read by ``events.run_stops``. A log without it (older logs) gets the lenient rule.
     """
-    rows = df.loc[(df["event"] == "stop") & (df["worker_id"] == 0), "detail"].dropna()
-    for detail in rows.astype(str):
-        stop = events.parse_run_stop(detail)
-        if stop is not None and stop.t0 is not None:
-            return stop.t0
-    return None
+    t0 = events.run_stops(df)["t0"].dropna()
+    return float(t0.iloc[0]) if len(t0) else None
 
 
 def decision_times(df: pd.DataFrame) -> dict[int, float]:
@@ -184,13 +177,12 @@ def decision_times(df: pd.DataFrame) -> dict[int, float]:
     ev = df["event"]
     kept = df["kept"].fillna(False).astype(bool)
     reached = df.loc[(ev == "sample") & kept, "t"]
-    run_rows = df.loc[(ev == "stop") & (df["worker_id"] == 0), "detail"].dropna().astype(str)
-    if len(reached) and run_rows.str.contains("outcome=reached").any():
+    worker_stop = (ev == "stop").to_numpy(dtype=bool) & events.is_worker_row(df)
+    if len(reached) and (events.run_stops(df)["outcome"] == "reached").any():
         end = float(reached.max())
-        for pid in df.loc[(ev == "stop") & (df["worker_id"] > 0), "pid"].dropna():
+        for pid in df.loc[worker_stop, "pid"].dropna():
             out[int(pid)] = end
-    detail = df["detail"].fillna("").astype(str)
-    ended = (ev == "stall") | ((ev == "error") & detail.str.startswith(_CLOSING_ERROR))
+    ended = (ev == "stall").to_numpy(dtype=bool) | events.is_overlong(df)
     for pid, t in zip(df.loc[ended & df["pid"].notna(), "pid"], df.loc[ended & df["pid"].notna(), "t"]):
         out[int(pid)] = min(float(t), out.get(int(pid), float("inf")))
     return out
@@ -270,7 +262,9 @@ def compare(
     slot_of = {int(p): int(w) for p, w in zip(spawn["pid"], spawn["worker_id"])}
     # ended on purpose: stopped at the end of the run, or given up on as stalled (we stop reading
     # when the stall limit expires, so a late worker's last lines may be on the way when killed)
-    on_purpose = ((df["event"] == "stop") & (df["worker_id"] > 0)) | (df["event"] == "stall")
+    on_purpose = ((df["event"] == "stop").to_numpy(dtype=bool) & events.is_worker_row(df)) | (
+        df["event"] == "stall"
+    ).to_numpy(dtype=bool)
     stopped = {int(p) for p in df.loc[on_purpose, "pid"].dropna()}
     r.pids = len(slot_of)
 

@@ -34,6 +34,7 @@ from workerlab.batch.search_runs import DaskRunner, LocalRunner, outcome, set_to
 from workerlab.batch.sweep import _run_seed
 from workerlab.config import (
     DEADLINE,
+    DEFAULT_MTBF,
     MAX_LINE,
     MAX_LIVE_WORKERS,
     MAX_WORKERS,
@@ -190,7 +191,7 @@ class _Search:
     def _pilot_counts(self) -> list[int]:
         """The counts a prior model (the worker's settings, this machine's default costs) finds likely."""
         cfg = make_config(self.counts[-1], self.samples, **self.options)
-        mtbf = float(flag_value(cfg.extra_args, "mtbf") or 30.0)  # the emulator's default
+        mtbf = float(flag_value(cfg.extra_args, "mtbf") or DEFAULT_MTBF)  # the emulator's default
         lead = float(flag_value(cfg.extra_args, "lead") or 0.0)
         prior = Model(interval=cfg.interval, lead=lead, mtbf=mtbf).predict(
             self.counts, self.samples, self.deadline, runs=2000, seed=0

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workerlab.config import MAX_WORKERS, make_config
+from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, MAX_WORKERS, make_config
 from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.ui import render
@@ -56,8 +56,8 @@ PLOT_MAX_WIDTH = "1040px"
 DEFAULTS: dict[str, Any] = {
     "workers": MAX_WORKERS,
     "samples": 150,
-    "interval": 1.0,  # the emulator's seconds between numbers (the original's pace)
-    "mtbf": 30.0,  # the emulator's mean lifetime before a crash; 0 = never
+    "interval": DEFAULT_INTERVAL,  # the emulator's seconds between numbers (the original's pace)
+    "mtbf": DEFAULT_MTBF,  # the emulator's mean lifetime before a crash; 0 = never
     "seed": None,
     "timeout": None,
     "worker_args": (),

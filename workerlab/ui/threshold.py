@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workerlab.config import MAX_WORKERS, make_config
+from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, MAX_WORKERS, make_config
 from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.ui import render
@@ -34,8 +34,8 @@ __all__ = ["ThresholdDashboard", "threshold_dashboard"]
 
 DEFAULTS: dict[str, Any] = {
     "samples": 150,
-    "interval": 1.0,
-    "mtbf": 30.0,
+    "interval": DEFAULT_INTERVAL,
+    "mtbf": DEFAULT_MTBF,
     "deadline": None,  # None: 10 intervals of the pace
     "level": 0.95,
     "confidence": 0.95,
