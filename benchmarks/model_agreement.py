@@ -1,9 +1,13 @@
-"""Does the model agree with measurement? Measured sweeps against the model calibrated from them.
+"""Does the model agree with measurement? Validation sweeps against a model calibrated on other runs.
 
-For each setting (pace, ``-lead``, MTBF in intervals) this runs a measured sweep with the emulator
-(``wl.sweep``), calibrates a model from that sweep's own logs (``wl.calibrate``) and compares, per
-worker count: measured successes / runs with their Wilson interval against the predicted
-``p_meet``, and the measured median elapsed against the predicted one.
+For each setting (pace, ``-lead``, MTBF in intervals) this runs two sets of measured sweeps with the
+emulator (``wl.sweep``): a *calibration* set (``--calib-repeats`` runs of every count) from whose
+logs the model is calibrated (``wl.calibrate``), and a separate *validation* set (``--repeats`` runs
+of every count) that the model is compared with; no run is in both. The two sets are interleaved
+(one sweep over every count per repeat, calibration and validation repeats alternating), so that a
+drift in the machine's load hits both alike. Per worker count, the validation runs' successes /
+runs with their Wilson interval are compared with the predicted ``p_meet``, and their median
+elapsed with the predicted one.
 Goal (issue 12): predicted p_meet inside the measured Wilson interval at every count, predicted
 median within 1 % of the measured median.
 
@@ -15,11 +19,14 @@ success curve between 0 and 1 inside the counts swept. At the real pace (``--rea
     python benchmarks/model_agreement.py --real          # real 1 s pace (slow: run on a quiet machine)
     python benchmarks/model_agreement.py --real --low 13 --repeats 10 --mtbfs 30   # reduced real pace
 
-Writes benchmarks/results/model_agreement.json and model_agreement.md (``--real``: *_real.*); the
-sweeps' event logs go to runs/model_agreement/ (Parquet, one per setting). ``--leads`` and ``--mtbfs``
-choose the settings (default lead 0 and 1 interval, MTBF 30 and 10 intervals); a reduced real-pace
-run with ``--into-main`` adds its settings to model_agreement.json / .md as a "real pace, reduced"
-section (saying what was reduced) instead of writing *_real.*.
+Writes benchmarks/results/model_agreement.json and model_agreement.md (``--real``: *_real.*;
+``--name NAME``: NAME.json / NAME.md instead, for trial runs that must not replace the committed
+results); the sweeps' event logs go to runs/<name>/ (Parquet, a calibration and a validation file
+per setting). ``--leads`` and ``--mtbfs`` choose the settings (default lead 0 and 1 interval, MTBF
+30 and 10 intervals); a reduced real-pace run with ``--into-main`` adds its settings to
+model_agreement.json / .md as a "real pace, reduced" section (saying what was reduced) instead of
+writing *_real.*. The results committed before the split (issue 18) were validated on their own
+calibration runs: rerun to replace them.
 """
 
 from __future__ import annotations
@@ -42,43 +49,61 @@ import workerlab as wl  # noqa: E402
 from workerlab.model.calibration import calibrate  # noqa: E402
 from workerlab.thresholds.verdict import wilson_interval  # noqa: E402
 
-LOGS = ROOT / "runs" / "model_agreement"  # the sweeps' event logs (not committed)
+
+def roles(calib: int, valid: int) -> list[str]:
+    """The order of ``calib`` calibration and ``valid`` validation repeats, evenly interleaved."""
+    slots = [((i + 0.5) / calib, "calibration") for i in range(calib)]
+    slots += [((j + 0.5) / valid, "validation") for j in range(valid)]
+    return [role for _, role in sorted(slots)]
 
 
 def one_setting(interval: float, lead_iv: float, mtbf_iv: float, args: argparse.Namespace) -> dict:
     deadline = 10 * interval + (0.0 if args.real else args.slack)
     worker_args = ("-lead", f"{lead_iv * interval:g}") if lead_iv else ()
     t0 = time.monotonic()
-    path = LOGS / f"i{interval:g}-lead{lead_iv:g}-mtbf{mtbf_iv:g}.parquet"
+    logs = ROOT / "runs" / args.name  # the sweeps' event logs (not committed)
+    stem = f"i{interval:g}-lead{lead_iv:g}-mtbf{mtbf_iv:g}"
+    paths = {role: logs / f"{stem}-{role}.parquet" for role in ("calibration", "validation")}
     if args.from_logs:
-        return compare(wl.load(path), interval, lead_iv, mtbf_iv, deadline, math.nan, args)
+        calib, valid = (wl.load(paths[role]) for role in ("calibration", "validation"))
+        return compare(calib, valid, interval, lead_iv, mtbf_iv, deadline, math.nan, args)
     # one sweep over every count per repeat: the machine's load drifts, and measuring the counts
-    # one after another would give each count its own load
-    frames = [
-        wl.sweep(
-            workers=range(args.low, args.high + 1),
-            repeats=1,
-            interval=interval,
-            mtbf=mtbf_iv * interval,
-            worker_args=worker_args,
-            seed=args.seed + r,
-            progress=False,
+    # one after another would give each count its own load; calibration and validation repeats
+    # alternate for the same reason
+    frames: dict[str, list[pd.DataFrame]] = {"calibration": [], "validation": []}
+    for r, role in enumerate(roles(args.calib_repeats, args.repeats)):
+        frames[role].append(
+            wl.sweep(
+                workers=range(args.low, args.high + 1),
+                repeats=1,
+                interval=interval,
+                mtbf=mtbf_iv * interval,
+                worker_args=worker_args,
+                seed=args.seed + r,
+                progress=False,
+            )
         )
-        for r in range(args.repeats)
-    ]
-    df = pd.concat(frames, ignore_index=True)
+    calib, valid = (pd.concat(frames[role], ignore_index=True) for role in ("calibration", "validation"))
     wall = time.monotonic() - t0
-    LOGS.mkdir(parents=True, exist_ok=True)
-    wl.save(df, path)
-    return compare(df, interval, lead_iv, mtbf_iv, deadline, wall, args)
+    logs.mkdir(parents=True, exist_ok=True)
+    wl.save(calib, paths["calibration"])
+    wl.save(valid, paths["validation"])
+    return compare(calib, valid, interval, lead_iv, mtbf_iv, deadline, wall, args)
 
 
 def compare(
-    df: pd.DataFrame, interval: float, lead_iv: float, mtbf_iv: float, deadline: float, wall: float, args
+    calib: pd.DataFrame,
+    valid: pd.DataFrame,
+    interval: float,
+    lead_iv: float,
+    mtbf_iv: float,
+    deadline: float,
+    wall: float,
+    args,
 ) -> dict:
-    """The model calibrated from ``df`` against ``df``'s own per-count figures."""
-    model = calibrate(df)
-    s = wl.summary(df, deadline=deadline)
+    """The model calibrated from ``calib`` against the per-count figures of ``valid`` (other runs)."""
+    model = calibrate(calib)
+    s = wl.summary(valid, deadline=deadline)
     pred = model.predict(
         range(args.low, args.high + 1), deadline=deadline, runs=args.sim_runs, seed=args.seed
     )
@@ -117,6 +142,9 @@ def compare(
         "mtbf_intervals": mtbf_iv,
         "deadline_s": deadline,
         "sweep_wall_s": None if math.isnan(wall) else round(wall, 1),
+        "calibration_runs": int(calib["run_id"].nunique()),
+        "validation_runs": int(valid["run_id"].nunique()),
+        "validated_on": "validation runs only: none of them was used to calibrate the model",
         "model": model.to_dict(),
         "model_text": repr(model),
         "rows": rows,
@@ -130,11 +158,11 @@ def markdown(results: list[dict]) -> str:
     out = [
         "# Model against measurement",
         "",
-        "Per setting: a measured sweep (20 repeats of each count, the counts interleaved), the model",
-        "calibrated from that sweep's own logs, and per count the measured success rate with its",
-        "Wilson interval against the predicted p_meet, and the measured median (with a",
-        "distribution-free 95% interval) against the predicted one. Regenerate:",
-        "`python benchmarks/model_agreement.py [--real] [--from-logs]`.",
+        "Per setting: two interleaved sets of measured sweeps (the counts interleaved too), a model",
+        "calibrated on the calibration set only, and per count the success rate measured on the",
+        "separate validation set with its Wilson interval against the predicted p_meet, and the",
+        "validation set's median (with a distribution-free 95% interval) against the predicted one.",
+        "No run is in both sets. Regenerate: `python benchmarks/model_agreement.py [--real] [--from-logs]`.",
         "",
     ]
     for r in results:
@@ -142,7 +170,15 @@ def markdown(results: list[dict]) -> str:
             f"## interval {r['interval']:g} s, lead {r['lead_intervals']:g} interval(s), "
             f"MTBF {r['mtbf_intervals']:g} intervals, deadline {r['deadline_s']:g} s"
         )
-        out += ["", "```", r["model_text"], "```", ""]
+        out += [
+            "",
+            f"Calibrated on {r['calibration_runs']} runs, validated on {r['validation_runs']} other runs.",
+            "",
+            "```",
+            r["model_text"],
+            "```",
+            "",
+        ]
         out.append(
             "| workers | measured met | Wilson 95% | predicted p_meet | inside | median meas. (95% CI) "
             "| median pred. | error | inside |"
@@ -163,7 +199,8 @@ def add_to_main(results: list[dict], args: argparse.Namespace, before: list[floa
     """Add a reduced run's settings to model_agreement.json / .md, saying what was reduced."""
     pace = "real 1 s pace" if args.real else f"interval {args.interval:g} s"
     reduction = (
-        f"{pace}, reduced: workers {args.low}-{args.high} x {args.repeats} repeats (counts interleaved), "
+        f"{pace}, reduced: workers {args.low}-{args.high} x {args.calib_repeats} calibration + "
+        f"{args.repeats} validation repeats (counts interleaved), "
         f"leads {', '.join(f'{x:g}' for x in args.leads)} interval(s), "
         f"MTBF {', '.join(f'{x:g}' for x in args.mtbfs)} intervals"
     )
@@ -194,7 +231,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--real", action="store_true", help="real 1 s pace instead of compressed")
     ap.add_argument("--interval", type=float, default=0.1, help="compressed interval (default 0.1 s)")
-    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=20, help="validation runs of each count")
+    ap.add_argument("--calib-repeats", type=int, default=10, help="calibration runs of each count (others)")
     ap.add_argument("--low", type=int, default=10)
     ap.add_argument("--high", type=int, default=16)
     ap.add_argument("--slack", type=float, default=0.2, help="compressed deadline = 10 intervals + this")
@@ -206,14 +244,21 @@ def main() -> int:
     ap.add_argument(
         "--into-main", action="store_true", help="add the results to model_agreement.json/.md (reduced runs)"
     )
+    ap.add_argument(
+        "--name", default=None, help="results/NAME.json/.md and runs/NAME/ (default model_agreement)"
+    )
     args = ap.parse_args()
+    if args.name is None:
+        args.name = "model_agreement_real" if args.real else "model_agreement"
+    elif args.into_main:
+        ap.error("--name and --into-main exclude each other")
     interval = 1.0 if args.real else args.interval
     before = load()
     t0 = time.monotonic()
     results = [one_setting(interval, lead, mtbf, args) for lead in args.leads for mtbf in args.mtbfs]
     if args.into_main:
         return add_to_main(results, args, before, time.monotonic() - t0)
-    name = "model_agreement_real" if args.real else "model_agreement"
+    name = args.name
     doc = {
         "benchmark": name,
         "settings": vars(args),

@@ -33,6 +33,7 @@ BENCHMARKS = [
     "hostile.py",
     "soak.py",
     "threshold_search.py",
+    "interference.py",
 ]
 
 
