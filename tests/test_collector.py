@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script
+from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script, wait_for_async
 
 import workerlab as wl
 from workerlab.config import HOST
@@ -253,9 +253,7 @@ def test_cancelling_collect_async_stops_every_worker():
         task = asyncio.create_task(
             wl.collect_async(4, 100_000, mtbf=0, on_update=lambda run: pids.update(run.pids), **FAST_ARGS)
         )
-        async with asyncio.timeout(30):  # waiting for the 4 workers to have started
-            while len(pids) < 4:
-                await asyncio.sleep(0.05)
+        await wait_for_async(lambda: len(pids) >= 4, 30, "the 4 workers to have started")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -296,9 +294,7 @@ def test_a_stop_set_in_a_running_loop_ends_collect_async_with_no_worker_left():
                 4, 100_000, mtbf=0, stop=stop, on_update=lambda run: pids.update(run.pids), **FAST_ARGS
             )
         )
-        async with asyncio.timeout(30):  # waiting for the 4 workers to have started
-            while len(pids) < 4:
-                await asyncio.sleep(0.05)
+        await wait_for_async(lambda: len(pids) >= 4, 30, "the 4 workers to have started")
         stop.set()
         with pytest.raises(CollectStopped) as info:
             await task

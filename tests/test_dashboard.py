@@ -18,7 +18,7 @@ from pathlib import Path
 import ipywidgets
 import pandas as pd
 import pytest
-from helpers import FAST, pid_alive
+from helpers import FAST, pid_alive, wait_for_async
 
 import workerlab as wl
 from workerlab.engine import procs
@@ -65,9 +65,14 @@ def test_a_run_fills_the_summary_and_gives_the_button_back():
         assert dash.run_button.disabled and dash.running
         dash.run_button.click()  # a second click during the run starts nothing new
         task = dash.task
-        while not task.done():
-            assert dash.run_button.disabled and not dash.stop_button.disabled
-            await asyncio.sleep(0.02)
+
+        def ended() -> bool:
+            if task.done():
+                return True
+            assert dash.run_button.disabled and not dash.stop_button.disabled  # all along the run
+            return False
+
+        await wait_for_async(ended, 60, "the run to end")
         await task
 
     run_in_loop(body)
@@ -102,8 +107,7 @@ def test_frames_come_live_during_the_run_then_one_from_its_final_log():
     async def body():
         await asyncio.wrap_future(render.warm_up())  # the first frame does not wait for it
         dash.start()
-        while dash.live_redraws < 3 and not dash.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: dash.live_redraws >= 3 or dash.task.done(), 60, "three live frames")
         dash.stop_button.click()
         await dash.task
         left.update(asyncio.all_tasks() - {asyncio.current_task()})
@@ -262,8 +266,7 @@ def test_stop_ends_the_run_keeps_its_partial_log_and_stops_its_workers():
 
     async def body():
         dash.run_button.click()
-        while dash.progress.value < 30 and not dash.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: dash.progress.value >= 30 or dash.task.done(), 60, "30 samples")
         dash.stop_button.click()
         await dash.task
 
@@ -283,8 +286,7 @@ def test_closing_the_dashboard_mid_run_stops_every_worker():
 
     async def body():
         dash.start()
-        while dash.progress.value < 10 and not dash.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: dash.progress.value >= 10 or dash.task.done(), 60, "10 samples")
         pids.update(dash._run.pids)
         dash.close()
         await dash.task  # the run's Stop was set: it ends on its own, its workers stopped

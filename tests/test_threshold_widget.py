@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pandas as pd
-from helpers import FAST, pid_alive
+from helpers import FAST, pid_alive, wait_for_async
 
 from workerlab.engine import procs
 from workerlab.plots.search_progress import plot_search
@@ -64,8 +64,7 @@ def test_stop_returns_what_was_measured_with_nothing_left_running():
 
     async def body():
         t.start()
-        while len(t.updates) < 2 and not t.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: len(t.updates) >= 2 or t.task.done(), 60, "the search's second report")
         t.stop_button.click()
         await t.task
         left.update(asyncio.all_tasks() - {asyncio.current_task()})
@@ -83,9 +82,7 @@ def test_closing_mid_search_stops_it_through_its_token_with_nothing_left_running
 
     async def body():
         t.start()
-        async with asyncio.timeout(60):  # waiting for the search's first report
-            while not t.updates and not t.task.done():
-                await asyncio.sleep(0.02)
+        await wait_for_async(lambda: t.updates or t.task.done(), 60, "the search's first report")
         t.close()
         await t.task  # not cancelled: the token ends it, and it hands back what it measured
 
