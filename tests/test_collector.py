@@ -84,6 +84,7 @@ def test_crashes_restart_and_lose_nothing(tmp_path):
     assert_clean(df)
 
 
+@pytest.mark.slow
 def test_stalled_worker_is_killed_and_restarted(tmp_path):
     log = tmp_path / "sent.log"
     df = wl.collect(
@@ -98,6 +99,7 @@ def test_stalled_worker_is_killed_and_restarted(tmp_path):
     assert_clean(df)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "flags", [["-split"], ["-startDelay", "0.2"], ["-lead", "0.1"], ["-split", "-mtbf", "0.5"]]
 )
@@ -121,6 +123,7 @@ def test_fault_flags_still_give_exact_numbers(tmp_path, flags):
     assert_clean(df)
 
 
+@pytest.mark.slow
 def test_holds_exactly_one_stream_per_worker():
     """While the run streams, a second client is refused by the worker (429)."""
     seen: list[int] = []
@@ -215,6 +218,7 @@ def test_bad_input_is_one_clear_error_before_any_spawn(kwargs, match, tmp_path, 
     assert spawned == []
 
 
+@pytest.mark.slow
 def test_seventeen_workers_when_the_cap_is_raised():
     df = wl.collect(17, 850, max_workers=17, mtbf=0, **FAST_ARGS)  # long enough for all to start
     assert (df.n_workers == 17).all() and df.kept.sum() == 850
@@ -232,6 +236,7 @@ def test_timeout_returns_what_it_has():
     assert_clean(df)
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_do_not_collide():
     async def both():
         return await asyncio.gather(

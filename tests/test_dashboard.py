@@ -92,6 +92,7 @@ def test_a_run_fills_the_summary_and_gives_the_button_back():
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_frames_come_live_during_the_run_then_one_from_its_final_log():
     """Live frames and counters while collecting, then the last frame of the returned log.
 
@@ -131,6 +132,7 @@ def test_frames_come_live_during_the_run_then_one_from_its_final_log():
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_real_frames_are_distinct_pngs_and_none_failed_to_draw():
     dash = fast(wl.dashboard(), workers=4, samples=300, interval=0.05)
     shown: list[bytes] = []
@@ -151,6 +153,7 @@ def test_real_frames_are_distinct_pngs_and_none_failed_to_draw():
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_a_live_snapshot_of_a_real_run_draws():
     """Mid-run logs (no run-level row yet, workers still open) draw like finished ones."""
     snaps = []
@@ -168,6 +171,7 @@ def test_a_live_snapshot_of_a_real_run_draws():
     assert figures.render_png(df).startswith(PNG)
 
 
+@pytest.mark.slow
 def test_every_run_is_kept_and_the_compare_view_overlays_them():
     dash = fast(wl.dashboard(), workers=2, samples=40, interval=0.02)
 
@@ -213,6 +217,7 @@ def _script(tmp_path: Path, name: str, body: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_at_start_shows_an_error_and_gives_the_button_back(tmp_path):
     bad = _script(tmp_path, "broken-worker", "#!/bin/sh\necho 'error: libfoo.so missing' >&2\nexit 3\n")
     dash = wl.dashboard(worker_bin=str(bad), workers=2, samples=10)
@@ -230,6 +235,7 @@ def test_a_worker_that_dies_at_start_shows_an_error_and_gives_the_button_back(tm
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_a_timeout_is_a_message_with_the_partial_run_shown():
     dash = fast(wl.dashboard(timeout=0.5), workers=2, samples=100_000, interval=0.02)
     run_in_loop(dash.run)

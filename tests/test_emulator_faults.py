@@ -75,6 +75,7 @@ def test_crash_code_sets_the_exit_status(spawn):
     assert proc.wait(timeout=10) == 7
 
 
+@pytest.mark.slow
 def test_crash_time_and_numbers_are_reproducible_from_the_seed(spawn):
     seed, lifetime = seed_with_lifetime(0.5, 0.3, 0.8)
     other, other_lifetime = seed_with_lifetime(0.5, 0.05, 0.25)

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import FAST, pid_alive, wait_for_async
 
 from workerlab.engine import procs
@@ -41,6 +42,7 @@ def small_search(*, seed: int, max_runs: int) -> ThresholdDashboard:
     )
 
 
+@pytest.mark.slow
 def test_a_small_search_fills_in_and_ends_with_its_verdict():
     assert threshold_dashboard(interval=FAST).deadline.value == 0.2  # 10 intervals of the pace
     t = small_search(seed=1, max_runs=30)
