@@ -8,7 +8,7 @@ LABSTAMP := $(VENV)/.installed-lab
 # Workers started through bin/worker find the venv's python first (fast start, no pyenv shim).
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test lint bench soak lab test-browser clean
+.PHONY: venv run test test-fast lint bench soak lab test-browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest || rc=1; \
 	echo "== notebooks (nbval, $(NB_ENV))"; \
 	$(NB_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/ || rc=1; \
+	exit $$rc
+
+## test-fast: the edit loop, under a minute on 2 CPUs: lint, then tests/ without the tests marked `slow`
+## (pytest -m "not slow": real-pace and many-process runs, CLIs in a subprocess, the soak, statistical
+## simulations with many repeats). Every module's core behaviour keeps a test here; no notebooks.
+## `make test` (CI) still runs everything. Both always run; the target fails if either failed.
+test-fast: $(STAMP)
+	@rc=0; \
+	echo "== lint (ruff, mypy, import-linter)"; \
+	$(MAKE) --no-print-directory lint || rc=1; \
+	echo "== tests/ without the slow ones"; \
+	$(BIN)/python -m pytest -m "not slow" || rc=1; \
 	exit $$rc
 
 ## lint: ruff (lint rules and formatting), mypy, and import-linter's layers contract, as configured in

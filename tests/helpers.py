@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import psutil
@@ -29,6 +29,40 @@ EMULATOR = ROOT / "workerlab" / "worker" / "emulator.py"
 FAST = 0.02
 #: ``python -m workerlab``: the command line as a user runs it
 CLI = [sys.executable, "-m", "workerlab"]
+
+T = TypeVar("T")
+
+
+# -- waiting ----------------------------------------------------------------------------------------
+# Every polling loop in the tests goes through these: each wait has its own deadline, and when it runs
+# out the test fails naming what it waited for (not pytest-timeout's stack dump two minutes later).
+
+
+def wait_for(cond: Callable[[], T], timeout: float, what: str, step: float = 0.05) -> T:
+    """``cond()``'s first truthy value, polled every ``step`` s; fails after ``timeout`` s naming ``what``.
+
+    ``cond`` is called once more at the deadline, so a slow machine that got there just in time passes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}: never came")
+        time.sleep(step)
+
+
+async def wait_for_async(cond: Callable[[], T], timeout: float, what: str, step: float = 0.02) -> T:
+    """:func:`wait_for` inside a running event loop: the loop keeps running between the polls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}: never came")
+        await asyncio.sleep(step)
 
 
 # -- processes and ports ------------------------------------------------------------------------
@@ -57,12 +91,14 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-def wait_gone(pids: Iterable[int], tries: int = 100) -> list[int]:
-    """The pids still alive after waiting up to ``tries`` × 50 ms for them to go (a kill takes a moment)."""
+def wait_gone(pids: Iterable[int], timeout: float = 5.0) -> list[int]:
+    """The pids still alive after waiting up to ``timeout`` s for them to go (a kill takes a moment).
+
+    Callers assert ``wait_gone(pids) == []``: on failure the pids left are the message.
+    """
     alive = [p for p in pids if pid_alive(p)]
-    for _ in range(tries):
-        if not alive:
-            break
+    deadline = time.monotonic() + timeout
+    while alive and time.monotonic() < deadline:
         time.sleep(0.05)
         alive = [p for p in alive if pid_alive(p)]
     return alive
@@ -76,14 +112,17 @@ def start_cli(*args: str, workers: int) -> tuple[subprocess.Popen[str], list[int
     proc = subprocess.Popen(
         [*CLI, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    for _ in range(300):  # up to ~30 s for the interpreter to import and spawn
-        kids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-        if len(kids) >= workers:
-            return proc, kids
-        time.sleep(0.1)
-    proc.kill()
-    proc.communicate()
-    raise AssertionError(f"workerlab {' '.join(args)} never started {workers} workers")
+
+    def kids() -> list[int] | None:
+        found = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        return found if len(found) >= workers else None
+
+    try:  # the interpreter imports the package, then spawns
+        return proc, wait_for(kids, 30, f"`workerlab {' '.join(args)}` to start {workers} workers", 0.1)
+    except AssertionError:
+        proc.kill()
+        proc.communicate()
+        raise
 
 
 def script(tmp_path: Path, name: str, text: str) -> Path:

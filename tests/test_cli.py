@@ -36,6 +36,7 @@ def test_json_is_the_only_stdout_and_has_the_summary_keys(tmp_path):
     assert rec["numbers_processed"] == int((df.event == "sample").sum())
 
 
+@pytest.mark.slow
 def test_human_summary_and_plot(tmp_path):
     png = tmp_path / "run.png"
     res = run_cli(*f"run --workers 2 --samples 20 --interval {FAST} --no-progress --plot".split(), str(png))
@@ -46,6 +47,7 @@ def test_human_summary_and_plot(tmp_path):
     assert res.stderr == ""  # --no-progress: no bar
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -62,6 +64,7 @@ def test_bad_arguments_exit_2_with_one_line(args, message):
     assert len(lines) == 1 and message in lines[0]
 
 
+@pytest.mark.slow
 def test_timeout_exits_1_and_still_saves(tmp_path):
     out = tmp_path / "partial.parquet"
     res = run_cli(
@@ -73,6 +76,7 @@ def test_timeout_exits_1_and_still_saves(tmp_path):
     assert (wl.load(out).event == "sample").sum() > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command, workers", [(ENDLESS_RUN, 3), (ENDLESS_SWEEP, 2 + 2 + 3 + 3)])
 def test_ctrl_c_stops_every_worker(command, workers):
     proc, kids = start_cli(*command.split(), workers=workers)
@@ -87,6 +91,7 @@ def test_ctrl_c_stops_every_worker(command, workers):
     assert wait_gone(kids) == []
 
 
+@pytest.mark.slow
 def test_killed_collector_takes_its_workers_along():
     proc, kids = start_cli(*ENDLESS_RUN.split(), workers=3)
     os.kill(proc.pid, signal.SIGKILL)

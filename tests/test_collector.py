@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script
+from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script, wait_for_async
 
 import workerlab as wl
 from workerlab.config import HOST
@@ -84,6 +84,7 @@ def test_crashes_restart_and_lose_nothing(tmp_path):
     assert_clean(df)
 
 
+@pytest.mark.slow
 def test_stalled_worker_is_killed_and_restarted(tmp_path):
     log = tmp_path / "sent.log"
     df = wl.collect(
@@ -98,6 +99,7 @@ def test_stalled_worker_is_killed_and_restarted(tmp_path):
     assert_clean(df)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "flags", [["-split"], ["-startDelay", "0.2"], ["-lead", "0.1"], ["-split", "-mtbf", "0.5"]]
 )
@@ -121,6 +123,7 @@ def test_fault_flags_still_give_exact_numbers(tmp_path, flags):
     assert_clean(df)
 
 
+@pytest.mark.slow
 def test_holds_exactly_one_stream_per_worker():
     """While the run streams, a second client is refused by the worker (429)."""
     seen: list[int] = []
@@ -215,6 +218,7 @@ def test_bad_input_is_one_clear_error_before_any_spawn(kwargs, match, tmp_path, 
     assert spawned == []
 
 
+@pytest.mark.slow
 def test_seventeen_workers_when_the_cap_is_raised():
     df = wl.collect(17, 850, max_workers=17, mtbf=0, **FAST_ARGS)  # long enough for all to start
     assert (df.n_workers == 17).all() and df.kept.sum() == 850
@@ -232,6 +236,7 @@ def test_timeout_returns_what_it_has():
     assert_clean(df)
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_do_not_collide():
     async def both():
         return await asyncio.gather(
@@ -253,9 +258,7 @@ def test_cancelling_collect_async_stops_every_worker():
         task = asyncio.create_task(
             wl.collect_async(4, 100_000, mtbf=0, on_update=lambda run: pids.update(run.pids), **FAST_ARGS)
         )
-        async with asyncio.timeout(30):  # waiting for the 4 workers to have started
-            while len(pids) < 4:
-                await asyncio.sleep(0.05)
+        await wait_for_async(lambda: len(pids) >= 4, 30, "the 4 workers to have started")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -296,9 +299,7 @@ def test_a_stop_set_in_a_running_loop_ends_collect_async_with_no_worker_left():
                 4, 100_000, mtbf=0, stop=stop, on_update=lambda run: pids.update(run.pids), **FAST_ARGS
             )
         )
-        async with asyncio.timeout(30):  # waiting for the 4 workers to have started
-            while len(pids) < 4:
-                await asyncio.sleep(0.05)
+        await wait_for_async(lambda: len(pids) >= 4, 30, "the 4 workers to have started")
         stop.set()
         with pytest.raises(CollectStopped) as info:
             await task

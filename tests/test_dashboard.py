@@ -18,7 +18,7 @@ from pathlib import Path
 import ipywidgets
 import pandas as pd
 import pytest
-from helpers import FAST, pid_alive
+from helpers import FAST, pid_alive, wait_for_async
 
 import workerlab as wl
 from workerlab.engine import procs
@@ -65,9 +65,14 @@ def test_a_run_fills_the_summary_and_gives_the_button_back():
         assert dash.run_button.disabled and dash.running
         dash.run_button.click()  # a second click during the run starts nothing new
         task = dash.task
-        while not task.done():
-            assert dash.run_button.disabled and not dash.stop_button.disabled
-            await asyncio.sleep(0.02)
+
+        def ended() -> bool:
+            if task.done():
+                return True
+            assert dash.run_button.disabled and not dash.stop_button.disabled  # all along the run
+            return False
+
+        await wait_for_async(ended, 60, "the run to end")
         await task
 
     run_in_loop(body)
@@ -87,6 +92,7 @@ def test_a_run_fills_the_summary_and_gives_the_button_back():
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_frames_come_live_during_the_run_then_one_from_its_final_log():
     """Live frames and counters while collecting, then the last frame of the returned log.
 
@@ -102,8 +108,7 @@ def test_frames_come_live_during_the_run_then_one_from_its_final_log():
     async def body():
         await asyncio.wrap_future(render.warm_up())  # the first frame does not wait for it
         dash.start()
-        while dash.live_redraws < 3 and not dash.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: dash.live_redraws >= 3 or dash.task.done(), 60, "three live frames")
         dash.stop_button.click()
         await dash.task
         left.update(asyncio.all_tasks() - {asyncio.current_task()})
@@ -127,6 +132,7 @@ def test_frames_come_live_during_the_run_then_one_from_its_final_log():
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_real_frames_are_distinct_pngs_and_none_failed_to_draw():
     dash = fast(wl.dashboard(), workers=4, samples=300, interval=0.05)
     shown: list[bytes] = []
@@ -147,6 +153,7 @@ def test_real_frames_are_distinct_pngs_and_none_failed_to_draw():
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_a_live_snapshot_of_a_real_run_draws():
     """Mid-run logs (no run-level row yet, workers still open) draw like finished ones."""
     snaps = []
@@ -164,6 +171,7 @@ def test_a_live_snapshot_of_a_real_run_draws():
     assert figures.render_png(df).startswith(PNG)
 
 
+@pytest.mark.slow
 def test_every_run_is_kept_and_the_compare_view_overlays_them():
     dash = fast(wl.dashboard(), workers=2, samples=40, interval=0.02)
 
@@ -209,6 +217,7 @@ def _script(tmp_path: Path, name: str, body: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_at_start_shows_an_error_and_gives_the_button_back(tmp_path):
     bad = _script(tmp_path, "broken-worker", "#!/bin/sh\necho 'error: libfoo.so missing' >&2\nexit 3\n")
     dash = wl.dashboard(worker_bin=str(bad), workers=2, samples=10)
@@ -226,6 +235,7 @@ def test_a_worker_that_dies_at_start_shows_an_error_and_gives_the_button_back(tm
     assert_no_worker_left(dash)
 
 
+@pytest.mark.slow
 def test_a_timeout_is_a_message_with_the_partial_run_shown():
     dash = fast(wl.dashboard(timeout=0.5), workers=2, samples=100_000, interval=0.02)
     run_in_loop(dash.run)
@@ -262,8 +272,7 @@ def test_stop_ends_the_run_keeps_its_partial_log_and_stops_its_workers():
 
     async def body():
         dash.run_button.click()
-        while dash.progress.value < 30 and not dash.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: dash.progress.value >= 30 or dash.task.done(), 60, "30 samples")
         dash.stop_button.click()
         await dash.task
 
@@ -283,8 +292,7 @@ def test_closing_the_dashboard_mid_run_stops_every_worker():
 
     async def body():
         dash.start()
-        while dash.progress.value < 10 and not dash.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: dash.progress.value >= 10 or dash.task.done(), 60, "10 samples")
         pids.update(dash._run.pids)
         dash.close()
         await dash.task  # the run's Stop was set: it ends on its own, its workers stopped

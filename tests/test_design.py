@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from workerlab.thresholds.design import max_successes, min_successes, next_step, runs_for_candidate
 from workerlab.thresholds.verdict import wilson_interval
@@ -62,6 +63,7 @@ def test_measured_table_as_a_frame_and_a_conclusive_end():
     assert "conclusive" in step.reason
 
 
+@pytest.mark.slow
 def test_false_conclusions_stay_within_the_stated_confidence():
     """True rate 0.93 at the model's candidate: 'conclusive at 0.95' there in at most 5 % of searches."""
     rng = np.random.default_rng(20261127)
@@ -73,6 +75,7 @@ def test_false_conclusions_stay_within_the_stated_confidence():
     assert all(s.candidate == 16 for s, _ in searches if s.conclusive and s.candidate != 15)
 
 
+@pytest.mark.slow
 def test_a_good_candidate_is_found_conclusively_within_the_run_goal():
     rng = np.random.default_rng(7)
     truth = {12: 0.0, 13: 0.0, 14: 0.003, 15: 0.999, 16: 1.0}

@@ -118,11 +118,13 @@ def test_endless_line_from_every_worker_ends_early_naming_it(hostile):
     assert "line longer than 4096 bytes" in str(err)
 
 
+@pytest.mark.slow
 def test_a_chunk_declared_gigabytes_long_is_read_as_lines_not_buffered(hostile):
     err = fails(hostile, 2, "-mode", "bigchunk")
     assert "line longer than 4096 bytes" in str(err)
 
 
+@pytest.mark.slow
 def test_lines_inside_a_gigabyte_chunk_count_as_they_arrive(hostile, tmp_path):
     log = tmp_path / "sent.log"
     df = collect(hostile, 1, 10, "-mode", "bigchunk", "-payload", "lines", "-sentLog", str(log))
@@ -134,6 +136,7 @@ def test_lines_inside_a_gigabyte_chunk_count_as_they_arrive(hostile, tmp_path):
 # --- refusals and silence: a cause in every message -------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", ["429", "500"])
 def test_a_refusal_on_every_request_names_status_and_body(hostile, status):
     err = fails(hostile, 2, "-mode", status)
@@ -142,16 +145,19 @@ def test_a_refusal_on_every_request_names_status_and_body(hostile, status):
     assert not (err.events.event == "sample").any()
 
 
+@pytest.mark.slow
 def test_headers_never_sent(hostile):
     err = fails(hostile, 2, "-mode", "noheaders", stall_after=0.3)
     assert "no response headers" in str(err)
 
 
+@pytest.mark.slow
 def test_200_then_silence(hostile):
     err = fails(hostile, 2, "-mode", "silent200", stall_after=0.3)
     assert "then sent nothing" in str(err)
 
 
+@pytest.mark.slow
 def test_never_listens(hostile):
     err = fails(hostile, 2, "-mode", "nolisten", start_timeout=0.3)
     message = str(err)
@@ -170,6 +176,7 @@ def test_exits_at_once(hostile):
 # --- resets -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_reset_mid_stream_loses_no_line_and_says_reset(hostile, tmp_path):
     log = tmp_path / "sent.log"
     df = collect(hostile, 2, 16, "-mode", "rst", "-lines", "4", "-sentLog", str(log))
@@ -180,11 +187,13 @@ def test_reset_mid_stream_loses_no_line_and_says_reset(hostile, tmp_path):
     assert_nothing_left(df)
 
 
+@pytest.mark.slow
 def test_reset_before_any_line_from_every_worker_ends_early_naming_it(hostile):
     err = fails(hostile, 2, "-mode", "rst", "-lines", "0", "-then", "exit")
     assert "reset" in str(err).lower()
 
 
+@pytest.mark.slow
 def test_emulator_crash_mode_rst_loses_no_line(tmp_path, monkeypatch):
     monkeypatch.setenv(TAG, uuid.uuid4().hex)
     log = tmp_path / "sent.log"
@@ -207,6 +216,7 @@ def test_emulator_crash_mode_rst_loses_no_line(tmp_path, monkeypatch):
 # --- slow and garbage: must succeed -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_one_byte_every_0_15_s_is_slow_not_stalled(hostile, tmp_path):
     log = tmp_path / "sent.log"
     df = collect(hostile, 1, 2, "-mode", "slow", "-sentLog", str(log), stall_after=0.5)
@@ -229,6 +239,7 @@ def test_garbage_mixed_with_good_lines_keeps_only_valid_numbers(hostile, tmp_pat
     assert_nothing_left(df)
 
 
+@pytest.mark.slow
 def test_a_flood_of_garbage_lines_is_not_recorded_line_by_line(hostile):
     df = collect(hostile, 2, 30, "-mode", "garbage", "-every", "0", "-only", "1", "-mtbf", "0")
     assert df.kept.sum() == 30
@@ -250,6 +261,7 @@ def test_a_child_of_the_worker_is_stopped_with_it(hostile, tmp_path):
     assert_nothing_left(df)
 
 
+@pytest.mark.slow
 def test_a_foreign_listener_on_the_port_is_never_streamed_from(hostile, tmp_path, monkeypatch):
     port = ports.reserve()
     foreign_env = {k: v for k, v in os.environ.items() if k != TAG}
@@ -307,6 +319,7 @@ def _cli_run(hostile: str, mode: str, *args: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow
 def test_cli_failure_says_where_the_partial_log_went(hostile, tmp_path):
     out = tmp_path / "partial.parquet"
     res = _cli_run(hostile, "slow", "--samples", "100", "--timeout", "1", "--out", str(out))
@@ -316,6 +329,7 @@ def test_cli_failure_says_where_the_partial_log_went(hostile, tmp_path):
     assert wl.load(out).event.eq("spawn").any()
 
 
+@pytest.mark.slow
 def test_cli_failure_without_out_says_how_to_keep_the_log(hostile):
     res = _cli_run(hostile, "exit", "--samples", "10")
     assert res.returncode == 1
@@ -327,6 +341,7 @@ def test_cli_failure_without_out_says_how_to_keep_the_log(hostile):
 # --- property: random byte streams ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_random_byte_streams_never_raise_and_never_lose_a_valid_line(hostile, tmp_path, seed):
     """Seeded random streams (junk, valid lines, random chunks and pauses, four endings) from real processes.

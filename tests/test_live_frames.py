@@ -66,6 +66,7 @@ LOGS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LOGS))
 def test_the_live_fold_agrees_with_analysis_at_every_prefix(name):
     """Fed in random chunks, the live fold says what analysis says of the log up to there."""
@@ -94,6 +95,7 @@ def test_the_live_fold_agrees_with_analysis_on_a_real_run():
     assert_same(log.snapshot(deadline=1.0), snapshot(df, deadline=1.0))
 
 
+@pytest.mark.slow
 def test_frames_update_the_same_artists_and_draw_only_the_data_when_the_axes_hold():
     records = records_of(simulated_run(8, 80, mtbf=4.0, seed=5).frame())
     fig = LiveFigure()
@@ -159,6 +161,7 @@ def test_rate_and_time_left_against_the_deadline_while_running():
     )
 
 
+@pytest.mark.slow
 def test_the_overlay_has_one_line_per_run_labelled_by_its_settings():
     from matplotlib.figure import Figure
 

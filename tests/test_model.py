@@ -44,6 +44,7 @@ def test_measured_first_waves_are_replayed_and_the_queue_continues_them():
     assert m.simulate(2, 2, runs=3, seed=0)["elapsed_s"].to_numpy() == approx([0.02] * 3)
 
 
+@pytest.mark.slow
 def test_crash_count_follows_walds_identity():
     """With restarts free and lead 0 a slot is always alive: E[crashes] = sum of E[alive time] / MTBF."""
     W, mtbf = 4, 3.0
@@ -106,6 +107,7 @@ def test_repr_states_the_assumptions():
 # -- calibration against real emulator runs ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_calibrate_recovers_the_emulator_settings():
     interval, mtbf, lead = FAST, 10 * FAST, 2 * FAST
     df = wl.collect(

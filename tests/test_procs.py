@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 
-from helpers import pid_alive, wait_gone
+from helpers import pid_alive, wait_for_async, wait_gone
 
 from workerlab.engine import procs
 
@@ -97,9 +97,7 @@ def test_running_stops_the_process_when_its_block_ends_any_way():
         except RuntimeError:
             pass
         task = asyncio.ensure_future(cancelled(pids))
-        async with asyncio.timeout(30):  # waiting for the third process to have spawned
-            while len(pids) < 3:
-                await asyncio.sleep(0.001)
+        await wait_for_async(lambda: len(pids) >= 3, 30, "the third process to have spawned", step=0.001)
         task.cancel()
         try:
             await task

@@ -49,6 +49,7 @@ def assert_conclusive_at_6(th: wl.Threshold) -> None:
     assert set(t.columns) >= {"runs", "successes", "ci_low", "ci_high", "p_pred", "median_pred_s", "bound_s"}
 
 
+@pytest.mark.slow
 def test_a_small_search_is_conclusive_and_leaves_nothing():
     statuses: list[SearchStatus] = []
     th = wl.find_threshold(**SEARCH, seed=5, on_update=statuses.append)
@@ -71,6 +72,7 @@ def test_a_small_search_is_conclusive_and_leaves_nothing():
     assert "assumptions" in th._repr_html_() and "<table" in th._repr_html_()
 
 
+@pytest.mark.slow
 def test_a_given_model_skips_the_pilot():
     model = wl.Model(interval=0.05, mtbf=0)
     th = wl.find_threshold(**SEARCH, model=model)
@@ -82,6 +84,7 @@ def test_a_given_model_skips_the_pilot():
     assert th.conclusive and th.workers == 6
 
 
+@pytest.mark.slow
 def test_the_search_on_a_process_based_dask_cluster():
     distributed = pytest.importorskip("distributed")
     with (
@@ -109,6 +112,7 @@ def _interrupt_after(measured: int):
     return on_update
 
 
+@pytest.mark.slow
 def test_an_interrupt_returns_what_was_measured_with_no_worker_left():
     th = wl.find_threshold(**SEARCH, on_update=_interrupt_after(3))
     assert th.interrupted and not th.conclusive
@@ -117,6 +121,7 @@ def test_an_interrupt_returns_what_was_measured_with_no_worker_left():
     assert_no_process_left(th)
 
 
+@pytest.mark.slow
 def test_a_kernel_interrupt_returns_too():
     async def cell():  # a Jupyter cell: the blocking API while the kernel's loop runs
         return wl.find_threshold(**SEARCH, on_update=_interrupt_after(2))
@@ -126,6 +131,7 @@ def test_a_kernel_interrupt_returns_too():
     assert_no_process_left(th)
 
 
+@pytest.mark.slow
 def test_stop_event_ends_the_async_search():
     async def main() -> wl.Threshold:
         stop = asyncio.Event()
@@ -153,6 +159,7 @@ def test_bad_arguments_raise_before_anything_runs(bad):
         wl.find_threshold(**{**SEARCH, **bad})
 
 
+@pytest.mark.slow
 def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     out = tmp_path / "log.parquet"
     proc = subprocess.run(
@@ -171,6 +178,7 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     assert wl.load(out)["run_id"].nunique() == rep["runs_used"]
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_bad_level():
     proc = subprocess.run(
         [*CLI, "threshold", *ARGS, "--level", "2"],
@@ -182,6 +190,7 @@ def test_cli_refuses_a_bad_level():
     assert proc.returncode == 2 and "level" in proc.stderr and proc.stdout == ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_cli_prints_what_was_measured_and_stops_every_worker():
     # 100,000 samples: no run ends by itself, so the search is still in its pilot when interrupted
     args = [*ARGS[:2], "--samples", "100000", *ARGS[4:], "--json", "--no-progress"]

@@ -48,6 +48,7 @@ def failed(totals) -> list:
     return [(f["spec"], f["counts"]["outcome"], f["problems"]) for f in totals["failed_runs"]]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_short_soak_loses_nothing_and_leaves_nothing(totals):
     r = totals["report"]
@@ -59,10 +60,12 @@ def test_short_soak_loses_nothing_and_leaves_nothing(totals):
     assert totals["fault_events"]["crashes"] > 0 and totals["fault_events"]["stalls"] > 0
 
 
+@pytest.mark.slow
 def test_short_soak_every_run_reaches_its_target(totals):
     assert totals["not_reached"] == 0, failed(totals)
 
 
+@pytest.mark.slow
 def test_short_soak_every_run_returns_once_its_target_is_reached(totals):
     """A run still going 10 s after its target is hung (the soak cancels it until it ends)."""
     assert totals["hung"] == 0, f"runs that did not return after reaching their target: {failed(totals)}"
@@ -81,6 +84,7 @@ def test_hostile_plans_mix_hostile_workers_with_the_emulators_faults():
     assert not any(p["hostile"] for p in [soak.plan(random.Random(SEED), i) for i in range(20)])
 
 
+@pytest.mark.slow
 def test_short_soak_mixes_hostile_workers_in(totals):
     assert soak.HOSTILE and totals["hostile"]
     assert totals["runs_with_fault"].get("hostile", 0) > 0

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 import pytest
-from helpers import FAST, emulator_wrapper, ready_workers
+from helpers import FAST, emulator_wrapper, ready_workers, wait_for_async
 
 import workerlab as wl
 from workerlab.config import make_config
@@ -32,9 +32,8 @@ def test_started_comes_only_once_every_worker_was_ready(tmp_path):
     async def main() -> tuple[bool, set[int], bool]:
         run = Run(cfg, progress=False)
         task = asyncio.ensure_future(run.run())
-        async with asyncio.timeout(30):  # waiting for workers 1 and 2 to be ready
-            while ready_workers(run.records) != {1, 2}:  # the others are up ...
-                await asyncio.sleep(0.005)
+        # the others are up ...
+        await wait_for_async(lambda: ready_workers(run.records) == {1, 2}, 30, "workers 1 and 2 ready", 0.005)
         started_early = run.started
         go.touch()  # ... and only now may worker 3 start
         await run.wait_started()

@@ -79,6 +79,7 @@ def test_local_sweep_runs_every_count_and_leaves_nothing():
     assert set(wl.threshold(df, deadline=60).table.workers) == {2, 3, 4}
 
 
+@pytest.mark.slow
 def test_seeded_sweeps_are_reproducible_and_repeats_differ():
     def values(df):
         s = df[df.event == "sample"]
@@ -93,6 +94,7 @@ def test_seeded_sweeps_are_reproducible_and_repeats_differ():
     assert a[(2, "1", 1)] != a[(2, "2", 1)]
 
 
+@pytest.mark.slow
 def test_sweep_on_a_dask_local_cluster():
     distributed = pytest.importorskip("distributed")
     with (
@@ -113,6 +115,7 @@ def test_sweep_on_a_dask_local_cluster():
     assert_sweep(df_async, [2], 1, 30)
 
 
+@pytest.mark.slow
 def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     # the emulator, except that worker 4 (only the 4-worker run has one) exits with status 3 at once;
     # a shell script, so that its five failed starts end that run long before 3 workers reach the target
@@ -184,6 +187,7 @@ def active_runs(monkeypatch):
     return seen
 
 
+@pytest.mark.slow
 def test_live_worker_processes_stay_within_the_limit(active_runs):
     active_runs["hold"] = 2  # the first 2-worker run waits for the second, which fits beside it
     assert not procs.LIVE
@@ -193,6 +197,7 @@ def test_live_worker_processes_stay_within_the_limit(active_runs):
     assert (active_runs["runs"], active_runs["workers"], active_runs["held_out"]) == (2, 4, 0)
 
 
+@pytest.mark.slow
 def test_runs_start_their_workers_one_run_at_a_time(monkeypatch):
     """Concurrent runs, but a run begins only once every earlier run's workers were all ready.
 
@@ -217,6 +222,7 @@ def test_runs_start_their_workers_one_run_at_a_time(monkeypatch):
     assert len(limiters) == 1
 
 
+@pytest.mark.slow
 def test_parallel_caps_concurrent_runs(active_runs):
     active_runs.update(hold=2, hold_max=1.0)  # the first run stays 1 s longer: room for a second
     wl.sweep([2, 3], repeats=2, parallel=1, **SMALL)
@@ -292,6 +298,7 @@ def test_progress_bar_counts_runs(capsys):
     assert "runs" in err and "2/2" in err and "failed=0" in err
 
 
+@pytest.mark.slow
 def test_wl_sweep_is_the_function_whatever_is_imported_first():
     code = (
         "import workerlab as wl, workerlab.batch.sweep, inspect; wl.threshold; "

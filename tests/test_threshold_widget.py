@@ -8,7 +8,8 @@ import re
 
 import numpy as np
 import pandas as pd
-from helpers import FAST, pid_alive
+import pytest
+from helpers import FAST, pid_alive, wait_for_async
 
 from workerlab.engine import procs
 from workerlab.plots.search_progress import plot_search
@@ -41,6 +42,7 @@ def small_search(*, seed: int, max_runs: int) -> ThresholdDashboard:
     )
 
 
+@pytest.mark.slow
 def test_a_small_search_fills_in_and_ends_with_its_verdict():
     assert threshold_dashboard(interval=FAST).deadline.value == 0.2  # 10 intervals of the pace
     t = small_search(seed=1, max_runs=30)
@@ -64,8 +66,7 @@ def test_stop_returns_what_was_measured_with_nothing_left_running():
 
     async def body():
         t.start()
-        while len(t.updates) < 2 and not t.task.done():
-            await asyncio.sleep(0.02)
+        await wait_for_async(lambda: len(t.updates) >= 2 or t.task.done(), 60, "the search's second report")
         t.stop_button.click()
         await t.task
         left.update(asyncio.all_tasks() - {asyncio.current_task()})
@@ -83,9 +84,7 @@ def test_closing_mid_search_stops_it_through_its_token_with_nothing_left_running
 
     async def body():
         t.start()
-        async with asyncio.timeout(60):  # waiting for the search's first report
-            while not t.updates and not t.task.done():
-                await asyncio.sleep(0.02)
+        await wait_for_async(lambda: t.updates or t.task.done(), 60, "the search's first report")
         t.close()
         await t.task  # not cancelled: the token ends it, and it hands back what it measured
 
