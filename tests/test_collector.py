@@ -84,6 +84,28 @@ def test_crashes_restart_and_lose_nothing(tmp_path):
     assert_clean(df)
 
 
+def test_a_crash_is_timed_when_its_stream_broke_not_when_its_exit_status_came(monkeypatch):
+    """Calibration reads a process's life up to its crash row: waiting for the exit status must not lengthen it."""
+    from workerlab.engine import streaming
+
+    real = streaming.exit_detail
+
+    async def slow_exit_detail(proc, err):
+        await asyncio.sleep(0.2)
+        return await real(proc, err)
+
+    monkeypatch.setattr(streaming, "exit_detail", slow_exit_detail)
+    df = wl.collect(2, 60, mtbf=0.3, seed=5, **FAST_ARGS)
+    crashes = df[(df.event == "crash") & df.detail.str.contains("; ")]  # mid-stream: "exit=2; <error>"
+    assert len(crashes) >= 1
+    for _, crash in crashes.iterrows():
+        restart = df[
+            (df.worker_id == crash.worker_id) & (df.event == "restart") & (df.index > crash.name)
+        ].iloc[0]
+        assert restart.t - crash.t >= 0.2  # the wait for the exit status lies between them
+    assert_clean(df)
+
+
 @pytest.mark.slow
 def test_stalled_worker_is_killed_and_restarted(tmp_path):
     log = tmp_path / "sent.log"

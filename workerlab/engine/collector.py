@@ -88,8 +88,10 @@ class Run:
         port: int | None = None,
         value: int | None = None,
         detail: str | None = None,
+        at: float | None = None,
     ) -> None:
-        self.records.append((event, worker_id, pid, port, value, self.now(), detail))
+        """Append one raw event; ``at`` is when it happened (run time) if that was before now."""
+        self.records.append((event, worker_id, pid, port, value, self.now() if at is None else at, detail))
 
     def counted(self, n: int, t: float) -> None:
         """``n`` more samples arrived at run time ``t`` (their records are appended already)."""

@@ -39,9 +39,12 @@ class Recorder(Protocol):
         port: int | None = None,
         value: int | None = None,
         detail: str | None = None,
+        at: float | None = None,
     ) -> None: ...
 
     def counted(self, n: int, t: float) -> None: ...
+
+    def now(self) -> float: ...
 
 
 class RunStatus(Protocol):

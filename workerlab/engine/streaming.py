@@ -132,6 +132,7 @@ async def _stream(
                     resp.close()  # drop the connection now, whatever is still coming
         except (*STREAM_ERRORS, TimeoutError) as exc:  # request failed: the worker is gone
             n, err, partial = 0, exc, b""
+        broke = run.now()  # a crash is timed here, not after its exit status came (a few ms later)
         got += n
         if err is None:
             run.record("stream_end", wid, pid, port, detail=f"lines={n}")
@@ -152,7 +153,7 @@ async def _stream(
             return got, why
         detail = await exit_detail(proc, err) + dropped
         run.crashes += 1
-        run.record("crash", wid, pid, port, detail=detail)
+        run.record("crash", wid, pid, port, detail=detail, at=broke)
         return got, detail
 
 
