@@ -40,6 +40,7 @@ def plot_sweep(
     per count (``p_meet``) on the right axis, beside the measured one, over every count from the
     smallest to the largest swept (``gid="model"``). Returns the main Axes (the twin is ``ax.get_shared_x_axes().get_siblings(ax)``).
     """
+    from workerlab.analysis.judge import judge
     from workerlab.thresholds.verdict import threshold
 
     summ = analysis.summary(df, deadline=deadline)
@@ -50,8 +51,8 @@ def plot_sweep(
     ax = new_axes(ax, (8.5, 4.8))
     counts = tab["workers"].to_numpy(dtype="int64")
 
-    reached = (summ["outcome"] == "reached").fillna(False).to_numpy(dtype=bool)
-    met = summ["deadline_met"].fillna(False).to_numpy(dtype=bool)
+    judged = judge(summ)
+    reached, met = judged["reached"].to_numpy(dtype=bool), judged["met"].to_numpy(dtype=bool)
     w = summ["workers"].to_numpy(dtype="float64")
     el = summ["elapsed_s"].to_numpy(dtype="float64")
     jitter = (
@@ -172,7 +173,7 @@ def plot_sweep(
     twin.tick_params(axis="y", colors=COLORS["success"])
 
     if th.workers is not None:
-        verdict = "conclusive" if th.strong else "not yet conclusive"
+        verdict = "conclusive" if th.conclusive else "strong" if th.strong else "not yet conclusive"
         handles.append(
             ax.axvline(
                 th.workers,

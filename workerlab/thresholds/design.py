@@ -31,10 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workerlab.thresholds.verdict import wilson_interval as _wilson
-
-#: the interval of (successes, runs, confidence) is asked for again and again between batches
-wilson_interval = functools.lru_cache(maxsize=65536)(_wilson)
+from workerlab.thresholds.stats import wilson_interval
 
 __all__ = ["Step", "next_step", "pilot_counts", "runs_for_candidate", "min_successes", "max_successes"]
 
