@@ -217,3 +217,11 @@ def test_search_table_keeps_unmeasured_counts():
     assert (r["runs"], r["successes"], r["not_reached"]) == (3, 1, 1)
     assert r["median_elapsed_s"] == pytest.approx(1.2) and r["bound_s"] == pytest.approx(0.7)
     assert (r["ci_low"], r["ci_high"]) == pytest.approx(wilson_interval(1, 3))
+
+
+def test_a_search_whose_pilot_runs_all_fail_raises_the_collect_error_itself():
+    """Not wrapped in an ExceptionGroup by the batch's task group; no worker left."""
+    with pytest.raises(wl.CollectError, match="every pilot run failed"):
+        wl.find_threshold(
+            deadline=1.0, samples=10, workers=[1, 2], worker_bin="/bin/false", start_timeout=1, progress=False
+        )

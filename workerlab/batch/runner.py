@@ -151,6 +151,11 @@ class Batch:
         assert self._tg is not None
         for task in list(self._tasks):
             task.cancel()
+        if isinstance(exc[1], Exception):
+            # the owner's own error (e.g. every pilot run failed): wait for the cancelled runs, then
+            # let it propagate as it is (a task group would wrap it in an ExceptionGroup)
+            await self._tg.__aexit__(None, None, None)
+            return
         await self._tg.__aexit__(*exc)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
