@@ -16,10 +16,12 @@ import re
 import signal
 import subprocess
 
+import pandas as pd
 import pytest
 from helpers import CLI, ROOT, start_cli, wait_gone
 
 import workerlab as wl
+from workerlab.engine.stop import Stop
 from workerlab.thresholds.search import SearchStatus
 from workerlab.thresholds.verdict import wilson_interval
 
@@ -132,9 +134,10 @@ def test_a_kernel_interrupt_returns_too():
 
 
 @pytest.mark.slow
-def test_stop_event_ends_the_async_search():
+@pytest.mark.parametrize("token", [Stop, asyncio.Event], ids=["Stop", "asyncio.Event"])
+def test_stop_token_ends_the_async_search(token):
     async def main() -> wl.Threshold:
-        stop = asyncio.Event()
+        stop = token()
 
         def on_update(status: SearchStatus) -> None:
             if int(status.table["runs"].sum()) >= 2:
@@ -211,7 +214,8 @@ def test_search_table_keeps_unmeasured_counts():
     from workerlab.thresholds.evidence import search_table
 
     pred = wl.Model(interval=0.05, mtbf=0).predict([2, 3, 4], 60, 1.46, runs=200, seed=0)
-    t = search_table([], [2, 3, 4], pred, 0.8, 0.95)
+    none = pd.DataFrame([], columns=["workers", "met", "reached", "elapsed_s", "bound_s"])
+    t = search_table(none, [2, 3, 4], pred, 0.95)
     assert t["workers"].tolist() == [2, 3, 4] and t["runs"].tolist() == [0, 0, 0]
     assert t["p_pred"].notna().all() and t["ci_low"].isna().all()
     runs = [
@@ -219,7 +223,15 @@ def test_search_table_keeps_unmeasured_counts():
         {"workers": 4, "met": False, "reached": True, "elapsed_s": 1.6, "bound_s": 0.7},
         {"workers": 4, "met": False, "reached": False, "elapsed_s": float("nan"), "bound_s": 0.7},
     ]
-    r = search_table(runs, [2, 3, 4], None, 0.8, 0.95).set_index("workers").loc[4]
+    r = search_table(pd.DataFrame(runs), [2, 3, 4], None, 0.95).set_index("workers").loc[4]
     assert (r["runs"], r["successes"], r["not_reached"]) == (3, 1, 1)
     assert r["median_elapsed_s"] == pytest.approx(1.2) and r["bound_s"] == pytest.approx(0.7)
     assert (r["ci_low"], r["ci_high"]) == pytest.approx(wilson_interval(1, 3))
+
+
+def test_a_search_whose_pilot_runs_all_fail_raises_the_collect_error_itself():
+    """Not wrapped in an ExceptionGroup by the batch's task group; no worker left."""
+    with pytest.raises(wl.CollectError, match="every pilot run failed"):
+        wl.find_threshold(
+            deadline=1.0, samples=10, workers=[1, 2], worker_bin="/bin/false", start_timeout=1, progress=False
+        )

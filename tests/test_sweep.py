@@ -309,3 +309,36 @@ def test_wl_sweep_is_the_function_whatever_is_imported_first():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "1"
+
+
+def test_a_batch_ends_on_its_stop_token_and_keeps_what_it_cut_off():
+    """The one runner of sweeps and searches: Stop ends it, every run stops its workers, logs kept."""
+    from workerlab.batch.plan import BatchSettings, Plan
+    from workerlab.batch.progress import Progress
+    from workerlab.batch.runner import Batch
+    from workerlab.config import RunOptions
+    from workerlab.engine.stop import Stop
+
+    options = RunOptions(interval=FAST, mtbf=0)
+    settings = BatchSettings.check(
+        [2, 3], samples=100_000, deadline=10.0, parallel=None, max_live_workers=8, options=options
+    )
+    queue = [Plan(0, 2, 1, "stop-a", None), Plan(1, 3, 1, "stop-b", None)]
+    stop = Stop()
+
+    async def main() -> list:
+        async with Batch(settings, Progress(2, False), stop=stop) as batch:
+            asyncio.get_running_loop().call_later(1.0, stop.set, "enough")
+            await batch.drive(
+                lambda: queue[0].workers if queue else None,
+                lambda _: batch.start(queue.pop(0)),
+                lambda: not queue and not batch.running,
+            )
+            assert stop.is_set() and batch.running  # it returned on the token, runs still going
+        return batch.take()
+
+    finished = asyncio.run(main())
+    assert sorted(f.plan.run_id for f in finished) == ["stop-a", "stop-b"]
+    assert all(f.judged is None for f in finished)  # cut off: not a measurement
+    for f in finished:
+        assert_clean(f.log)

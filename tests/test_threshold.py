@@ -109,7 +109,9 @@ def test_threshold_is_strong_when_the_low_end_reaches_the_level(constructed):
     df = constructed[constructed.run_id != "w16-r4"]
     th = wl.threshold(df, level=0.4)  # 3 / (3 + z²) = 0.4385 >= 0.4
     assert th.workers == 15 and th.strong and th.repeats_needed == 3
-    assert "conclusive at 0.4" in str(th) and "not yet" not in str(th)
+    # strong, but 14 workers (0/3) are not shown under 0.4: "conclusive" only where it is
+    assert not th.conclusive and "conclusive at" not in str(th) and "not yet" not in str(th)
+    assert "strong at 0.4" in str(th) and "not conclusive" in str(th)
     th = wl.threshold(df, deadline=11.0)  # now 14 workers (10.06 s) meet it too, and so does 13
     assert th.workers == 13 and th.table.set_index("workers").loc[14, "successes"] == 3
 
@@ -121,6 +123,7 @@ def test_conclusive_needs_the_count_below_measured_under_the_level(constructed):
     more = concat_logs(*[_perfect(14, f"w14-r{r}") for r in (4, 5, 6)])
     th = wl.threshold(pd.concat([df, more], ignore_index=True), level=0.4)
     assert th.strong and th.conclusive and th.to_dict()["conclusive"] is True  # 0/6: high 0.39 < 0.4
+    assert "conclusive at 0.4" in str(th) and "not conclusive" not in str(th)
 
 
 def test_a_failed_run_counts_as_a_miss(constructed):
@@ -205,3 +208,23 @@ def test_plot_sweep_refuses_an_empty_log():
     with pytest.raises(ValueError, match="empty"):
         wl.plot_sweep(events.empty())
     plt.close("all")
+
+
+def test_interval_labels_follow_the_confidence(constructed):
+    from workerlab.cli.output import format_sweep
+
+    df = constructed[constructed.run_id != "w16-r4"]
+    th = wl.threshold(df, confidence=0.8)
+    assert "(80% CI " in str(th) and "95%" not in str(th)
+    rows = [{k: v for k, v in r.items()} for r in th.table.to_dict("records")]
+    text = format_sweep({"rows": rows, "threshold": th.to_dict()})
+    assert "80% CI" in text.splitlines()[0] and "95%" not in text
+
+
+def test_a_sweep_verdict_and_a_search_result_are_both_thresholds(constructed):
+    from workerlab.thresholds.evidence import SearchResult
+    from workerlab.thresholds.verdict import SweepVerdict
+
+    th = wl.threshold(constructed[constructed.run_id != "w16-r4"])
+    assert isinstance(th, SweepVerdict) and isinstance(th, wl.Threshold)
+    assert issubclass(SearchResult, wl.Threshold) and not hasattr(th, "searched")

@@ -5,32 +5,33 @@ crash, completion time is random. ``sweep`` repeats runs over a range of worker 
 returns their event logs concatenated (one ``run_id`` per run); ``workerlab.thresholds.verdict.threshold``
 judges them.
 
-Local runs share one event loop (``workerlab.batch.local``: the work is waiting on sockets and
-processes), several at once, bounded by a *capacity* of live worker processes. Ports are
-reserved process-wide (``workerlab.engine.ports``), so concurrent runs never collide. With
-``client=`` (a ``dask.distributed.Client``) each run is a task instead
-(``workerlab.batch.dask``); Dask is imported only then.
+A sweep is a fixed plan handed to the one batch runner (``workerlab.batch.runner``): local runs
+share one event loop (the work is waiting on sockets and processes), several at once, bounded by
+a *capacity* of live worker processes; with ``client=`` (a ``dask.distributed.Client``) each run
+is a Dask task. Ports are reserved process-wide (``workerlab.engine.ports``), so concurrent runs
+never collide.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import uuid
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
-from workerlab.batch.local import LocalSweep, Plan, Progress
+from workerlab.batch.plan import BatchSettings, Plan, run_seed
+from workerlab.batch.progress import Progress
+from workerlab.batch.runner import Batch, Finished
 from workerlab.config import (
     DEADLINE,
     MAX_LINE,
     MAX_LIVE_WORKERS,
     MAX_WORKERS,
     START_TIMEOUT,
-    check_sweep,
+    RunOptions,
     parse_workers,
 )
 from workerlab.engine.collector import RunStatus
@@ -40,13 +41,7 @@ from workerlab.log import events
 __all__ = ["sweep", "sweep_async", "parse_workers"]
 
 
-def _run_seed(seed: int, workers: int, repeat: int) -> int:
-    """A distinct, reproducible seed per run (31 bits), derived from the sweep's seed."""
-    digest = hashlib.blake2b(f"{seed}:{workers}:{repeat}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") >> 1
-
-
-def _plan(counts: list[int], repeats: int, seed: int | None) -> list[Plan]:
+def _plan(counts: Sequence[int], repeats: int, seed: int | None) -> list[Plan]:
     """Lay out the runs of validated worker counts."""
     tag = uuid.uuid4().hex[:6]
     width = len(str(counts[-1]))
@@ -55,67 +50,82 @@ def _plan(counts: list[int], repeats: int, seed: int | None) -> list[Plan]:
     # first keeps the sweep's wall time short; the result is in this order too
     for w in counts:
         for r in range(1, repeats + 1):
-            run_seed = None if seed is None else _run_seed(seed, w, r)
-            plans.append(Plan(len(plans), w, r, f"{tag}-w{w:0{width}d}-r{r}", run_seed))
+            seed_r = None if seed is None else run_seed(seed, w, r)
+            plans.append(Plan(len(plans), w, r, f"{tag}-w{w:0{width}d}-r{r}", seed_r))
     return plans
 
 
-def _finish(frames: list[pd.DataFrame], plans: list[Plan]) -> pd.DataFrame:
-    df = events.concat(frames)
-    from workerlab.analysis.runs import summary
-
-    runs = summary(df)
-    failed = runs["run_id"][runs["outcome"].ne("reached").fillna(True)].tolist()
-    if failed:
-        warnings.warn(
-            f"{len(failed)} of {len(plans)} runs did not reach the target (first: "
-            f"{failed[0]}); they are in the log with their outcome and count as "
-            "missed deadlines",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    return df
-
-
 class _Sweep:
-    """A validated sweep: its runs, their options, the progress bar; runs locally or on Dask."""
+    """A validated sweep: its runs, the batch that runs them, the progress bar."""
 
-    def __init__(self, args: dict[str, Any]) -> None:
-        self.samples: int = args.pop("samples")
-        self.parallel: int | None = args.pop("parallel")
-        self.client = args.pop("client")
-        self.on_update: Callable[[RunStatus], Any] | None = args.pop("on_update")
-        progress, deadline = args.pop("progress"), args.pop("deadline")
-        workers, repeats, live = args.pop("workers"), args.pop("repeats"), args.pop("max_live_workers")
-        if self.on_update is not None and not callable(self.on_update):
-            raise ConfigError(
-                f"on_update must be callable (it gets each run's status), got {self.on_update!r}"
-            )
-        if self.on_update is not None and self.client is not None:
+    def __init__(
+        self,
+        settings: BatchSettings,
+        repeats: int,
+        *,
+        client: Any,
+        progress: bool,
+        on_update: Callable[[RunStatus], Any] | None,
+    ) -> None:
+        if on_update is not None and not callable(on_update):
+            raise ConfigError(f"on_update must be callable (it gets each run's status), got {on_update!r}")
+        if on_update is not None and client is not None:
             raise ConfigError("on_update is not available with client=: the runs happen on Dask workers")
-        counts = check_sweep(
+        self.plans = _plan(settings.counts, repeats, settings.options.seed)
+        self.bar = Progress(len(self.plans), progress)
+        self.batch = Batch(settings, self.bar, client=client, on_update=on_update)
+
+    @classmethod
+    def check(
+        cls,
+        workers: int | Iterable[int],
+        repeats: int,
+        samples: int,
+        deadline: float,
+        parallel: int | None,
+        max_live_workers: int,
+        options: RunOptions,
+        client: Any,
+        progress: bool,
+        on_update: Callable[[RunStatus], Any] | None,
+    ) -> _Sweep:
+        """Check every argument (``ConfigError`` before anything is spawned); the sweep to run."""
+        settings = BatchSettings.check(
             workers,
             repeats=repeats,
-            samples=self.samples,
+            samples=samples,
             deadline=deadline,
-            parallel=self.parallel,
-            max_live_workers=live,
-            **args,
+            parallel=parallel,
+            max_live_workers=max_live_workers,
+            options=options,
         )
-        self.options = args  # make_config's options, less the per-run seed and run_id
-        self.plans = _plan(counts, repeats, args["seed"])
-        self.capacity = live
-        self.bar = Progress(len(self.plans), progress, deadline)
+        return cls(settings, repeats, client=client, progress=progress, on_update=on_update)
 
-    def local(self) -> LocalSweep:
-        return LocalSweep(
-            self.plans, self.samples, self.options, self.on_update, self.parallel, self.capacity, self.bar
-        )
+    async def run(self) -> list[Finished]:
+        """Every run of the plan, in plan order (those cut off by an interrupt included)."""
+        queue = deque(self.plans)
+        async with self.batch as batch:
+            await batch.drive(
+                lambda: queue[0].workers if queue else None,
+                lambda _: batch.start(queue.popleft()),
+                lambda: not queue and not batch.running,
+            )
+        return sorted(batch.take(), key=lambda f: f.plan.index)
 
-    def on_dask(self) -> list[pd.DataFrame]:
-        from workerlab.batch.dask import run_on_dask
-
-        return run_on_dask(self.client, self.plans, self.samples, self.options, self.parallel, self.bar)
+    def result(self, finished: list[Finished]) -> pd.DataFrame:
+        """The sweep's event log; an interrupt that landed in a run is raised here, outside the loop."""
+        if self.batch.interrupt is not None:
+            raise self.batch.interrupt
+        failed = [f.plan.run_id for f in finished if f.judged is None or not f.judged.reached]
+        if failed:
+            warnings.warn(
+                f"{len(failed)} of {len(self.plans)} runs did not reach the target (first: "
+                f"{failed[0]}); they are in the log with their outcome and count as "
+                "missed deadlines",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return events.concat([f.log for f in finished])
 
 
 async def sweep_async(
@@ -142,24 +152,29 @@ async def sweep_async(
 ) -> pd.DataFrame:
     """``sweep`` for async code and notebook top-level ``await`` (same arguments).
 
-    Local runs share the caller's event loop; with ``client`` the Dask submission loop runs in
-    a thread, so the caller's loop stays free.
+    Local runs share the caller's event loop; with ``client`` each Dask result is awaited in a
+    thread, so the caller's loop stays free.
     """
-    s = _Sweep(dict(locals()))
+    options = RunOptions(
+        worker_bin=worker_bin,
+        worker_args=worker_args,
+        interval=interval,
+        mtbf=mtbf,
+        seed=seed,
+        timeout=timeout,
+        stall_after=stall_after,
+        start_timeout=start_timeout,
+        max_workers=max_workers,
+        max_line=max_line,
+    )
+    s = _Sweep.check(
+        workers, repeats, samples, deadline, parallel, max_live_workers, options, client, progress, on_update
+    )
     try:
-        if s.client is not None:
-            frames = await asyncio.to_thread(s.on_dask)
-        else:
-            local = s.local()
-            try:
-                frames = await local.run()
-            finally:
-                local.abandon()
-            if local.interrupt is not None:
-                raise local.interrupt
+        finished = await s.run()
     finally:
         s.bar.close()
-    return _finish(frames, s.plans)
+    return s.result(finished)
 
 
 def sweep(
@@ -199,22 +214,30 @@ def sweep(
     ``dask.distributed.Client``) each run is a Dask task whose worker processes start on the
     Dask worker that runs it; there the cluster's threads set how many runs go at once
     (``max_live_workers`` is not enforced across machines), and ``parallel`` caps how many
-    tasks are submitted at once. A run that fails is kept, its run-level ``stop`` row saying
+    tasks are submitted at once (default: as many as the cluster has threads). A run that fails is kept, its run-level ``stop`` row saying
     how it ended, and the sweep goes on (a RuntimeWarning counts such runs). ``deadline`` only
     feeds the progress bar (met / failed counts); pass it to ``threshold``. Works from a script
     and inside a running Jupyter kernel.
     """
-    s = _Sweep(dict(locals()))
-    try:
-        if s.client is not None:
-            frames = s.on_dask()
-        else:
-            from workerlab.engine.sync import run_sync
+    options = RunOptions(
+        worker_bin=worker_bin,
+        worker_args=worker_args,
+        interval=interval,
+        mtbf=mtbf,
+        seed=seed,
+        timeout=timeout,
+        stall_after=stall_after,
+        start_timeout=start_timeout,
+        max_workers=max_workers,
+        max_line=max_line,
+    )
+    s = _Sweep.check(
+        workers, repeats, samples, deadline, parallel, max_live_workers, options, client, progress, on_update
+    )
+    from workerlab.engine.sync import run_sync
 
-            local = s.local()
-            frames = run_sync(local.run(), on_abandon=local.abandon)
-            if local.interrupt is not None:
-                raise local.interrupt
+    try:
+        finished = run_sync(s.run(), on_abandon=s.batch.abandon)
     finally:
         s.bar.close()
-    return _finish(frames, s.plans)
+    return s.result(finished)

@@ -60,12 +60,12 @@ def sweep_report(df: Any, deadline: float, level: float, *, confidence: float = 
     ``format_sweep`` labels the intervals with it."""
     import pandas as pd
 
-    from workerlab.analysis.runs import summary
+    from workerlab.analysis.judge import judge_log
     from workerlab.log import events
     from workerlab.thresholds.verdict import threshold
 
     th = threshold(df, deadline=deadline, level=level, confidence=confidence)
-    elapsed = summary(df, deadline=deadline)["elapsed_s"]
+    judged = judge_log(df, deadline)
     rows = [{k: jsonable(v) for k, v in row.items()} for row in th.table.to_dict("records")]
     stops = events.run_stops(df)
     durations = stops.groupby("run_id", sort=False)["t"].max()
@@ -75,9 +75,9 @@ def sweep_report(df: Any, deadline: float, level: float, *, confidence: float = 
         "threshold": th.to_dict(),
         "runs": int(pd.unique(df["run_id"]).size),
         "failed_runs": int((outcomes == "failed").sum()),
-        "not_reached_runs": int((outcomes != "reached").sum()),
+        "not_reached_runs": int((~judged["reached"]).sum()),
         "run_time_sum_s": float(durations.sum()),
-        "elapsed_sum_s": float(elapsed.sum()),
+        "elapsed_sum_s": float(judged["elapsed_s"].sum()),
         "deadline_s": deadline,
         "level": level,
     }
@@ -90,8 +90,10 @@ def format_sweep(rep: dict[str, Any]) -> str:
     def sec(v: Any) -> str:
         return "     –" if v is None else f"{v:6.2f}"
 
-    ci = f"{rep['threshold']['confidence']:.0%} CI"
-    lines = [f" workers  runs  met  not reached  share   {ci:<14}median s  p95 s  bound s"]
+    from workerlab.thresholds.stats import ci_label
+
+    label = ci_label(rep["threshold"]["confidence"])
+    lines = [f" workers  runs  met  not reached  share   {label:<12}  median s  p95 s  bound s"]
     for r in rep["rows"]:
         lines.append(
             f"{r['workers']:8d}  {r['runs']:4d}  {r['successes']:3d}  {r['not_reached']:11d}  "

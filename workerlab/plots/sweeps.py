@@ -59,6 +59,7 @@ def sweep_view(
     df: pd.DataFrame, *, deadline: float = DEADLINE, level: float = 0.95, confidence: float = 0.95
 ) -> SweepView:
     """The runs, the threshold and the axis limits of ``plot_sweep`` (raises ``ValueError`` for an empty log)."""
+    from workerlab.analysis.judge import judge
     from workerlab.thresholds.verdict import threshold
 
     summ = analysis.summary(df, deadline=deadline)
@@ -67,12 +68,13 @@ def sweep_view(
     th = threshold(df, deadline=deadline, level=level, confidence=confidence)
     n = len(summ)
     jitter = np.random.default_rng(0).uniform(-0.12, 0.12, n) if len(th.table) > 1 else np.zeros(n)
+    judged = judge(summ)
     runs = pd.DataFrame(
         {
-            "workers": summ["workers"].to_numpy(dtype="float64"),
-            "elapsed_s": summ["elapsed_s"].to_numpy(dtype="float64"),
-            "reached": (summ["outcome"] == "reached").fillna(False).to_numpy(dtype=bool),
-            "met": summ["deadline_met"].fillna(False).to_numpy(dtype=bool),
+            "workers": judged["workers"].to_numpy(dtype="float64"),
+            "elapsed_s": judged["elapsed_s"].to_numpy(dtype="float64"),
+            "reached": judged["reached"].to_numpy(dtype=bool),
+            "met": judged["met"].to_numpy(dtype=bool),
         }
     )
     runs.insert(1, "x", runs["workers"].to_numpy() + jitter)
@@ -124,7 +126,7 @@ def plot_sweep(
     handles += _draw_share(twin, view, model)
     th, counts = view.verdict, view.counts
     if th.workers is not None:
-        verdict = "conclusive" if th.strong else "not yet conclusive"
+        verdict = "conclusive" if th.conclusive else "strong" if th.strong else "not yet conclusive"
         label = f"threshold: {th.workers} workers ({verdict})"
         handles.append(threshold_line(ax, th.workers, label=label, lw=1.4, alpha=0.8))
         title = f"threshold: {th.workers} workers meet {deadline:g} s ({verdict} at {level:g})"

@@ -31,10 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workerlab.thresholds.verdict import wilson_interval as _wilson
-
-#: the interval of (successes, runs, confidence) is asked for again and again between batches
-wilson_interval = functools.lru_cache(maxsize=65536)(_wilson)
+from workerlab.thresholds.stats import wilson_interval
 
 __all__ = ["Step", "next_step", "pilot_counts", "runs_for_candidate", "min_successes", "max_successes"]
 
@@ -143,85 +140,130 @@ def next_step(
         pred = pred[pred["bound_s"] <= deadline]
     p = dict(zip(pred["workers"].astype(int), pred["p_meet"].astype(float)))
     counts = sorted(p)
-    got = _table(measured)
-    used = sum(n for _, n in got.values())
     if not counts:
         return Step(None, None, {}, True, False, "no count can meet the deadline (every bound exceeds it)")
     ok = np.array([p[w] >= level for w in counts])
     tail = np.flip(np.logical_and.accumulate(np.flip(ok)))
     if not tail.any():
         return Step(None, None, {}, True, False, f"the model expects no count to reach {level:g}")
-    n_cand = {
-        w: runs_for_candidate(min(p[w], p_cap), level, confidence, power, max_candidate) for w in counts
-    }
-    n_below = {w: runs_for_below(p[w], level, confidence, power, min_runs, max_below) for w in counts}
+    rules = _Rules(level, confidence, min_runs)
+    sizes = _Sizes(
+        {w: runs_for_candidate(min(p[w], p_cap), level, confidence, power, max_candidate) for w in counts},
+        {w: runs_for_below(p[w], level, confidence, power, min_runs, max_below) for w in counts},
+    )
+    got = _table(measured)
+    c = _candidate(counts, counts[int(np.argmax(tail))], got, sizes, rules)
+    if isinstance(c, Step):
+        return c
+    i = counts.index(c)
+    b = counts[i - 1] if i > 0 else None
+    if b is not None and _below_futile(b, got, sizes, rules):  # and the candidate's design at b too
+        k, n = got.get(b, (0, 0))
+        return Step(
+            c, b, {}, True, False, f"{b} workers ({k}/{n}) can be shown neither below nor at {level:g}"
+        )
+    spent = max_total if sum(n for _, n in got.values()) >= max_total else None
+    return _step(c, b, counts[i + 1 :], got, sizes, rules, spent)
 
-    def k_n(w: int) -> tuple[int, int]:
-        return got.get(w, (0, 0))
 
-    def cand_futile(w: int) -> bool:  # the fixed design can no longer be conclusive
-        k, n = k_n(w)
-        need = min_successes(n_cand[w], level, confidence)
-        return need is None or (n - k) > n_cand[w] - need
+@dataclass(frozen=True)
+class _Rules:
+    """The level to show, at what confidence, and the fewest runs of a measured count."""
 
-    def below_futile(w: int) -> bool:  # its fixed design can no longer show it below the level
-        k, n = k_n(w)
-        return k > max_successes(n_below[w], level, confidence)
+    level: float
+    confidence: float
+    min_runs: int
 
-    c = counts[int(np.argmax(tail))]
+
+@dataclass(frozen=True)
+class _Sizes:
+    """Planned runs per count: as the candidate (``cand``) and as the count below it (``below``)."""
+
+    cand: dict[int, int]
+    below: dict[int, int]
+
+
+def _cand_futile(w: int, got: dict[int, tuple[int, int]], sizes: _Sizes, r: _Rules) -> bool:
+    """The candidate's fixed design at ``w`` can no longer be conclusive."""
+    k, n = got.get(w, (0, 0))
+    need = min_successes(sizes.cand[w], r.level, r.confidence)
+    return need is None or (n - k) > sizes.cand[w] - need
+
+
+def _below_futile(w: int, got: dict[int, tuple[int, int]], sizes: _Sizes, r: _Rules) -> bool:
+    """The fixed design of the count below at ``w`` can no longer show it below the level."""
+    k, _ = got.get(w, (0, 0))
+    return k > max_successes(sizes.below[w], r.level, r.confidence)
+
+
+def _candidate(
+    counts: list[int], c: int, got: dict[int, tuple[int, int]], sizes: _Sizes, r: _Rules
+) -> int | Step:
+    """The candidate: moved up while its design is futile, down while the count below's is (and the
+    candidate's design there is not); a final ``Step`` when no count is left."""
     while True:
-        if cand_futile(c):
+        if _cand_futile(c, got, sizes, r):
             if c == counts[-1]:
                 return Step(
-                    None, None, {}, True, False, f"no count up to {c} can be shown to reach {level:g}"
+                    None, None, {}, True, False, f"no count up to {c} can be shown to reach {r.level:g}"
                 )
             c = counts[counts.index(c) + 1]
             continue
         i = counts.index(c)
-        if i > 0 and below_futile(counts[i - 1]) and not cand_futile(counts[i - 1]):
+        if (
+            i > 0
+            and _below_futile(counts[i - 1], got, sizes, r)
+            and not _cand_futile(counts[i - 1], got, sizes, r)
+        ):
             c = counts[i - 1]
             continue
-        break
-    i = counts.index(c)
-    b = counts[i - 1] if i > 0 else None
-    if b is not None and below_futile(b):  # and cand_futile(b), or the loop would have moved down
-        k, n = k_n(b)
-        return Step(
-            c, b, {}, True, False, f"{b} workers ({k}/{n}) can be shown neither below nor at {level:g}"
-        )
+        return c
+
+
+def _step(
+    c: int,
+    b: int | None,
+    larger: list[int],
+    got: dict[int, tuple[int, int]],
+    sizes: _Sizes,
+    r: _Rules,
+    spent: int | None,
+) -> Step:
+    """The runs still wanted at the candidate ``c``, the count below ``b`` and the ``larger`` counts;
+    ``spent``: the run budget when it is spent (the search ends), else None."""
     runs: dict[int, int] = {}
     reasons = []
     # the candidate: decided at its planned runs, or earlier when already certain
-    k, n = k_n(c)
-    need = min_successes(n_cand[c], level, confidence)
+    k, n = got.get(c, (0, 0))
+    need = min_successes(sizes.cand[c], r.level, r.confidence)
     assert need is not None
-    low = wilson_interval(k, n, confidence)[0] if n else 0.0
-    cand_done = k >= need and low >= level
+    low = wilson_interval(k, n, r.confidence)[0] if n else 0.0
+    cand_done = k >= need and low >= r.level
     if not cand_done:
-        runs[c] = n_cand[c] - n
-        reasons.append(f"{c} workers: {k}/{n} of {n_cand[c]} planned, {need} successes needed")
+        runs[c] = sizes.cand[c] - n
+        reasons.append(f"{c} workers: {k}/{n} of {sizes.cand[c]} planned, {need} successes needed")
     below_done = True
     if b is not None:
-        kb, nb = k_n(b)
-        plan_b = max(n_below[b], nb)  # more than planned only after it was the candidate
-        high = wilson_interval(kb, nb, confidence)[1] if nb else 1.0
-        below_done = high < level and kb + (plan_b - nb) <= max_successes(plan_b, level, confidence)
+        kb, nb = got.get(b, (0, 0))
+        plan_b = max(sizes.below[b], nb)  # more than planned only after it was the candidate
+        most = max_successes(plan_b, r.level, r.confidence)
+        high = wilson_interval(kb, nb, r.confidence)[1] if nb else 1.0
+        below_done = high < r.level and kb + (plan_b - nb) <= most
         if not below_done:
             runs[b] = max(1, plan_b - nb)
-            reasons.append(
-                f"{b} workers: {kb}/{nb}, must stay at most {max_successes(plan_b, level, confidence)}"
-            )
-    for w in counts[i + 1 :]:  # larger counts must reach the level too (point estimate)
-        kw, nw = k_n(w)
-        want = max(min_runs, math.ceil((nw - kw) / (1 - level)))
+            reasons.append(f"{b} workers: {kb}/{nb}, must stay at most {most}")
+    for w in larger:  # larger counts must reach the level too (point estimate)
+        kw, nw = got.get(w, (0, 0))
+        want = max(r.min_runs, math.ceil((nw - kw) / (1 - r.level)))
         if nw < want:
             runs[w] = want - nw
-    design = {c: n_cand[c]} | ({b: max(n_below[b], k_n(b)[1])} if b is not None else {})
+    design = {c: sizes.cand[c]} | ({b: max(sizes.below[b], got.get(b, (0, 0))[1])} if b is not None else {})
     if cand_done and below_done and not runs:
-        why = f"conclusive: {c} workers {k}/{n}" + (f", {b} workers {k_n(b)[0]}/{k_n(b)[1]}" if b else "")
+        kb, nb = got.get(b, (0, 0)) if b is not None else (0, 0)
+        why = f"conclusive: {c} workers {k}/{n}" + (f", {b} workers {kb}/{nb}" if b else "")
         return Step(c, b, {}, True, True, why, design)
-    if used >= max_total:
-        return Step(c, b, {}, True, False, f"run budget of {max_total} spent; " + "; ".join(reasons), design)
+    if spent:
+        return Step(c, b, {}, True, False, f"run budget of {spent} spent; " + "; ".join(reasons), design)
     return Step(c, b, runs, False, False, "; ".join(reasons) or "larger counts need runs", design)
 
 

@@ -1,133 +1,91 @@
-"""The threshold search's answer in words, a table and JSON: measured evidence beside the model.
+"""A search's answer (``SearchResult``): measured evidence beside the model, in words, a table and JSON.
 
-``search_table`` and ``search_threshold`` build the ``Threshold`` of ``wl.find_threshold``;
-``sentence``, ``text``, ``html_text`` and ``search_dict`` are what its ``str()``,
-``_repr_html_`` and ``to_dict`` show: the answer, what it cost, per count the measured
-successes with their Wilson interval beside the model's prediction, and the assumptions the
-answer rests on (the model's measured interval, lead and MTBF with their observation counts).
+``search_table`` builds its table; ``SearchResult`` is what ``wl.find_threshold`` returns: the
+answer, what it cost, per count the measured successes with their Wilson interval beside the
+model's prediction, and the assumptions the answer rests on (the model's measured interval, lead
+and MTBF with their observation counts).
 """
 
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from workerlab.thresholds.verdict import TABLE_DTYPES, Threshold, threshold
+from workerlab.thresholds.stats import ci_label, count_table
+from workerlab.thresholds.verdict import Threshold
 
 if TYPE_CHECKING:
-    from workerlab.thresholds.search import _Search
+    from workerlab.model.model import Model
 
-__all__ = ["search_table", "search_threshold", "sentence", "text", "html_text", "search_dict"]
+__all__ = ["SearchResult", "search_table"]
 
 #: the model's columns beside the measured ones
 PRED_COLUMNS = {"p_pred": "p_meet", "median_pred_s": "median_s", "bound_s": "bound_s"}
 
 
 def search_table(
-    rows: list[dict[str, Any]],
-    counts: list[int],
-    pred: pd.DataFrame | None,
-    level: float,
-    confidence: float,
+    judged: pd.DataFrame, counts: Iterable[int], pred: pd.DataFrame | None, confidence: float
 ) -> pd.DataFrame:
     """One row per allowed count: the measured figures (``runs`` 0 where none ran) and the prediction.
 
-    ``rows``: one dict per counted run (``workers, met, reached, elapsed_s, bound_s``), judged once
-    when the run ended: this is rebuilt after every run, on the loop that runs the others, so it
-    must stay cheap (summarising every log again each time would delay their lines).
+    ``judged``: the counted runs as ``workerlab.analysis.judge`` judged them when each ended (this
+    is rebuilt after every run, on the loop that runs the others, so it must stay cheap).
     """
-    from workerlab.thresholds.design import wilson_interval
-
-    runs = pd.DataFrame(rows, columns=["workers", "met", "reached", "elapsed_s", "bound_s"])
-    out = []
-    for w in counts:
-        g = runs[runs["workers"] == w]
-        n, k = len(g), int(g["met"].sum())
-        lo, hi = wilson_interval(k, n, confidence) if n else (math.nan, math.nan)
-        el = g.loc[g["reached"].astype(bool), "elapsed_s"].to_numpy(dtype="float64")
-        el = el[np.isfinite(el)]
-        out.append(
-            {
-                "workers": w,
-                "runs": n,
-                "successes": k,
-                "not_reached": int((~g["reached"].astype(bool)).sum()),
-                "success_rate": k / n if n else math.nan,
-                "ci_low": lo,
-                "ci_high": hi,
-                "median_elapsed_s": float(np.median(el)) if len(el) else math.nan,
-                "p95_elapsed_s": float(np.percentile(el, 95)) if len(el) else math.nan,
-            }
-        )
-    t = pd.DataFrame(out).astype({c: d for c, d in TABLE_DTYPES.items() if c != "median_bound_s"})
+    t = count_table(judged, confidence, counts)
+    bound = t.pop("median_bound_s")
     if pred is not None:
         p = pred.rename(columns={v: k for k, v in PRED_COLUMNS.items()})[["workers", *PRED_COLUMNS]]
         return t.merge(p, on="workers", how="left")
-    bound = runs.groupby("workers")["bound_s"].median()
-    return t.assign(
-        p_pred=math.nan, median_pred_s=math.nan, bound_s=t["workers"].map(bound).astype("float64")
-    )
+    return t.assign(p_pred=math.nan, median_pred_s=math.nan, bound_s=bound)
 
 
-def search_threshold(search: _Search, table: pd.DataFrame, wall_s: float) -> Threshold:
-    """The ``Threshold`` of a search's state (finished, or stopped part way)."""
-    step = search._plan() if search.pred is not None else None
-    conclusive = bool(step is not None and step.done and step.conclusive)
-    measured = table[table["runs"] > 0]
-    plain = None
-    if not measured.empty:
-        plain = threshold(
-            pd.concat(search.counted, ignore_index=True),
-            search.deadline,
-            search.level,
-            confidence=search.confidence,
-        )
-    workers = step.candidate if conclusive and step is not None else (plain.workers if plain else None)
-    row = measured[measured["workers"] == workers]
-    strong = bool(not row.empty and row["ci_low"].iloc[0] >= search.level)
-    from workerlab.thresholds.verdict import repeats_needed
+@dataclass(frozen=True)
+class SearchResult(Threshold):
+    """The answer of ``wl.find_threshold``: a ``Threshold`` with the search's own evidence.
 
-    needed = (
-        repeats_needed(
-            int(row["successes"].iloc[0]), int(row["runs"].iloc[0]), search.level, search.confidence
-        )
-        if not row.empty
-        else None
-    )
-    from workerlab.log import events
+    ``runs_used`` (every run started, the pilot's too), ``wall_s``, the ``model`` its plan came
+    from, ``events`` (every run's event log, concatenated), ``prediction`` (``Model.predict`` per
+    count), ``reason`` (the plan's last word), ``pilot_runs`` and ``interrupted``; its ``table``
+    has a row per allowed count with the model's ``p_pred``, ``median_pred_s`` and ``bound_s``
+    beside the measured figures (``runs`` 0 where none ran).
+    """
 
-    return Threshold(
-        workers=workers,
-        table=table,
-        strong=strong,
-        repeats_needed=needed,
-        level=search.level,
-        deadline=search.deadline,
-        confidence=search.confidence,
-        conclusive=conclusive,
-        runs_used=search.started,
-        wall_s=wall_s,
-        model=search.model,
-        events=events.concat(search.frames) if search.frames else None,
-        prediction=search.pred,
-        reason="" if step is None else step.reason,
-        pilot_runs=search.pilot_runs,
-        interrupted=search.stopped,
-    )
+    runs_used: int = 0
+    wall_s: float = 0.0
+    model: Model | None = field(default=None, repr=False)
+    events: pd.DataFrame | None = field(default=None, repr=False)
+    prediction: pd.DataFrame | None = field(default=None, repr=False)
+    reason: str = ""
+    pilot_runs: int = 0
+    interrupted: bool = False
+
+    @property
+    def sentence(self) -> str:
+        return sentence(self)
+
+    def __str__(self) -> str:
+        return text(self)
+
+    def _repr_html_(self) -> str:
+        return html_text(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return search_dict(self) | super().to_dict()
 
 
 def _ci(r: pd.Series) -> str:
     return f"{r['ci_low']:.2f}–{r['ci_high']:.2f}"
 
 
-def sentence(th: Threshold) -> str:
+def sentence(th: SearchResult) -> str:
     """The answer in one sentence, with the two counts that decide it."""
     t = th.table
-    dl, conf = f"{th.deadline:g} s", f"{th.confidence:.0%}"
+    dl, conf = f"{th.deadline:g} s", f"{th.confidence * 100:.4g}%"
     if th.conclusive and th.workers is not None:
         r = th.row()
         assert r is not None
@@ -153,7 +111,7 @@ def sentence(th: Threshold) -> str:
     return head + (f": {th.reason}" if th.reason else "")
 
 
-def _cost(th: Threshold) -> str:
+def _cost(th: SearchResult) -> str:
     measured = int(th.table["runs"].sum())
     other = (th.runs_used or 0) - measured - th.pilot_runs
     parts = [f"{th.pilot_runs} pilot"] if th.pilot_runs else []
@@ -163,7 +121,7 @@ def _cost(th: Threshold) -> str:
     return f"{th.runs_used} runs ({', '.join(parts)}) in {th.wall_s or 0:.0f} s wall"
 
 
-def _shown(th: Threshold) -> tuple[pd.DataFrame, list[int]]:
+def _shown(th: SearchResult) -> tuple[pd.DataFrame, list[int]]:
     """The rows worth printing (measured, or predicted between 0.01 and 1) and the counts left out."""
     t = th.table
     keep = (t["runs"] > 0) | t["p_pred"].between(0.01, 0.999)
@@ -185,11 +143,13 @@ def _fmt(v: Any, spec: str) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
-def text(th: Threshold) -> str:
+def text(th: SearchResult) -> str:
     """str() of a search's ``Threshold``: answer, cost, evidence beside the model, assumptions."""
     rows, left = _shown(th)
     out = [sentence(th), _cost(th), ""]
-    out.append(" workers  runs  met  share  95% CI      median s   p95 s | model p_meet  median s | bound s")
+    out.append(
+        f" workers  runs  met  share  {ci_label(th.confidence):<10}  median s   p95 s | model p_meet  median s | bound s"
+    )
     for _, r in rows.iterrows():
         ci = "    –    " if r["runs"] == 0 else _ci(r)
         out.append(
@@ -205,7 +165,7 @@ def text(th: Threshold) -> str:
     return "\n".join(out)
 
 
-def html_text(th: Threshold) -> str:
+def html_text(th: SearchResult) -> str:
     """_repr_html_ of a search's ``Threshold``."""
     rows, left = _shown(th)
     table = rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="–")
@@ -222,8 +182,8 @@ def html_text(th: Threshold) -> str:
     return "\n".join(parts)
 
 
-def search_dict(th: Threshold) -> dict[str, Any]:
-    """The search's own JSON keys (``Threshold.to_dict`` adds the threshold's)."""
+def search_dict(th: SearchResult) -> dict[str, Any]:
+    """The search's own JSON keys (``SearchResult.to_dict`` adds the threshold's)."""
 
     def plain(v: Any) -> Any:
         if hasattr(v, "item"):

@@ -1,0 +1,84 @@
+"""What a batch of runs is made of: its validated settings, and one ``Plan`` per run.
+
+A sweep lays out all its plans up front; the threshold search makes them one by one as its
+evidence asks. Either way every run of a batch shares one ``BatchSettings``: the worker counts
+allowed, the target, the deadline it is judged against, how many runs may go at once, and the
+``RunOptions`` every run is made with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from workerlab.config import Config, RunOptions, check_sweep
+
+__all__ = ["Plan", "BatchSettings", "run_seed"]
+
+
+def run_seed(seed: int, workers: int, repeat: int) -> int:
+    """A distinct, reproducible seed per run (31 bits), derived from the batch's seed."""
+    digest = hashlib.blake2b(f"{seed}:{workers}:{repeat}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One run: its place in the result, worker count, repeat (1-based), id, seed."""
+
+    index: int
+    workers: int
+    repeat: int
+    run_id: str
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """A batch's own settings, checked by ``check`` before anything is spawned.
+
+    ``counts``: the worker counts allowed, sorted; ``capacity``: live worker processes at most
+    (a run of W workers holds W); ``parallel``: runs at once at most (None: as capacity allows).
+    """
+
+    counts: tuple[int, ...]
+    samples: int
+    deadline: float
+    parallel: int | None
+    capacity: int
+    options: RunOptions
+
+    @classmethod
+    def check(
+        cls,
+        workers: int | Iterable[int],
+        *,
+        samples: int,
+        deadline: float,
+        parallel: int | None,
+        max_live_workers: int,
+        options: RunOptions,
+        repeats: int = 1,
+    ) -> BatchSettings:
+        """Validate the batch's arguments and every distinct run it could make (``ConfigError``)."""
+        counts = check_sweep(
+            workers,
+            repeats=repeats,
+            samples=samples,
+            deadline=deadline,
+            parallel=parallel,
+            max_live_workers=max_live_workers,
+            max_workers=options.max_workers,
+        )
+        for c in counts:  # every distinct run configuration, checked as collect() would
+            options.config(c, samples)
+        return cls(tuple(counts), samples, float(deadline), parallel, max_live_workers, options)
+
+    def config(self, plan: Plan) -> Config:
+        """The ``Config`` of one planned run: the batch's options with the run's own id and seed."""
+        options = self.options
+        if plan.seed != options.seed:
+            options = dataclasses.replace(options, seed=plan.seed)
+        return options.config(plan.workers, self.samples, run_id=plan.run_id)

@@ -1,0 +1,329 @@
+"""A threshold search as it runs: its settings, its state, what it tells ``on_update``.
+
+``Searcher`` drives one batch (``workerlab.batch.runner``) through the pilot and the measured runs
+that ``workerlab.thresholds.design.next_step`` asks for, and builds the ``SearchResult``;
+``workerlab.thresholds.search`` is its public face (``find_threshold``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from workerlab.analysis.judge import Judgement
+from workerlab.batch.plan import BatchSettings, Plan, run_seed
+from workerlab.batch.progress import Progress
+from workerlab.batch.runner import Batch, StopToken
+from workerlab.config import DEFAULT_MTBF, RunOptions, flag_value, share
+from workerlab.engine.stop import Stop
+from workerlab.errors import CollectError, ConfigError
+from workerlab.log import events
+from workerlab.model.model import Model
+from workerlab.thresholds.design import Step, next_step, pilot_counts
+from workerlab.thresholds.evidence import SearchResult, search_table
+from workerlab.thresholds.stats import repeats_needed, smallest_qualifying
+
+__all__ = ["Searcher", "SearchSettings", "SearchStatus", "PILOT_RUNS", "PREDICT_RUNS"]
+
+#: runs of the pilot that calibrates a model when none is given
+PILOT_RUNS = 4
+#: simulated runs per count behind the prediction that fixes the plan
+PREDICT_RUNS = 10_000
+#: the judged columns the search's table is built from
+_JUDGED = ["workers", "reached", "met", "elapsed_s", "bound_s"]
+
+
+@dataclass(frozen=True)
+class SearchStatus:
+    """Where a search stands, given to ``on_update`` after the pilot and after every finished run.
+
+    ``phase``: "pilot", "measuring", "done" or "stopped"; ``table``: one row per count (``workers,
+    runs, successes, success_rate, ci_low, ci_high, p_pred, bound_s``, ...); ``verdict`` is the
+    ``SearchResult`` once the search is over.
+    """
+
+    phase: str
+    model: Model | None
+    table: pd.DataFrame
+    runs_used: int
+    wall_s: float
+    running: int = 0
+    reason: str = ""
+    verdict: SearchResult | None = None
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """A search's own settings, validated (``check``); the batch's are in ``batch``."""
+
+    batch: BatchSettings
+    level: float
+    confidence: float
+    max_runs: int
+    model: Model | None
+
+    @classmethod
+    def check(
+        cls,
+        deadline: float,
+        samples: int,
+        level: float,
+        confidence: float,
+        workers: int | Iterable[int],
+        *,
+        model: Model | None,
+        max_runs: int,
+        parallel: int | None,
+        max_live_workers: int,
+        options: RunOptions,
+    ) -> SearchSettings:
+        """Check every argument of a search; ``ConfigError`` before anything is spawned."""
+        level, confidence = share("level", level), share("confidence", confidence)
+        if model is not None and not isinstance(model, Model):
+            raise ConfigError(f"model must be a wl.Model (e.g. wl.calibrate(logs)), got {model!r}")
+        if not (isinstance(max_runs, int) and max_runs >= 1):
+            raise ConfigError(f"max_runs must be a whole number >= 1, got {max_runs!r}")
+        batch = BatchSettings.check(
+            workers,
+            samples=samples,
+            deadline=deadline,
+            parallel=parallel,
+            max_live_workers=max_live_workers,
+            options=options,
+        )
+        return cls(batch, level, confidence, max_runs, model)
+
+
+class Searcher:
+    """The state of one search: runs launched, measured, the plan; builds the ``SearchResult``."""
+
+    def __init__(
+        self,
+        settings: SearchSettings,
+        *,
+        client: Any,
+        progress: bool,
+        on_update: Callable[[SearchStatus], Any] | None,
+        stop: StopToken | None,
+    ) -> None:
+        if on_update is not None and not callable(on_update):
+            raise ConfigError(f"on_update must be callable (it gets a SearchStatus), got {on_update!r}")
+        self.settings = settings
+        b = settings.batch
+        self.deadline, self.samples, self.counts = b.deadline, b.samples, list(b.counts)
+        self.level, self.confidence = settings.level, settings.confidence
+        self.model = settings.model
+        self.on_update = on_update
+        self.bar = Progress(PILOT_RUNS if self.model is None else 1, progress)
+        self.batch = Batch(b, self.bar, client=client, stop=stop if stop is not None else Stop())
+        self.tag = uuid.uuid4().hex[:6]
+        self.t0 = time.monotonic()
+        self.frames: list[pd.DataFrame] = []  # every run's log, pilot first
+        self.judged: list[Judgement] = []  # the runs the plan counts, as the batch judged them
+        self.measured: dict[int, tuple[int, int]] = {}
+        self.pilot_ids: set[str] = set()
+        self.pilot_judged: list[Judgement] = []
+        self.started = self.pilot_runs = 0
+        self.pred: pd.DataFrame | None = None
+        self.step: Step | None = None
+        self.phase = "pilot"
+        self.stopped = False
+
+    # -- the search ------------------------------------------------------------------------
+    async def run(self) -> SearchResult:
+        try:
+            async with self.batch:
+                if self.model is None:
+                    await self._pilot()
+                if not self._stopping():
+                    await self._predict()
+                    await self._measure()
+                self._harvest()  # runs that finished meanwhile count
+        finally:
+            self._harvest()  # and the runs the end cut off are kept (not counted)
+            self.bar.close()
+        self.phase = "stopped" if self._stopping() else "done"
+        result = self.result()
+        self._notify(result)
+        return result
+
+    def _stopping(self) -> bool:
+        if self.batch.stopping:
+            self.stopped = True
+        return self.stopped
+
+    async def _pilot(self) -> None:
+        """A few runs at the likely counts; calibrate the model from them."""
+        from workerlab.model.calibration import calibrate
+
+        queue = self._pilot_counts()
+
+        def pick() -> int | None:
+            self._harvest()
+            return queue[0] if queue else None
+
+        def launch(workers: int) -> None:
+            self._launch(queue.pop(0), pilot=True)
+
+        await self.batch.drive(pick, launch, lambda: not queue and not self.batch.running)
+        if self._stopping():
+            return
+        if not any(j.reached for j in self.pilot_judged):
+            first = events.run_stops(self.frames[0])["message"].fillna("(no message)").iloc[0]
+            raise CollectError(
+                f"every pilot run failed, so there is no model to plan with; the first: {first}"
+            )
+        self.model = await asyncio.to_thread(calibrate, self.frames)
+
+    def _pilot_counts(self) -> list[int]:
+        """The counts a prior model (the worker's settings, this machine's default costs) finds likely."""
+        cfg = self.settings.batch.options.config(self.counts[-1], self.samples)
+        mtbf = float(flag_value(cfg.extra_args, "mtbf") or DEFAULT_MTBF)  # the emulator's default
+        lead = float(flag_value(cfg.extra_args, "lead") or 0.0)
+        prior = Model(interval=cfg.interval, lead=lead, mtbf=mtbf).predict(
+            self.counts, self.samples, self.deadline, runs=2000, seed=0
+        )
+        return pilot_counts(prior, self.level, PILOT_RUNS)
+
+    async def _predict(self) -> None:
+        assert self.model is not None
+        self.pred = await asyncio.to_thread(
+            self.model.predict,
+            self.counts,
+            self.samples,
+            self.deadline,
+            PREDICT_RUNS,
+            self.settings.batch.options.seed or 0,
+        )
+        self.phase = "measuring"
+        self._notify()
+
+    async def _measure(self) -> None:
+        def pick() -> int | None:
+            self._harvest()
+            self.step = step = self._plan()
+            if step.done:
+                return None
+            inflight = self._inflight()
+            more = {w: n - inflight.get(w, 0) for w, n in step.runs.items() if n > inflight.get(w, 0)}
+            self.bar.set_total(len(self.frames) + len(self.batch.running) + sum(more.values()))
+            # round robin over the counts that want runs (fewest in flight first), the count below
+            # and the larger ones before the candidate: they need few runs, so they finish early
+            wanted = sorted(more, key=lambda w: (inflight.get(w, 0), w == step.candidate, w))
+            return wanted[0] if wanted else None
+
+        await self.batch.drive(
+            pick, lambda w: self._launch(w, pilot=False), lambda: self.step is not None and self.step.done
+        )
+
+    def _plan(self) -> Step:
+        """``next_step`` over the counts whose bound is within one interval of the deadline: beyond
+        that a count is hopeless; within it, crashes can help (lead 0), and a conclusive answer
+        needs the count below the threshold measured, not ruled out by a bound a hair too long."""
+        assert self.pred is not None and self.model is not None
+        near = self.pred[self.pred["bound_s"] <= self.deadline + self.model.interval]
+        return next_step(
+            near,
+            self.measured,
+            level=self.level,
+            confidence=self.confidence,
+            max_total=self.settings.max_runs,
+        )
+
+    def _inflight(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for plan in self.batch.running.values():
+            out[plan.workers] = out.get(plan.workers, 0) + 1
+        return out
+
+    def _launch(self, workers: int, *, pilot: bool) -> None:
+        self.started += 1
+        self.pilot_runs += pilot
+        kind = "pilot" if pilot else "run"
+        seed = self.settings.batch.options.seed
+        seed_r = None if seed is None else run_seed(seed, workers, self.started)
+        run_id = f"{self.tag}-{kind}{self.started}-w{workers}"
+        if pilot:
+            self.pilot_ids.add(run_id)
+        self.batch.start(Plan(self.started - 1, workers, self.started, run_id, seed_r))
+
+    def _harvest(self) -> None:
+        """Take in the runs that ended: their logs, and (after the pilot) their judgement."""
+        for f in self.batch.take():
+            self.frames.append(f.log)
+            if f.judged is None:
+                continue  # cut off by a stop or an interrupt: not a measurement
+            if f.plan.run_id in self.pilot_ids:
+                self.pilot_judged.append(f.judged)
+            else:
+                self.judged.append(f.judged)
+                k, n = self.measured.get(f.plan.workers, (0, 0))
+                self.measured[f.plan.workers] = (k + f.judged.met, n + 1)
+            self._notify()
+
+    def abandon(self) -> None:
+        self.batch.abandon()
+
+    def salvage(self) -> None:
+        """After an interrupt that ended the search abruptly: keep the logs of the runs it cut off."""
+        self._harvest()
+
+    # -- reporting -------------------------------------------------------------------------
+    def _notify(self, result: SearchResult | None = None) -> None:
+        if self.on_update is None:
+            return
+        status = SearchStatus(
+            phase=self.phase,
+            model=self.model,
+            table=self.table(),
+            runs_used=self.started,
+            wall_s=time.monotonic() - self.t0,
+            running=len(self.batch.running),
+            reason="" if self.step is None else self.step.reason,
+            verdict=result,
+        )
+        try:
+            self.on_update(status)
+        except (KeyboardInterrupt, SystemExit) as exc:  # a kernel interrupt during the callback
+            self.batch.interrupt = self.batch.interrupt or exc
+            self.batch.changed.set()
+
+    def table(self) -> pd.DataFrame:
+        judged = pd.DataFrame([dataclasses.astuple(j) for j in self.judged], columns=_JUDGED)
+        return search_table(judged, self.counts, self.pred, self.confidence)
+
+    def result(self) -> SearchResult:
+        """The ``SearchResult`` of the search's state (finished, or stopped part way)."""
+        table = self.table()
+        step = self._plan() if self.pred is not None else None
+        conclusive = bool(step is not None and step.done and step.conclusive)
+        measured = table[table["runs"] > 0]
+        plain = smallest_qualifying(measured, self.level)
+        workers = step.candidate if conclusive and step is not None else plain
+        row = measured[measured["workers"] == workers]
+        k, n = (int(row["successes"].iloc[0]), int(row["runs"].iloc[0])) if not row.empty else (0, 0)
+        return SearchResult(
+            workers=workers,
+            table=table,
+            strong=bool(not row.empty and row["ci_low"].iloc[0] >= self.level),
+            repeats_needed=repeats_needed(k, n, self.level, self.confidence) if not row.empty else None,
+            level=self.level,
+            deadline=self.deadline,
+            confidence=self.confidence,
+            conclusive=conclusive,
+            runs_used=self.started,
+            wall_s=time.monotonic() - self.t0,
+            model=self.model,
+            events=events.concat(self.frames) if self.frames else None,
+            prediction=self.pred,
+            reason="" if step is None else step.reason,
+            pilot_runs=self.pilot_runs,
+            interrupted=self.stopped,
+        )
