@@ -253,7 +253,7 @@ class ThresholdDashboard(widgets.VBox):
         from workerlab.thresholds.search import find_threshold_async
 
         try:
-            kwargs = self.search_kwargs() | {"stop": stop}  # duck-typed as an asyncio.Event until typed Stop
+            kwargs = self.search_kwargs() | {"stop": stop}
             self.status.value = message("starting the search…", MUTED)
             self.result = await find_threshold_async(**kwargs, progress=False, on_update=self._on_update)
         except ConfigError as exc:
