@@ -1,4 +1,4 @@
-"""A raw HTTP client and start-up helpers for the emulator's tests (tests/test_emulator*.py).
+"""A raw HTTP client and start-up helpers for the emulator's tests (tests/worker/test_emulator*.py).
 
 Raw speaks HTTP/1.1 over a plain socket and records when each chunk arrived, so that tests see the
 chunk framing and the pacing exactly as a client would.

@@ -1,4 +1,4 @@
-"""Sweeps: planning, and real sweeps at compressed time (the threshold is in test_threshold.py).
+"""Sweeps: planning, and real sweeps at compressed time (the threshold is in thresholds/test_verdict.py).
 
 Real sweeps run the emulator at ``FAST`` (50 numbers a second) locally and on a Dask
 ``LocalCluster``; like every test here they assert counts, outcomes and that no process is

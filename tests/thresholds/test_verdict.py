@@ -1,7 +1,7 @@
 """The threshold: Wilson intervals, the per-count table and the sweep plot, on hand-built logs.
 
 No process runs here: the logs are constructed (``tests/logbuilder.py``), so every figure is
-known exactly. Real sweeps are in ``test_sweep.py``.
+known exactly. Real sweeps are in ``batch/test_sweep.py``.
 """
 
 from __future__ import annotations
