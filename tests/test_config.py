@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import workerlab as wl
-from workerlab.config import DEADLINE, HOST, MAX_WORKERS, RunOptions, check_sweep, make_config, parse_workers
+from workerlab.batch.plan import BatchSettings
+from workerlab.config import DEADLINE, HOST, MAX_WORKERS, RunOptions, make_config, parse_workers
 from workerlab.errors import ConfigError
 
 
@@ -58,6 +59,13 @@ def test_good_settings_pass_and_numpy_integers_count_as_whole_numbers():
 SWEEP = dict(repeats=2, samples=20, deadline=DEADLINE, parallel=None, max_live_workers=64)
 
 
+def check_batch(workers, **changes) -> list[int]:
+    """``BatchSettings.check`` as a sweep calls it: the sweep's own arguments, then run options."""
+    own = {k: changes.pop(k) for k in list(changes) if k in SWEEP}
+    settings = BatchSettings.check(workers, **{**SWEEP, **own}, options=RunOptions(**changes))
+    return list(settings.counts)
+
+
 @pytest.mark.parametrize(
     "workers, changes, match",
     [
@@ -74,12 +82,12 @@ SWEEP = dict(repeats=2, samples=20, deadline=DEADLINE, parallel=None, max_live_w
 )
 def test_every_bad_sweep_argument_is_a_config_error(workers, changes, match):
     with pytest.raises(wl.ConfigError, match=match):
-        check_sweep(workers, **{**SWEEP, **changes})
+        check_batch(workers, **changes)
 
 
-def test_check_sweep_returns_the_distinct_counts_in_order():
-    assert check_sweep(np.array([4, 2, 4]), **SWEEP) == [2, 4]
-    assert check_sweep(3, **SWEEP) == [3]
+def test_batch_check_returns_the_distinct_counts_in_order():
+    assert check_batch(np.array([4, 2, 4])) == [2, 4]
+    assert check_batch(3) == [3]
 
 
 def test_parse_workers_refuses_with_config_error():

@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -81,7 +81,8 @@ def stall_limit(interval: float, lead: float) -> float:
     return max(3 * interval + lead, STALL_FLOOR)
 
 
-def _seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
+def seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """``value`` as a number of seconds, > 0 (or >= 0 with ``allow_zero``), or a ``ConfigError``."""
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -99,10 +100,10 @@ def share(name: str, value: object) -> float:
 
 
 def _positive(name: str, value: object, *, allow_zero: bool = False) -> float | None:
-    return None if value is None else _seconds(name, value, allow_zero=allow_zero)
+    return None if value is None else seconds(name, value, allow_zero=allow_zero)
 
 
-def _whole(name: str, value: Any, low: int) -> int:
+def whole(name: str, value: Any, low: int) -> int:
     """``value`` as an int >= ``low`` (numpy integers too; never a bool or a float)."""
     try:
         if isinstance(value, bool):
@@ -174,7 +175,7 @@ class RunOptions:
                     f"{self.worker_bin!r} may not accept them. Pass them explicitly through worker_args "
                     f"(e.g. worker_args=('-{given[0]}', '...')) if your binary does."
                 )
-        max_line = _whole("max_line", self.max_line, MAX_LINE_RANGE[0])
+        max_line = whole("max_line", self.max_line, MAX_LINE_RANGE[0])
         if max_line > MAX_LINE_RANGE[1]:
             raise ConfigError(
                 f"max_line must be at most {MAX_LINE_RANGE[1]} bytes (a valid line is a few bytes), got {max_line}"
@@ -184,11 +185,11 @@ class RunOptions:
             "worker_args": _arguments(self.worker_args),
             "interval": _positive("interval", self.interval),
             "mtbf": _positive("mtbf", self.mtbf, allow_zero=True),
-            "seed": None if self.seed is None else _whole("seed", self.seed, 0),
+            "seed": None if self.seed is None else whole("seed", self.seed, 0),
             "timeout": _positive("timeout", self.timeout),
             "stall_after": _positive("stall_after", self.stall_after),
-            "start_timeout": _seconds("start_timeout", self.start_timeout),
-            "max_workers": _whole("max_workers", self.max_workers, 1),
+            "start_timeout": seconds("start_timeout", self.start_timeout),
+            "max_workers": whole("max_workers", self.max_workers, 1),
             "max_line": max_line,
         }
         for name, value in checked.items():
@@ -205,20 +206,20 @@ class RunOptions:
         pace = self.interval
         if pace is None:
             from_args = flag_value(args, "interval")
-            pace = _seconds("-interval in worker_args", from_args) if from_args else DEFAULT_INTERVAL
+            pace = seconds("-interval in worker_args", from_args) if from_args else DEFAULT_INTERVAL
         lead_arg = flag_value(args, "lead")
-        lead = _seconds("-lead in worker_args", lead_arg, allow_zero=True) if lead_arg else 0.0
+        lead = seconds("-lead in worker_args", lead_arg, allow_zero=True) if lead_arg else 0.0
         return pace, lead
 
     def config(self, workers: int, samples: int, *, run_id: str | None = None) -> Config:
         """One run's ``Config`` of ``workers`` workers and a target of ``samples`` (checked here)."""
-        workers = _whole("workers", workers, 1)
+        workers = whole("workers", workers, 1)
         if workers > self.max_workers:
             raise ConfigError(
                 f"{workers} workers is more than the cap of {self.max_workers} (the challenge allows 16); "
                 f"raise the cap on purpose with max_workers={workers} (CLI: --max-workers {workers})."
             )
-        samples = _whole("samples", samples, 1)
+        samples = whole("samples", samples, 1)
         if run_id is not None and not (isinstance(run_id, str) and run_id):
             raise ConfigError(f"run_id must be a non-empty string, got {run_id!r}")
         pace, lead = self.pace()
@@ -290,39 +291,6 @@ def make_config(
         )
     opts = RunOptions(**options)
     return opts.config(workers, samples, run_id=run_id)
-
-
-def check_sweep(
-    workers: int | Iterable[int],
-    *,
-    repeats: int,
-    samples: int,
-    deadline: float,
-    parallel: int | None,
-    max_live_workers: int,
-    **run_options: object,
-) -> list[int]:
-    """Check a sweep's own arguments and every distinct run it would make; its worker counts, sorted.
-
-    Raises ``ConfigError`` before anything is spawned. ``run_options`` are ``make_config``'s.
-    """
-    counts = [workers] if isinstance(workers, int) else list(workers)
-    if not counts:
-        raise ConfigError("workers is empty: give at least one worker count, e.g. range(8, 17)")
-    counts = sorted({_whole("every worker count", c, 1) for c in counts})
-    repeats = _whole("repeats", repeats, 1)
-    max_live_workers = _whole("max_live_workers", max_live_workers, 1)
-    if parallel is not None:
-        _whole("parallel (None or a number of runs)", parallel, 1)
-    _seconds("deadline", deadline)
-    for c in counts:  # every distinct run configuration, checked as collect() would
-        make_config(c, samples, **run_options)  # type: ignore[arg-type]
-    if counts[-1] > max_live_workers:
-        raise ConfigError(
-            f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than "
-            f"max_live_workers={max_live_workers}; raise it or sweep fewer workers"
-        )
-    return counts
 
 
 def parse_workers(spec: str) -> list[int]:

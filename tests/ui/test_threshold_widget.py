@@ -12,6 +12,7 @@ import pytest
 from helpers import FAST, pid_alive, wait_for_async
 
 from workerlab.engine import procs
+from workerlab.errors import ConfigError
 from workerlab.plots.search_progress import plot_search
 from workerlab.ui.threshold import ThresholdDashboard, threshold_dashboard
 
@@ -122,3 +123,14 @@ def test_plot_search_shows_each_counts_share_with_its_interval_beside_the_model(
         "level",
         "threshold",
     ]
+
+
+def test_the_threshold_widget_checks_its_presets_as_the_run_dashboard_does():
+    with pytest.raises(TypeError, match=r"threshold_dashboard\(\) got unknown settings \['colour'\]"):
+        threshold_dashboard(colour="red")
+    with pytest.raises(ConfigError, match="worker_args must be a sequence of strings"):
+        threshold_dashboard(worker_args="-lead 0.5")
+    with pytest.raises(ConfigError, match="seed must be a whole number"):
+        threshold_dashboard(seed=1.5)
+    with pytest.raises(ConfigError, match="samples must be at least 1"):
+        threshold_dashboard(samples=0)

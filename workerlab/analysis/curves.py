@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workerlab.analysis import runs
-from workerlab.log import tidy
+from workerlab.log import events, tidy
 
 __all__ = ["Throughput", "Timeline", "throughput", "timeline", "MARKED", "TIMELINE_EVENTS"]
 
@@ -71,7 +71,7 @@ def throughput(df: pd.DataFrame, *, deadline: float | None = None) -> Throughput
     t = p["t"].to_numpy()
     kept = tidy.kept_mask(p)
     run_end = p.groupby("_run")["t"].max().reindex(range(n_runs)).to_numpy()
-    by_worker = (p["worker_id"] >= 1).to_numpy()
+    by_worker = events.is_worker_row(p)
     curves: list[pd.DataFrame] = []
     marks: dict[str, list[pd.DataFrame]] = {kind: [] for kind in MARKED}
     for r in range(n_runs):
@@ -148,7 +148,7 @@ def timeline(df: pd.DataFrame, *, run_id: str | None = None) -> Timeline:
     p, _ = tidy.prepare(rows)
     procs = runs.processes(rows)
     summ = runs.summary(rows).iloc[0]
-    by_worker = (p["worker_id"] >= 1).to_numpy()
+    by_worker = events.is_worker_row(p)
     s = p[tidy.event_mask(p, "sample")]
     kinds = [p[tidy.event_mask(p, kind) & by_worker].assign(kind=kind) for kind in TIMELINE_EVENTS]
     outcome, elapsed = summ["outcome"], summ["elapsed_s"]

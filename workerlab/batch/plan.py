@@ -13,7 +13,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workerlab.config import Config, RunOptions, check_sweep
+from workerlab.config import Config, RunOptions, seconds, whole
+from workerlab.errors import ConfigError
 
 __all__ = ["Plan", "BatchSettings", "run_seed"]
 
@@ -62,18 +63,27 @@ class BatchSettings:
         options: RunOptions,
         repeats: int = 1,
     ) -> BatchSettings:
-        """Validate the batch's arguments and every distinct run it could make (``ConfigError``)."""
-        counts = check_sweep(
-            workers,
-            repeats=repeats,
-            samples=samples,
-            deadline=deadline,
-            parallel=parallel,
-            max_live_workers=max_live_workers,
-            max_workers=options.max_workers,
-        )
+        """Check a batch's arguments and every distinct run it could make, before anything is spawned.
+
+        Every bad input raises ``ConfigError``; ``repeats`` is checked for a sweep's sake. The
+        settings hold the distinct worker counts, sorted.
+        """
+        given = [workers] if isinstance(workers, int) else list(workers)
+        if not given:
+            raise ConfigError("workers is empty: give at least one worker count, e.g. range(8, 17)")
+        counts = sorted({whole("every worker count", c, 1) for c in given})
+        whole("repeats", repeats, 1)
+        capacity = whole("max_live_workers", max_live_workers, 1)
+        if parallel is not None:
+            whole("parallel (None or a number of runs)", parallel, 1)
+        seconds("deadline", deadline)
         for c in counts:  # every distinct run configuration, checked as collect() would
             options.config(c, samples)
+        if counts[-1] > capacity:
+            raise ConfigError(
+                f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than "
+                f"max_live_workers={capacity}; raise it or sweep fewer workers"
+            )
         return cls(tuple(counts), samples, float(deadline), parallel, max_live_workers, options)
 
     def config(self, plan: Plan) -> Config:

@@ -19,6 +19,8 @@ from typing import Any
 from workerlab.cli import output as cli_format
 from workerlab.config import (
     DEADLINE,
+    DEFAULT_INTERVAL,
+    DEFAULT_MTBF,
     MAX_LINE,
     MAX_LIVE_WORKERS,
     MAX_WORKERS,
@@ -50,8 +52,12 @@ def _worker_options(p: argparse.ArgumentParser, *, seed: str, timeout: str) -> N
         default=[],
         help="extra argument for every worker (repeat; use --worker-arg=-flag)",
     )
-    p.add_argument("--interval", type=float, help="emulator: seconds between numbers (default 1)")
-    p.add_argument("--mtbf", type=float, help="emulator: mean seconds to a crash (0 = never; default 30)")
+    p.add_argument(
+        "--interval", type=float, help=f"emulator: seconds between numbers (default {DEFAULT_INTERVAL:g})"
+    )
+    p.add_argument(
+        "--mtbf", type=float, help=f"emulator: mean seconds to a crash (0 = never; default {DEFAULT_MTBF:g})"
+    )
     p.add_argument("--seed", type=int, help=seed)
     p.add_argument("--timeout", type=float, help=timeout)
     p.add_argument(

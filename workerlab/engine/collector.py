@@ -24,7 +24,7 @@ import pandas as pd
 from workerlab.config import MAX_LINE, MAX_WORKERS, START_TIMEOUT, Config, RunOptions
 from workerlab.engine import ports, procs, streaming
 from workerlab.engine.limiter import START_CONCURRENCY, StartLimiter
-from workerlab.engine.status import Record, RunStatus
+from workerlab.engine.status import Record, Recorder, RunStatus
 from workerlab.engine.stop import Stop
 from workerlab.errors import CollectError, CollectStopped, CollectTimeout, WorkerStartError
 from workerlab.log import events
@@ -40,7 +40,7 @@ STOP_GRACE = 0.5
 READ_BUFFER = 1 << 16
 
 
-class Run:
+class Run(Recorder):
     """One collection run. ``records`` grows live; ``frame()`` snapshots it as an event log.
 
     ``start_limiter`` bounds how many worker processes spawn and get ready at once; runs that
@@ -76,23 +76,7 @@ class Run:
         self._started = asyncio.Event()  # every slot was ready once, or the run ended
         self._up: set[int] = set()  # slots that have been ready once
 
-    # -- recording ---------------------------------------------------------------
-    def now(self) -> float:
-        return time.monotonic() - self.t0
-
-    def record(
-        self,
-        event: str,
-        worker_id: int,
-        pid: int | None = None,
-        port: int | None = None,
-        value: int | None = None,
-        detail: str | None = None,
-        at: float | None = None,
-    ) -> None:
-        """Append one raw event; ``at`` is when it happened (run time) if that was before now."""
-        self.records.append((event, worker_id, pid, port, value, self.now() if at is None else at, detail))
-
+    # -- recording (``record`` and ``now`` are the Recorder's) ----------------------
     def counted(self, n: int, t: float) -> None:
         """``n`` more samples arrived at run time ``t`` (their records are appended already)."""
         self.count += n

@@ -6,6 +6,7 @@ records) and the widgets (which read) need not import the collector that uses th
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workerlab.config import Config
@@ -20,10 +21,11 @@ Record = tuple[Any, ...]
 
 
 class Recorder(Protocol):
-    """What a stream needs of its run (``collector.Run`` provides it): where to record, what was asked.
+    """What a stream needs of its run (``collector.Run`` subclasses it): where to record, what was asked.
 
     ``records`` takes raw tuples in ``log.events.RECORD_FIELDS`` order, ``t`` in seconds since ``t0``
     (``time.monotonic()`` at the run's start); ``counted`` is told of every batch of samples.
+    ``record`` and ``now`` are written here once, for the run that subclasses this protocol.
     """
 
     config: Config
@@ -40,11 +42,15 @@ class Recorder(Protocol):
         value: int | None = None,
         detail: str | None = None,
         at: float | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Append one raw event; ``at`` is when it happened (run time) if that was before now."""
+        self.records.append((event, worker_id, pid, port, value, self.now() if at is None else at, detail))
 
     def counted(self, n: int, t: float) -> None: ...
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.t0
 
 
 class RunStatus(Protocol):

@@ -38,7 +38,7 @@ from workerlab.errors import ConfigError
 from workerlab.ui import render
 from workerlab.ui.compare import COMPARE_LAST, ComparePanel, History
 from workerlab.ui.live import LivePanel, LiveView
-from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message
+from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message, preset
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,16 +71,7 @@ class Dashboard(widgets.VBox):
     """The dashboard widget. Build it with :func:`dashboard`; see the module docstring."""
 
     def __init__(self, worker_bin: str | None = None, **defaults: Any) -> None:
-        unknown = sorted(set(defaults) - set(DEFAULTS))
-        if unknown:
-            raise TypeError(
-                f"dashboard() got unknown settings {unknown}; it accepts worker_bin and {sorted(DEFAULTS)}"
-            )
-        d = {**DEFAULTS, **defaults}
-        # the run's validator, on what the widgets cannot change (the slider stops at the cap)
-        make_config(
-            d["workers"], d["samples"], worker_args=d["worker_args"], timeout=d["timeout"], seed=d["seed"]
-        )
+        d = preset("dashboard", DEFAULTS, defaults)
         self._settings = s = Settings(d, worker_bin)
         self.workers, self.samples, self.deadline = s.workers, s.samples, s.deadline
         self.mtbf, self.interval, self.worker_bin = s.mtbf, s.interval, s.worker_bin

@@ -14,10 +14,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from workerlab.config import DEADLINE, DEFAULT_INTERVAL, MAX_WORKERS
+from workerlab.config import DEADLINE, DEFAULT_INTERVAL, MAX_WORKERS, make_config
 from workerlab.errors import ConfigError
 
-__all__ = ["Settings", "DEADLINE_INTERVALS", "message", "MUTED", "OK", "ERROR", "WARN"]
+__all__ = ["Settings", "preset", "DEADLINE_INTERVALS", "message", "MUTED", "OK", "ERROR", "WARN"]
 
 #: the default deadline, in intervals of the chosen pace (the challenge: 10 s at 1 s)
 DEADLINE_INTERVALS = DEADLINE / DEFAULT_INTERVAL
@@ -28,6 +28,25 @@ OK, ERROR, WARN, MUTED = "#1b7f3b", "#b00020", "#a15c00", "#555555"
 def message(text: str, color: str) -> str:
     """An HTML line of ``text`` in ``color`` (status lines)."""
     return f"<div style='color:{color};white-space:pre-wrap;line-height:1.35'>{html.escape(text)}</div>"
+
+
+def preset(widget: str, defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """A widget's settings: ``defaults`` with what its caller ``given``, checked before anything shows.
+
+    An unknown name is a ``TypeError``; what the widgets cannot change (worker arguments, timeout,
+    seed, and the worker count and samples as given) is checked by the run's own validator
+    (``ConfigError``).
+    """
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TypeError(
+            f"{widget}() got unknown settings {unknown}; it accepts worker_bin and {sorted(defaults)}"
+        )
+    d = {**defaults, **given}
+    make_config(
+        d.get("workers", 1), d["samples"], worker_args=d["worker_args"], timeout=d["timeout"], seed=d["seed"]
+    )
+    return d
 
 
 def _look(width: str) -> dict[str, Any]:

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, MAX_WORKERS, make_config
+from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, MAX_WORKERS
 from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.ui import render
-from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message
+from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message, preset
 
 if TYPE_CHECKING:
     from workerlab.thresholds.search import SearchStatus
@@ -58,19 +58,7 @@ class ThresholdDashboard(widgets.VBox):
     """The threshold search widget; build it with :func:`threshold_dashboard`."""
 
     def __init__(self, worker_bin: str | None = None, **defaults: Any) -> None:
-        unknown = sorted(set(defaults) - set(DEFAULTS))
-        if unknown:
-            raise TypeError(
-                f"threshold_dashboard() got unknown settings {unknown}; it accepts {sorted(DEFAULTS)}"
-            )
-        d = {**DEFAULTS, **defaults}
-        make_config(
-            1,
-            d["samples"],
-            worker_args=d["worker_args"],
-            timeout=d["timeout"],
-            seed=d["seed"],
-        )
+        d = preset("threshold_dashboard", DEFAULTS, defaults)
         self.confidence, self.max_runs = float(d["confidence"]), int(d["max_runs"])
         self._settings = s = Settings({**d, "workers": MAX_WORKERS}, worker_bin)
         self.samples, self.deadline, self.mtbf, self.interval, self.worker_bin = (
@@ -253,7 +241,7 @@ class ThresholdDashboard(widgets.VBox):
         from workerlab.thresholds.search import find_threshold_async
 
         try:
-            kwargs = self.search_kwargs() | {"stop": stop}  # duck-typed as an asyncio.Event until typed Stop
+            kwargs = self.search_kwargs() | {"stop": stop}
             self.status.value = message("starting the search…", MUTED)
             self.result = await find_threshold_async(**kwargs, progress=False, on_update=self._on_update)
         except ConfigError as exc:
