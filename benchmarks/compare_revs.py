@@ -15,8 +15,8 @@ machine's load hits both alike; the threshold search, about 5 minutes at the rea
 - the soak (benchmarks/soak.py --runs N): lines lost, duplicated, invented; processes and ports left;
 - the threshold search at the real pace (`workerlab threshold --json`): runs, wall, answer.
 
-Writes benchmarks/results/compare_revs.json (every figure, each revision's commit, the load before and
-after each measurement) and prints a Markdown table of medians.
+Writes benchmarks/results/<name>.json (every figure, each revision's commit, the load before and after
+each measurement) and <name>.md, a table of medians, which it also prints (--name, default compare_revs).
 """
 
 from __future__ import annotations
@@ -119,6 +119,9 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=3, help="main-job runs of each revision (default 3)")
     parser.add_argument("--soak-runs", type=int, default=40)
     parser.add_argument("--no-search", action="store_true", help="skip the 5-minute threshold searches")
+    parser.add_argument(
+        "--name", default="compare_revs", help="results/<name>.json and .md (default compare_revs)"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {"measured": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,7 +142,7 @@ def main() -> int:
             for path, _ in trees:
                 subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "compare_revs.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n")
     rows = [
         ("main job: efficiency (median)", "main", "efficiency"),
         ("main job: elapsed s (median)", "main", "elapsed_s"),
@@ -153,7 +156,7 @@ def main() -> int:
         ("threshold search: answer", "search", "workers"),
     ]
     b, a = trees[0][1], trees[1][1]
-    print(f"| figure | before ({b}) | after ({a}) |\n|---|---|---|")
+    table = [f"| figure | before ({b}) | after ({a}) |", "|---|---|---|"]
     for label, group, key in rows:
         cells = []
         for commit in (b, a):
@@ -163,7 +166,15 @@ def main() -> int:
             else:
                 value = _median(rs, key)
                 cells.append(f"{value:.4g}" if isinstance(value, float) else str(value))
-        print(f"| {label} | {cells[0]} | {cells[1]} |")
+        table.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    loads = [m["load"] for c in (b, a) for ms in results[c].values() if isinstance(ms, list) for m in ms]
+    peak = max((x[0] for pair in loads for x in pair), default=float("nan"))
+    text = "\n".join(table)
+    note = (
+        f"Measured {results['measured']} UTC by benchmarks/compare_revs.py; 1-minute load up to {peak:g}.\n"
+    )
+    (RESULTS / f"{args.name}.md").write_text(f"# {b} against {a}\n\n{note}\n{text}\n")
+    print(text)
     return 0
 
 
