@@ -177,3 +177,25 @@ def test_the_details_read_back_are_read_by_the_log_module():
     df = b.frame()
     assert df.loc[events.is_overlong(df), "t"].tolist() == [2.1]
     assert events.stall_limits(df).tolist() == [0.75, 1e-05]
+
+
+@pytest.mark.parametrize(
+    "efficiency, restarts, says",
+    [
+        (0.995, 3, None),
+        (1.0, 0, None),
+        (1.04, 3, "a restarted worker's first number comes at once"),
+        (1.001, 1, "a restarted worker's first number comes at once"),
+        (1.04, 0, "faster than the measured interval"),
+    ],
+)
+def test_a_run_ahead_of_the_bound_says_why(efficiency, restarts, says):
+    row = dict(analysis.summary(faulty_run().frame()).iloc[0]) | {
+        "efficiency": efficiency,
+        "restarts": restarts,
+    }
+    total = dict(report.details(row, deadline=10.0))["total time"]
+    assert f"efficiency {efficiency:.3f}" in total
+    assert ("ahead of the bound" in total) == (says is not None)
+    if says is not None:
+        assert says in total
