@@ -160,7 +160,7 @@ class SearchPlan:
     # -- the next step -------------------------------------------------------------------------
     def _fix(self, w: int, aim: str) -> str | None:
         c = self.runs[w]
-        c.fix(aim, self.level, self.confidence, min(PLAN_MAX_RUNS, self.max_runs))
+        c.fix(aim, self.level, self.confidence, PLAN_MAX_RUNS)  # max_runs caps the search, not a plan
         return c.update()
 
     def _decisive(self) -> tuple[int, int | None] | Step:
