@@ -23,8 +23,8 @@ from helpers import CLI, ROOT, start_cli, wait_gone
 
 import workerlab as wl
 from workerlab.engine.stop import Stop
-from workerlab.thresholds.search import SearchStatus
 from workerlab.thresholds.exact import cp_interval
+from workerlab.thresholds.search import SearchStatus
 
 SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
 ARGS = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
@@ -184,7 +184,9 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(proc.stdout)
-    assert {"workers", "conclusive", "runs_used", "wall_s", "model", "table", "power", "decisions"} <= set(rep)
+    assert {"workers", "conclusive", "runs_used", "wall_s", "model", "table", "power", "decisions"} <= set(
+        rep
+    )
     assert rep["below_examined"] is True and 0 < rep["power"]["at_predicted"] <= 1
     assert [d["decision"] for d in rep["decisions"]] == ["below", "meets"]
     assert rep["workers"] == 6 and rep["conclusive"] is True

@@ -96,7 +96,9 @@ def test_threshold_table_and_answer(constructed):
     assert list(t.index) == [13, 14, 15, 16]
     assert list(t.runs) == [1, 3, 3, 3] and list(t.successes) == [1, 0, 3, 3]
     assert t.loc[14, "success_rate"] == 0 and t.loc[15, "success_rate"] == 1
-    assert t.loc[15, "ci_low"] == approx(0.025 ** (1 / 3)) and t.loc[14, "ci_high"] == approx(1 - 0.025 ** (1 / 3))
+    assert t.loc[15, "ci_low"] == approx(0.025 ** (1 / 3)) and t.loc[14, "ci_high"] == approx(
+        1 - 0.025 ** (1 / 3)
+    )
     assert t.loc[15, "median_elapsed_s"] == approx(9.06) and t.loc[14, "p95_elapsed_s"] == approx(10.06)
     assert t.loc[13, "median_elapsed_s"] == approx(0.06 + 11 * 0.8)
     assert t.loc[15, "median_bound_s"] == approx(9.0) and t.loc[14, "median_bound_s"] == approx(10.0)
