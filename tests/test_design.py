@@ -77,6 +77,8 @@ def test_the_candidate_moves_up_when_shown_below_and_keeps_its_plan_as_the_count
     assert step.candidate == 16 and step.below == 15 and sp.runs[15].decision == BELOW
     assert sp.runs[15].plan is plan15 and sp.runs[16].plan_from == SCREEN_RUNS
     assert step.runs[16] >= sp.runs[16].plan.looks[0] and 15 not in step.runs  # type: ignore[union-attr]
+    # the model was shown wrong at 15: 16's plan is chosen to stay powerful at 0.99 too
+    assert sp.model_wrong and sp.runs[16].plan.operating(0.99).power >= 0.8  # type: ignore[union-attr]
 
 
 def test_the_candidate_moves_down_when_the_count_below_meets():

@@ -49,11 +49,13 @@ def clip(p: float) -> float:
 
 
 @functools.lru_cache(maxsize=1024)
-def choose(aim: str, p: float, level: float, confidence: float, most: int) -> Plan:
+def choose(aim: str, p: float, level: float, confidence: float, most: int, robust: bool = False) -> Plan:
     """The plan for a count predicted at ``p``: among the certified plans, the fewest expected runs
     (one by one, as ``Plan.decide`` stops them) at ``p`` with power 0.8 there; the power at 0.99 is
-    reported, not required (requiring it costs a candidate predicted at 0.999 17 runs more)."""
-    return plan_runs(p, level, confidence, aim=aim, max_runs=most, also=(), one_by_one=True)
+    reported, not required (requiring it costs a candidate predicted at 0.999 11 runs more), unless
+    ``robust``: once the model was shown wrong, a candidate's plan wants power 0.8 at 0.99 too."""
+    also = (ROBUST_RATE,) if robust and aim == MEETS and p > ROBUST_RATE > level else ()
+    return plan_runs(p, level, confidence, aim=aim, max_runs=most, also=also, one_by_one=True)
 
 
 @dataclass
@@ -70,11 +72,11 @@ class CountRuns:
     decision: str | None = None
     _seen: tuple[int, int] = (0, 0)  # (failures, runs) of the plan's prefix already given to decide
 
-    def fix(self, aim: str, level: float, confidence: float, most: int) -> None:
+    def fix(self, aim: str, level: float, confidence: float, most: int, robust: bool = False) -> None:
         """Fix this count's plan now, before its first counted run (a no-op if it has one)."""
         if self.plan is not None:
             return
-        self.plan = choose(aim, clip(self.p_pred), level, confidence, most)
+        self.plan = choose(aim, clip(self.p_pred), level, confidence, most, robust)
         self.aim, self.plan_from = aim, self.started
 
     def counted(self) -> tuple[int, int]:
@@ -138,6 +140,8 @@ class SearchPlan:
         self.runs = {w: CountRuns(w, float(predicted[w])) for w in self.counts}
         self.level, self.confidence, self.max_runs = level, confidence, max_runs
         self.total = 0
+        self.model_wrong = False  # a count the model expected to meet was shown below
+        self.first: tuple[int, int] | None = None  # the first candidate and count below: the power's
         ok = [all(predicted[v] >= level for v in self.counts[i:]) for i in range(len(self.counts))]
         self.candidate: int | None = self.counts[ok.index(True)] if any(ok) else None
 
@@ -159,8 +163,12 @@ class SearchPlan:
 
     # -- the next step -------------------------------------------------------------------------
     def _fix(self, w: int, aim: str) -> str | None:
+        """Fix ``w``'s plan if it has none: robust once a count predicted to meet was shown below
+        (other counts' runs, independent of this one's, so its plan is still fixed before its own)."""
         c = self.runs[w]
-        c.fix(aim, self.level, self.confidence, PLAN_MAX_RUNS)  # max_runs caps the search, not a plan
+        c.fix(aim, self.level, self.confidence, PLAN_MAX_RUNS, self.model_wrong)  # max_runs caps the search
+        if c.plan is not None and self.first is None and aim == BELOW:
+            self.first = (self.candidate, w)  # type: ignore[assignment]
         return c.update()
 
     def _decisive(self) -> tuple[int, int | None] | Step:
@@ -176,6 +184,7 @@ class SearchPlan:
                         None, None, {}, True, False, f"no count up to {c} is shown to reach {self.level:g}"
                     )
                 self.candidate = self.counts[self.counts.index(c) + 1]
+                self.model_wrong = True
                 continue
             b = self.below_of(c)
             if b is not None and self._fix(b, BELOW) == MEETS:
@@ -240,22 +249,21 @@ class SearchPlan:
         return out
 
     def power(self) -> dict[str, float | None]:
-        """P(conclusive) of the current candidate's and count below's plans, exact: at the predicted
-        rates, and with the candidate's true rate at 0.99 (``ROBUST_RATE``)."""
-        c = self.candidate
+        """P(conclusive) of the search's first plans (the first candidate's and its count below's),
+        exact: at the predicted rates, and with the candidate's true rate at 0.99 (``ROBUST_RATE``).
+        A count with no count below: its P(meets) alone."""
+        c = self.candidate if self.first is None else self.first[0]
         if c is None or self.runs[c].plan is None:
             return {"at_predicted": None, "at_0.99": None}
         pc = self.runs[c]
         assert pc.plan is not None
-        b = self.below_of(c)
         below = 1.0
-        if b is not None and self.runs[b].plan is not None:
-            rb = self.runs[b]
+        if self.first is not None:
+            rb = self.runs[self.first[1]]
             assert rb.plan is not None
             below = rb.plan.operating(clip(rb.p_pred)).below
-        p = clip(pc.p_pred)
         return {
-            "at_predicted": pc.plan.operating(p).meets * below,
+            "at_predicted": pc.plan.operating(clip(pc.p_pred)).meets * below,
             "at_0.99": pc.plan.operating(ROBUST_RATE).meets * below,
         }
 
