@@ -309,7 +309,11 @@ class Searcher:
         step = self._plan() if self.pred is not None else None
         conclusive = bool(step is not None and step.done and step.conclusive)
         measured = table[table["runs"] > 0]
-        plain = smallest_qualifying(measured, self.level)
+        planned = set() if self.plan is None else {d["workers"] for d in self.plan.decisions()}
+        # "so far" rests on the counts measured by a plan: a 3-run screen is no evidence of meeting
+        plain = smallest_qualifying(
+            measured[measured["workers"].isin(planned)] if planned else measured, self.level
+        )
         workers = step.candidate if conclusive and step is not None else plain
         row = measured[measured["workers"] == workers]
         k, n = (int(row["successes"].iloc[0]), int(row["runs"].iloc[0])) if not row.empty else (0, 0)
