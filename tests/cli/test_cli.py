@@ -121,7 +121,7 @@ def test_cli_sweep_json(capsys, tmp_path):
     assert (th["workers"], th["strong"], th["repeats_needed"], th["level"], th["deadline"]) == (
         2,
         False,
-        73,
+        72,
         0.95,
         30,
     )
@@ -183,10 +183,10 @@ def test_sweep_table_labels_its_intervals_with_their_confidence():
     lines = output.format_sweep(rep).splitlines()
     assert lines[0] == default[0].replace("95% CI", "80% CI") and "95%" not in "\n".join(lines)
     assert rep["threshold"]["confidence"] == 0.8
-    from workerlab.thresholds.verdict import wilson_interval
+    from workerlab.thresholds.exact import cp_interval
 
     lo = {r["workers"]: r["ci_low"] for r in rep["rows"]}
-    assert lo[4] == pytest.approx(wilson_interval(3, 3, 0.8)[0]) and lo[4] > wilson_interval(3, 3)[0]
+    assert lo[4] == pytest.approx(cp_interval(3, 3, 0.8)[0]) and lo[4] > cp_interval(3, 3, 0.95)[0]
     assert f"{lo[4]:.2f}–1.00" in lines[2]  # the row shows the interval at that confidence
 
 

@@ -4,7 +4,8 @@ The setting makes the answer certain without asserting on time: 60 samples at 0.
 crashes. Two workers need 29 intervals (1.45 s), within the 1.46 s deadline, so the search must
 measure them, but a worker's start-up alone (spawn to ready, ~20 ms) makes them miss it every
 time; six workers need 9 intervals (0.45 s) and have a second of slack. So the search must find 6,
-measure 2 as the count below (the counts allowed are 2 and 6), and be conclusive at level 0.8.
+measure 2 as the count below (the counts allowed are 2 and 6; the count below is always
+measured), and be conclusive at level 0.8.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from helpers import CLI, ROOT, start_cli, wait_gone
 
 import workerlab as wl
 from workerlab.engine.stop import Stop
+from workerlab.thresholds.exact import cp_interval
 from workerlab.thresholds.search import SearchStatus
-from workerlab.thresholds.verdict import wilson_interval
 
 SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
 ARGS = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
@@ -38,12 +39,20 @@ def assert_no_process_left(th: wl.Threshold) -> None:
     assert wait_gone(pids(th)) == []
 
 
+def assert_below_measured(th: wl.Threshold) -> None:
+    """A conclusive search has its count below measured by its own plan and shown below the level."""
+    if th.conclusive:
+        assert th.below_examined and th.workers is not None
+        below = [d for d in th.decisions if d["workers"] < th.workers]
+        assert below and below[-1]["decision"] == "below" and below[-1]["runs"] > 0
+        assert th.row(below[-1]["workers"])["ci_high"] < th.level
+
+
 def assert_conclusive_at_6(th: wl.Threshold) -> None:
     assert th.conclusive and th.workers == 6 and th.strong
     t = th.table.set_index("workers")
-    # 2 workers are measured as the count below, unless a loaded machine stretched the pilot's
-    # interval by 4 % or more (their bound is then over an interval past the deadline: hopeless)
-    assert t.loc[2, "successes"] == 0 and (t.loc[2, "runs"] == 0 or t.loc[2, "ci_high"] < 0.8)
+    assert_below_measured(th)
+    assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] > 0
     assert t.loc[6, "ci_low"] >= 0.8
     assert th.pilot_runs == 4 and th.model is not None and th.model.runs == 4
     assert th.runs_used is not None and th.runs_used >= th.pilot_runs + int(t["runs"].sum())
@@ -79,6 +88,7 @@ def test_a_given_model_skips_the_pilot():
     model = wl.Model(interval=0.05, mtbf=0)
     th = wl.find_threshold(**SEARCH, model=model)
     assert th.pilot_runs == 0 and th.model is model
+    assert_below_measured(th)
     # the bound of 2 workers is exactly 29 intervals, 1.45 s: measured as the count below, beside the answer
     t = th.table.set_index("workers")
     assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
@@ -174,7 +184,11 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(proc.stdout)
-    assert {"workers", "conclusive", "runs_used", "wall_s", "model", "table"} <= set(rep)
+    assert {"workers", "conclusive", "runs_used", "wall_s", "model", "table", "power", "decisions"} <= set(
+        rep
+    )
+    assert rep["below_examined"] is True and 0 < rep["power"]["at_predicted"] <= 1
+    assert [d["decision"] for d in rep["decisions"]] == ["below", "meets"]
     assert rep["workers"] == 6 and rep["conclusive"] is True
     assert rep["model"]["interval"] == pytest.approx(0.05, rel=0.05)
     assert {r["workers"] for r in rep["table"]} == {2, 6}
@@ -226,7 +240,7 @@ def test_search_table_keeps_unmeasured_counts():
     r = search_table(pd.DataFrame(runs), [2, 3, 4], None, 0.95).set_index("workers").loc[4]
     assert (r["runs"], r["successes"], r["not_reached"]) == (3, 1, 1)
     assert r["median_elapsed_s"] == pytest.approx(1.2) and r["bound_s"] == pytest.approx(0.7)
-    assert (r["ci_low"], r["ci_high"]) == pytest.approx(wilson_interval(1, 3))
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx(cp_interval(1, 3, 0.95))
 
 
 def test_a_search_whose_pilot_runs_all_fail_raises_the_collect_error_itself():

@@ -1,4 +1,4 @@
-"""The threshold: Wilson intervals, the per-count table and the sweep plot, on hand-built logs.
+"""The threshold: exact (Clopper-Pearson) intervals, the per-count table and the sweep plot, on hand-built logs.
 
 No process runs here: the logs are constructed (``tests/logbuilder.py``), so every figure is
 known exactly. Real sweeps are in ``batch/test_sweep.py``.
@@ -18,6 +18,7 @@ from logbuilder import LogBuilder, perfect_run
 from logbuilder import sweep as concat_logs
 
 import workerlab as wl
+from workerlab.thresholds.exact import cp_interval
 from workerlab.thresholds.verdict import repeats_needed, wilson_interval
 
 approx = pytest.approx
@@ -41,15 +42,26 @@ def test_wilson_interval_against_hand_computed_values():
         assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
 
 
+def test_exact_interval_against_hand_computed_values():
+    # all successes: the low end is 0.025^(1/n) (one-sided 97.5 %); none: the high end is 1 - that
+    for n in (1, 3, 20, 72):
+        assert cp_interval(n, n, 0.95) == approx((0.025 ** (1 / n), 1.0))
+        assert cp_interval(0, n, 0.95) == approx((0.0, 1 - 0.025 ** (1 / n)))
+    assert cp_interval(3, 3, 0.8) == approx((0.1 ** (1 / 3), 1.0))
+    assert all(math.isnan(v) for v in cp_interval(0, 0, 0.95))
+    # exact never covers less than it says: wider than Wilson at 4 of 5
+    assert cp_interval(4, 5, 0.95)[0] < wilson_interval(4, 5)[0]
+
+
 def test_repeats_needed_is_the_first_count_whose_low_end_reaches_the_level():
-    # all successes: n / (n + z²) >= 0.95  <=>  n >= 19 z² = 72.99
-    assert repeats_needed(5, 5, 0.95) == 73
-    assert wilson_interval(73, 73)[0] >= 0.95 > wilson_interval(72, 72)[0]
-    assert repeats_needed(3, 3, 0.9) == 35  # n >= 9 z² = 34.57
+    # all successes: 0.025^(1/n) >= 0.95  <=>  n >= ln 0.025 / ln 0.95 = 71.9
+    assert repeats_needed(5, 5, 0.95) == 72
+    assert cp_interval(72, 72, 0.95)[0] >= 0.95 > cp_interval(71, 71, 0.95)[0]
+    assert repeats_needed(3, 3, 0.9) == 36  # n >= ln 0.025 / ln 0.9 = 35.01
     assert repeats_needed(80, 80, 0.95) == 80  # already conclusive: the current count
-    n = repeats_needed(19, 20, 0.95)  # a failure costs more repeats than 73
-    assert n > 73
-    assert wilson_interval(19 + n - 20, n)[0] >= 0.95 > wilson_interval(19 + n - 21, n - 1)[0]
+    n = repeats_needed(19, 20, 0.95)  # a failure costs more repeats than 72
+    assert n > 72
+    assert cp_interval(19 + n - 20, n, 0.95)[0] >= 0.95 > cp_interval(19 + n - 21, n - 1, 0.95)[0]
     assert repeats_needed(5, 5, 1.0) is None
 
 
@@ -84,22 +96,24 @@ def test_threshold_table_and_answer(constructed):
     assert list(t.index) == [13, 14, 15, 16]
     assert list(t.runs) == [1, 3, 3, 3] and list(t.successes) == [1, 0, 3, 3]
     assert t.loc[14, "success_rate"] == 0 and t.loc[15, "success_rate"] == 1
-    assert t.loc[15, "ci_low"] == approx(3 / (3 + Z2)) and t.loc[14, "ci_high"] == approx(Z2 / (3 + Z2))
+    assert t.loc[15, "ci_low"] == approx(0.025 ** (1 / 3)) and t.loc[14, "ci_high"] == approx(
+        1 - 0.025 ** (1 / 3)
+    )
     assert t.loc[15, "median_elapsed_s"] == approx(9.06) and t.loc[14, "p95_elapsed_s"] == approx(10.06)
     assert t.loc[13, "median_elapsed_s"] == approx(0.06 + 11 * 0.8)
     assert t.loc[15, "median_bound_s"] == approx(9.0) and t.loc[14, "median_bound_s"] == approx(10.0)
     # 13 met it once, but 14 did not: the threshold is where every larger count qualifies too
     assert th.workers == 15
-    assert th.strong is False and th.repeats_needed == 73
+    assert th.strong is False and th.repeats_needed == 72
     text = str(th)
-    assert text.startswith("15 workers meet 10 s in 3/3 runs (95% CI 0.44–1.00): not yet conclusive at 0.95")
-    assert "about 73 successful repeats" in text and "70 more" in text and "14 workers: 0/3" in text
+    assert text.startswith("15 workers meet 10 s in 3/3 runs (95% CI 0.29–1.00): not yet conclusive at 0.95")
+    assert "about 72 successful repeats" in text and "69 more" in text and "14 workers: 0/3" in text
     assert "<table" in th._repr_html_() and "15 workers meet" in th._repr_html_()
     d = th.to_dict()
     assert (d["workers"], d["strong"], d["repeats_needed"], d["runs"], d["successes"]) == (
         15,
         False,
-        73,
+        72,
         3,
         3,
     )
@@ -107,7 +121,7 @@ def test_threshold_table_and_answer(constructed):
 
 def test_threshold_is_strong_when_the_low_end_reaches_the_level(constructed):
     df = constructed[constructed.run_id != "w16-r4"]
-    th = wl.threshold(df, level=0.4)  # 3 / (3 + z²) = 0.4385 >= 0.4
+    th = wl.threshold(df, level=0.4, confidence=0.8)  # 3/3: low end 0.1^(1/3) = 0.464 >= 0.4
     assert th.workers == 15 and th.strong and th.repeats_needed == 3
     # strong, but 14 workers (0/3) are not shown under 0.4: "conclusive" only where it is
     assert not th.conclusive and "conclusive at" not in str(th) and "not yet" not in str(th)
@@ -118,11 +132,11 @@ def test_threshold_is_strong_when_the_low_end_reaches_the_level(constructed):
 
 def test_conclusive_needs_the_count_below_measured_under_the_level(constructed):
     df = constructed[constructed.run_id != "w16-r4"]
-    th = wl.threshold(df, level=0.4)
-    assert th.strong and not th.conclusive  # 14 workers 0/3: high end z²/(3 + z²) = 0.56 >= 0.4
+    th = wl.threshold(df, level=0.4, confidence=0.8)
+    assert th.strong and not th.conclusive  # 14 workers 0/3: high end 1 - 0.1^(1/3) = 0.54 >= 0.4
     more = concat_logs(*[_perfect(14, f"w14-r{r}") for r in (4, 5, 6)])
-    th = wl.threshold(pd.concat([df, more], ignore_index=True), level=0.4)
-    assert th.strong and th.conclusive and th.to_dict()["conclusive"] is True  # 0/6: high 0.39 < 0.4
+    th = wl.threshold(pd.concat([df, more], ignore_index=True), level=0.4, confidence=0.8)
+    assert th.strong and th.conclusive and th.to_dict()["conclusive"] is True  # 0/6: high 0.32 < 0.4
     assert "conclusive at 0.4" in str(th) and "not conclusive" not in str(th)
 
 
@@ -168,7 +182,7 @@ def test_plot_sweep_shows_runs_median_bound_deadline_rate_and_threshold(construc
     assert list(one(twin, "success").get_ydata()) == approx([0.0, 1.0, 0.75])
     ci = one(twin, "success_ci").get_segments()
     assert [tuple(np.round(s[:, 1], 4)) for s in ci] == [
-        tuple(np.round(wilson_interval(k, n), 4)) for k, n in ((0, 3), (3, 3), (3, 4))
+        tuple(np.round(cp_interval(k, n, 0.95), 4)) for k, n in ((0, 3), (3, 3), (3, 4))
     ]
     assert one(twin, "level").get_ydata()[0] == 0.7
     assert "15 workers" in ax.get_title() and "share" in twin.get_ylabel()

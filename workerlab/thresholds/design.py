@@ -1,88 +1,115 @@
-"""The adaptive threshold search's plan and stopping rule, as pure functions of counts.
+"""The threshold search's plan: one exact plan per decisive count, as a pure state machine.
 
-``next_step(predicted, measured)`` is called between batches of real runs. It decides, from the
-model's prediction (fixed for the whole search) and the successes / runs measured so far, which
-counts to measure next and whether the search is over. The counts it measures:
+``SearchPlan`` is given the model's predicted success rate per allowed count (fixed for the whole
+search) and is told of every run: ``start(workers)`` when it starts (its place in that count's
+start order) and ``record(workers, index, met)`` when it ends. ``step()`` says which counts want
+more runs and whether the search is over. The counts it measures:
 
-- the *candidate*: the smallest count the model expects to reach ``level`` (with every larger
-  count too), moved up when the measurements rule it out, down when they rule out the count below;
-- the *count below* it, which must be shown not to reach ``level``;
-- every larger count, a few runs each, since the threshold is the smallest count from which every
-  larger count also reaches ``level``;
-- never a count whose bound (the ideal time) exceeds the deadline.
+- the *candidate* c: the smallest count the model expects to reach ``level`` (every larger count
+  too), decided by one exact plan (``workerlab.thresholds.exact.plan_runs``, aim ``MEETS``) fixed
+  from its predicted rate before its first counted run;
+- the *count below* (the next smaller allowed count), always measured, by its own exact plan
+  (``plan_below``); a verdict rests on two decisions, c meets and the count below is below;
+- the next ``SCREEN_COUNTS`` larger counts, ``SCREEN_RUNS`` runs each: a *screen*, not evidence
+  of meeting, which only flags a count clearly worse than a smaller one.
 
-Conclusive means: Wilson low end >= ``level`` at the candidate and high end < ``level`` at the count
-below. To keep that at its stated confidence the number of runs of each decisive count is fixed
-up front from the prediction (a fixed-sample design; stopping to look at the Wilson interval after
-every run would inflate false conclusions). A count is only decided early when the rest of its
-runs could not change the fixed design's outcome (curtailment), which leaves the error rates of
-the fixed design unchanged: each side errs with at most (1 - confidence) / 2, so a wrong
-"conclusive" has probability at most 1 - confidence.
+A count's decision uses its plan's runs in the order they were *started* (a run that ended waits
+for the earlier-started runs of its count) and ``Plan.decide`` only, which decides early only
+where the remaining runs cannot change the decision. An inconclusive count ends the search (no
+runs are ever added to it). When c is shown below, c + 1 becomes the candidate with c as its
+count below (already decided); when the count below is shown to meet, it becomes the candidate
+and the next smaller count gets a below plan. Each count keeps the plan it was first given; a
+count screened before it became decisive starts its plan from zero runs.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from workerlab.thresholds.stats import wilson_interval
+from workerlab.thresholds.exact import BELOW, INCONCLUSIVE, MEETS, ROBUST_RATE, Plan, plan_runs
 
-__all__ = ["Step", "next_step", "pilot_counts", "runs_for_candidate", "min_successes", "max_successes"]
+__all__ = ["Step", "SearchPlan", "CountRuns", "pilot_counts", "SCREEN_RUNS", "SCREEN_COUNTS", "P_RANGE"]
 
-
-@functools.lru_cache(maxsize=4096)
-def min_successes(runs: int, level: float, confidence: float) -> int | None:
-    """Fewest successes in ``runs`` whose Wilson low end reaches ``level`` (None if none does)."""
-    if wilson_interval(runs, runs, confidence)[0] < level:
-        return None
-    lo, hi = -1, runs  # low(lo) < level (or lo = -1), low(hi) >= level; the low end grows with k
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if wilson_interval(mid, runs, confidence)[0] >= level else (mid, hi)
-    return hi
+#: runs of each screened larger count, and how many larger counts are screened
+SCREEN_RUNS, SCREEN_COUNTS = 3, 2
+#: the predicted rate used to choose a plan is clipped to this range (a model that saw no failure in
+#: 10,000 simulated runs predicts 1.0, which no plan can be sized for)
+P_RANGE = (0.001, 0.999)
+#: the most runs one count's plan may take
+PLAN_MAX_RUNS = 250
 
 
-@functools.lru_cache(maxsize=4096)
-def max_successes(runs: int, level: float, confidence: float) -> int:
-    """Most successes in ``runs`` whose Wilson high end stays below ``level`` (-1 if none)."""
-    lo, hi = -1, runs + 1  # high(lo) < level (or lo = -1), high(hi) >= level (or hi = runs + 1)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if wilson_interval(mid, runs, confidence)[1] < level else (lo, mid)
-    return lo
+def clip(p: float) -> float:
+    """The predicted rate a plan is chosen for (``P_RANGE``)."""
+    return min(max(float(p), P_RANGE[0]), P_RANGE[1])
 
 
 @functools.lru_cache(maxsize=1024)
-def runs_for_candidate(p: float, level: float, confidence: float, power: float = 0.8, most: int = 400) -> int:
-    """Runs of the candidate: the fewest whose fixed design is conclusive with probability ``power``
-    when the true success rate is ``p`` (``most`` when none is)."""
-    for n in range(1, most + 1):
-        k = min_successes(n, level, confidence)
-        if k is not None and stats.binom.sf(k - 1, n, p) >= power:
-            return n
-    return most
+def choose(aim: str, p: float, level: float, confidence: float, most: int, robust: bool = False) -> Plan:
+    """The plan for a count predicted at ``p``: among the certified plans, the fewest expected runs
+    (one by one, as ``Plan.decide`` stops them) at ``p`` with power 0.8 there; the power at 0.99 is
+    reported, not required (requiring it costs a candidate predicted at 0.999 11 runs more), unless
+    ``robust``: once the model was shown wrong, a candidate's plan wants power 0.8 at 0.99 too."""
+    also = (ROBUST_RATE,) if robust and aim == MEETS and p > ROBUST_RATE > level else ()
+    return plan_runs(p, level, confidence, aim=aim, max_runs=most, also=also, one_by_one=True)
 
 
-@functools.lru_cache(maxsize=1024)
-def runs_for_below(
-    p: float, level: float, confidence: float, power: float = 0.8, least: int = 5, most: int = 400
-) -> int:
-    """Runs of the count below: the fewest (at least ``least``) showing high end < ``level`` with ``power``."""
-    for n in range(least, most + 1):
-        if stats.binom.cdf(max_successes(n, level, confidence), n, p) >= power:
-            return n
-    return most
+@dataclass
+class CountRuns:
+    """One count's runs in start order (``results``: start index -> met) and its plan, if decisive."""
+
+    workers: int
+    p_pred: float
+    plan: Plan | None = None
+    aim: str | None = None  # MEETS: planned as a candidate; BELOW: as the count below
+    plan_from: int = 0  # runs started before the plan was fixed (a screen's) are not the plan's
+    started: int = 0
+    results: dict[int, bool] = field(default_factory=dict)
+    decision: str | None = None
+    _seen: tuple[int, int] = (0, 0)  # (failures, runs) of the plan's prefix already given to decide
+
+    def fix(self, aim: str, level: float, confidence: float, most: int, robust: bool = False) -> None:
+        """Fix this count's plan now, before its first counted run (a no-op if it has one)."""
+        if self.plan is not None:
+            return
+        self.plan = choose(aim, clip(self.p_pred), level, confidence, most, robust)
+        self.aim, self.plan_from = aim, self.started
+
+    def counted(self) -> tuple[int, int]:
+        """(successes, runs) of the plan's runs that decide: the prefix in start order, to the decision."""
+        return self._seen[1] - self._seen[0], self._seen[1]
+
+    def update(self) -> str | None:
+        """The plan's decision from the runs ended so far, in start order (None: not yet)."""
+        if self.plan is None or self.decision is not None:
+            return self.decision
+        f, n = self._seen
+        while self.plan_from + n in self.results and n < self.plan.max_runs:
+            f, n = f + (not self.results[self.plan_from + n]), n + 1
+            self._seen = (f, n)
+            self.decision = self.plan.decide(f, n)
+            if self.decision is not None:
+                break
+        return self.decision
+
+    def wanted(self) -> int:
+        """More runs to start now: to the end of the plan's current look (its screen for a screen)."""
+        if self.plan is None:
+            return max(0, SCREEN_RUNS - self.started)
+        if self.decision is not None:
+            return 0
+        n = self._seen[1]
+        end = next(look for look in self.plan.looks if look > n)
+        return max(0, self.plan_from + end - self.started)
 
 
 @dataclass(frozen=True)
 class Step:
-    """What to do next. ``runs``: more runs wanted per count now (empty when ``done``)."""
+    """What to do next. ``runs``: more runs to start now per count (empty when ``done``)."""
 
     candidate: int | None
     below: int | None
@@ -90,181 +117,155 @@ class Step:
     done: bool
     conclusive: bool
     reason: str
-    design: dict[int, int] = field(default_factory=dict)  # planned runs per decisive count
 
     @property
     def total(self) -> int:
         return sum(self.runs.values())
 
 
-def _table(measured: pd.DataFrame | Mapping[int, tuple[int, int]] | None) -> dict[int, tuple[int, int]]:
-    """``{workers: (successes, runs)}`` from a threshold table, a summary-like frame or a dict."""
-    if measured is None:
-        return {}
-    if isinstance(measured, Mapping):
-        return {int(w): (int(k), int(n)) for w, (k, n) in measured.items()}
-    cols = measured[["workers", "successes", "runs"]].to_numpy(dtype="int64")
-    return {int(w): (int(k), int(n)) for w, k, n in cols}
+class SearchPlan:
+    """The search's plan and state (module docstring): pure, so whole searches can be simulated."""
 
+    def __init__(
+        self,
+        predicted: Mapping[int, float] | pd.DataFrame,
+        *,
+        level: float = 0.95,
+        confidence: float = 0.95,
+        max_runs: int = 400,
+    ) -> None:
+        if isinstance(predicted, pd.DataFrame):
+            predicted = dict(zip(predicted["workers"].astype(int), predicted["p_meet"].astype(float)))
+        self.counts = sorted(int(w) for w in predicted)
+        self.runs = {w: CountRuns(w, float(predicted[w])) for w in self.counts}
+        self.level, self.confidence, self.max_runs = level, confidence, max_runs
+        self.total = 0
+        self.model_wrong = False  # a count the model expected to meet was shown below
+        self.first: tuple[int, int] | None = None  # the first candidate and count below: the power's
+        ok = [all(predicted[v] >= level for v in self.counts[i:]) for i in range(len(self.counts))]
+        self.candidate: int | None = self.counts[ok.index(True)] if any(ok) else None
 
-def next_step(
-    predicted: pd.DataFrame,
-    measured: pd.DataFrame | Mapping[int, tuple[int, int]] | None = None,
-    *,
-    level: float = 0.95,
-    confidence: float = 0.95,
-    deadline: float | None = None,
-    power: float = 0.8,
-    p_cap: float = 0.995,
-    min_runs: int = 5,
-    max_below: int = 100,
-    max_candidate: int = 150,
-    max_total: int = 400,
-) -> Step:
-    """The next batch of the search. ``predicted``: ``Model.predict`` output (``workers, p_meet,
-    bound_s``) for the counts allowed; ``measured``: successes and runs per count so far
-    (``{w: (k, n)}`` or a frame with ``workers, successes, runs``, e.g. ``threshold(...).table``).
+    # -- runs --------------------------------------------------------------------------------
+    def start(self, workers: int) -> int:
+        """A run of ``workers`` starts: its index in that count's start order."""
+        c = self.runs[workers]
+        c.started += 1
+        self.total += 1
+        return c.started - 1
 
-    ``p_cap`` caps the model's success rate used to size the candidate's runs (a model that saw no
-    failure in 10,000 simulated runs would otherwise plan for none at all); ``deadline`` (if
-    given) drops counts whose ``bound_s`` exceeds it; ``min_runs`` is the fewest runs of a measured
-    count; ``max_below`` caps the runs planned to show a count below the level (one that sits just
-    under it cannot be shown in any reasonable number); ``max_candidate`` caps the candidate's runs
-    (a candidate predicted just above the level would need thousands for that power; 150 runs, 148
-    of them successes, still show it with power 0.8 when its true rate is 0.99 or more, which the
-    model can underestimate from a short pilot); ``max_total`` ends a search that cannot decide.
-    Both caps are fixed before any run, so they leave the error rates alone.
-    """
-    pred = predicted.sort_values("workers")
-    if deadline is not None:
-        pred = pred[pred["bound_s"] <= deadline]
-    p = dict(zip(pred["workers"].astype(int), pred["p_meet"].astype(float)))
-    counts = sorted(p)
-    if not counts:
-        return Step(None, None, {}, True, False, "no count can meet the deadline (every bound exceeds it)")
-    ok = np.array([p[w] >= level for w in counts])
-    tail = np.flip(np.logical_and.accumulate(np.flip(ok)))
-    if not tail.any():
-        return Step(None, None, {}, True, False, f"the model expects no count to reach {level:g}")
-    rules = _Rules(level, confidence, min_runs)
-    sizes = _Sizes(
-        {w: runs_for_candidate(min(p[w], p_cap), level, confidence, power, max_candidate) for w in counts},
-        {w: runs_for_below(p[w], level, confidence, power, min_runs, max_below) for w in counts},
-    )
-    got = _table(measured)
-    c = _candidate(counts, counts[int(np.argmax(tail))], got, sizes, rules)
-    if isinstance(c, Step):
-        return c
-    i = counts.index(c)
-    b = counts[i - 1] if i > 0 else None
-    if b is not None and _below_futile(b, got, sizes, rules):  # and the candidate's design at b too
-        k, n = got.get(b, (0, 0))
-        return Step(
-            c, b, {}, True, False, f"{b} workers ({k}/{n}) can be shown neither below nor at {level:g}"
-        )
-    spent = max_total if sum(n for _, n in got.values()) >= max_total else None
-    return _step(c, b, counts[i + 1 :], got, sizes, rules, spent)
+    def record(self, workers: int, index: int, met: bool) -> None:
+        """The run started ``index``-th at ``workers`` ended, meeting the deadline or not."""
+        self.runs[workers].results[index] = bool(met)
 
+    def below_of(self, c: int) -> int | None:
+        i = self.counts.index(c)
+        return self.counts[i - 1] if i > 0 else None
 
-@dataclass(frozen=True)
-class _Rules:
-    """The level to show, at what confidence, and the fewest runs of a measured count."""
+    # -- the next step -------------------------------------------------------------------------
+    def _fix(self, w: int, aim: str) -> str | None:
+        """Fix ``w``'s plan if it has none: robust once a count predicted to meet was shown below
+        (other counts' runs, independent of this one's, so its plan is still fixed before its own)."""
+        c = self.runs[w]
+        c.fix(aim, self.level, self.confidence, PLAN_MAX_RUNS, self.model_wrong)  # max_runs caps the search
+        if c.plan is not None and self.first is None and aim == BELOW:
+            self.first = (self.candidate, w)  # type: ignore[assignment]
+        return c.update()
 
-    level: float
-    confidence: float
-    min_runs: int
+    def _decisive(self) -> tuple[int, int | None] | Step:
+        """The candidate and its count below after every move the decisions so far call for."""
+        if self.candidate is None:
+            return Step(None, None, {}, True, False, f"the model expects no count to reach {self.level:g}")
+        while True:
+            c = self.candidate
+            got = self._fix(c, MEETS)
+            if got == BELOW:
+                if c == self.counts[-1]:
+                    return Step(
+                        None, None, {}, True, False, f"no count up to {c} is shown to reach {self.level:g}"
+                    )
+                self.candidate = self.counts[self.counts.index(c) + 1]
+                self.model_wrong = True
+                continue
+            b = self.below_of(c)
+            if b is not None and self._fix(b, BELOW) == MEETS:
+                self.candidate = b
+                continue
+            return c, b
 
+    def step(self) -> Step:
+        """The runs wanted now, or the end of the search (conclusive or not, and why)."""
+        got = self._decisive()
+        if isinstance(got, Step):
+            return got
+        c, b = got
+        dc, db = self.runs[c].decision, None if b is None else self.runs[b].decision
+        for w, d in ((c, dc), (b, db)):
+            if d == INCONCLUSIVE and w is not None:
+                k, n = self.runs[w].counted()
+                return Step(c, b, {}, True, False, f"{w} workers inconclusive after their plan ({k}/{n} met)")
+        i = self.counts.index(c)
+        larger = [w for w in self.counts[i + 1 : i + 1 + SCREEN_COUNTS] if self.runs[w].plan is None]
+        runs = {w: self.runs[w].wanted() for w in (c, *([b] if b is not None else []), *larger)}
+        runs = {w: n for w, n in runs.items() if n > 0}
+        if dc == MEETS and (b is None or db == BELOW) and not runs:
+            if b is None and c != 1:
+                why = f"{c} workers meet it, but the count below was not examined (no smaller count allowed)"
+                return Step(c, b, {}, True, False, why)
+            return Step(c, b, {}, True, b is not None or c == 1, self._why(c, b))
+        if self.total >= self.max_runs:
+            return Step(c, b, {}, True, False, f"run budget of {self.max_runs} spent before a decision")
+        return Step(c, b, runs, False, False, self._progress(c, b))
 
-@dataclass(frozen=True)
-class _Sizes:
-    """Planned runs per count: as the candidate (``cand``) and as the count below it (``below``)."""
+    def _why(self, c: int, b: int | None) -> str:
+        k, n = self.runs[c].counted()
+        why = f"conclusive: {c} workers meet it ({k}/{n} by its plan)"
+        if b is not None:
+            kb, nb = self.runs[b].counted()
+            why += f", {b} workers are below it ({kb}/{nb} by its plan)"
+        return why
 
-    cand: dict[int, int]
-    below: dict[int, int]
+    def _progress(self, c: int, b: int | None) -> str:
+        parts = []
+        for w in (c, b):
+            if w is not None:
+                r = self.runs[w]
+                k, n = r.counted()
+                parts.append(f"{w} workers: {k}/{n}, {r.decision or 'undecided'}")
+        return "; ".join(parts)
 
+    # -- what the verdict reports ----------------------------------------------------------------
+    def decisions(self) -> list[dict]:
+        """Per count with a plan: its role, plan, decision and the runs it counted."""
+        out = []
+        for w in self.counts:
+            r = self.runs[w]
+            if r.plan is None:
+                continue
+            k, n = r.counted()
+            role = "candidate" if w == self.candidate else ("below" if r.aim == BELOW else "tried")
+            plan = r.plan.describe()
+            out.append(dict(workers=w, role=role, aim=r.aim, p_pred=r.p_pred, plan=plan, decision=r.decision,
+                            successes=k, runs=n))  # fmt: skip
+        return out
 
-def _cand_futile(w: int, got: dict[int, tuple[int, int]], sizes: _Sizes, r: _Rules) -> bool:
-    """The candidate's fixed design at ``w`` can no longer be conclusive."""
-    k, n = got.get(w, (0, 0))
-    need = min_successes(sizes.cand[w], r.level, r.confidence)
-    return need is None or (n - k) > sizes.cand[w] - need
-
-
-def _below_futile(w: int, got: dict[int, tuple[int, int]], sizes: _Sizes, r: _Rules) -> bool:
-    """The fixed design of the count below at ``w`` can no longer show it below the level."""
-    k, _ = got.get(w, (0, 0))
-    return k > max_successes(sizes.below[w], r.level, r.confidence)
-
-
-def _candidate(
-    counts: list[int], c: int, got: dict[int, tuple[int, int]], sizes: _Sizes, r: _Rules
-) -> int | Step:
-    """The candidate: moved up while its design is futile, down while the count below's is (and the
-    candidate's design there is not); a final ``Step`` when no count is left."""
-    while True:
-        if _cand_futile(c, got, sizes, r):
-            if c == counts[-1]:
-                return Step(
-                    None, None, {}, True, False, f"no count up to {c} can be shown to reach {r.level:g}"
-                )
-            c = counts[counts.index(c) + 1]
-            continue
-        i = counts.index(c)
-        if (
-            i > 0
-            and _below_futile(counts[i - 1], got, sizes, r)
-            and not _cand_futile(counts[i - 1], got, sizes, r)
-        ):
-            c = counts[i - 1]
-            continue
-        return c
-
-
-def _step(
-    c: int,
-    b: int | None,
-    larger: list[int],
-    got: dict[int, tuple[int, int]],
-    sizes: _Sizes,
-    r: _Rules,
-    spent: int | None,
-) -> Step:
-    """The runs still wanted at the candidate ``c``, the count below ``b`` and the ``larger`` counts;
-    ``spent``: the run budget when it is spent (the search ends), else None."""
-    runs: dict[int, int] = {}
-    reasons = []
-    # the candidate: decided at its planned runs, or earlier when already certain
-    k, n = got.get(c, (0, 0))
-    need = min_successes(sizes.cand[c], r.level, r.confidence)
-    assert need is not None
-    low = wilson_interval(k, n, r.confidence)[0] if n else 0.0
-    cand_done = k >= need and low >= r.level
-    if not cand_done:
-        runs[c] = sizes.cand[c] - n
-        reasons.append(f"{c} workers: {k}/{n} of {sizes.cand[c]} planned, {need} successes needed")
-    below_done = True
-    if b is not None:
-        kb, nb = got.get(b, (0, 0))
-        plan_b = max(sizes.below[b], nb)  # more than planned only after it was the candidate
-        most = max_successes(plan_b, r.level, r.confidence)
-        high = wilson_interval(kb, nb, r.confidence)[1] if nb else 1.0
-        below_done = high < r.level and kb + (plan_b - nb) <= most
-        if not below_done:
-            runs[b] = max(1, plan_b - nb)
-            reasons.append(f"{b} workers: {kb}/{nb}, must stay at most {most}")
-    for w in larger:  # larger counts must reach the level too (point estimate)
-        kw, nw = got.get(w, (0, 0))
-        want = max(r.min_runs, math.ceil((nw - kw) / (1 - r.level)))
-        if nw < want:
-            runs[w] = want - nw
-    design = {c: sizes.cand[c]} | ({b: max(sizes.below[b], got.get(b, (0, 0))[1])} if b is not None else {})
-    if cand_done and below_done and not runs:
-        kb, nb = got.get(b, (0, 0)) if b is not None else (0, 0)
-        why = f"conclusive: {c} workers {k}/{n}" + (f", {b} workers {kb}/{nb}" if b else "")
-        return Step(c, b, {}, True, True, why, design)
-    if spent:
-        return Step(c, b, {}, True, False, f"run budget of {spent} spent; " + "; ".join(reasons), design)
-    return Step(c, b, runs, False, False, "; ".join(reasons) or "larger counts need runs", design)
+    def power(self) -> dict[str, float | None]:
+        """P(conclusive) of the search's first plans (the first candidate's and its count below's),
+        exact: at the predicted rates, and with the candidate's true rate at 0.99 (``ROBUST_RATE``).
+        A count with no count below: its P(meets) alone."""
+        c = self.candidate if self.first is None else self.first[0]
+        if c is None or self.runs[c].plan is None:
+            return {"at_predicted": None, "at_0.99": None}
+        pc = self.runs[c]
+        assert pc.plan is not None
+        below = 1.0
+        if self.first is not None:
+            rb = self.runs[self.first[1]]
+            assert rb.plan is not None
+            below = rb.plan.operating(clip(rb.p_pred)).below
+        return {
+            "at_predicted": pc.plan.operating(clip(pc.p_pred)).meets * below,
+            "at_0.99": pc.plan.operating(ROBUST_RATE).meets * below,
+        }
 
 
 def pilot_counts(prior: pd.DataFrame, level: float, runs: int = 4) -> list[int]:

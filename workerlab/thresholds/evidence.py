@@ -1,13 +1,15 @@
 """A search's answer (``SearchResult``): measured evidence beside the model, in words, a table and JSON.
 
 ``search_table`` builds its table; ``SearchResult`` is what ``wl.find_threshold`` returns: the
-answer, what it cost, per count the measured successes with their Wilson interval beside the
-model's prediction, and the assumptions the answer rests on (the model's measured interval, lead
-and MTBF with their observation counts).
+answer, what it cost, per count the measured successes with their exact (Clopper-Pearson)
+interval beside the model's prediction, each decisive count's plan and decision, the plans'
+power, the screened larger counts (a screen, not evidence) and any monotonicity violation, and
+the assumptions the answer rests on (the model's measured interval, lead and MTBF).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 from collections.abc import Iterable
@@ -16,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from workerlab.thresholds.exact import Inconclusive, cp_interval
 from workerlab.thresholds.stats import ci_label, count_table
 from workerlab.thresholds.verdict import Threshold
 
 if TYPE_CHECKING:
     from workerlab.model.model import Model
 
-__all__ = ["SearchResult", "search_table"]
+__all__ = ["SearchResult", "search_table", "monotonicity_violations"]
 
 #: the model's columns beside the measured ones
 PRED_COLUMNS = {"p_pred": "p_meet", "median_pred_s": "median_s", "bound_s": "bound_s"}
@@ -50,7 +53,14 @@ class SearchResult(Threshold):
 
     ``runs_used`` (every run started, the pilot's too), ``wall_s``, the ``model`` its plan came
     from, ``events`` (every run's event log, concatenated), ``prediction`` (``Model.predict`` per
-    count), ``reason`` (the plan's last word), ``pilot_runs`` and ``interrupted``; its ``table``
+    count), ``reason`` (the plan's last word), ``pilot_runs`` and ``interrupted``; ``decisions``
+    (per count with an exact plan: its role, plan, decision and the runs it counted, in start
+    order), ``power`` (P(conclusive) of the plans at the predicted rates and with the candidate at
+    0.99), ``below_examined`` (False when no smaller count was allowed: then not conclusive),
+    ``screened`` (larger counts given a short screen: not evidence of meeting), ``violations``
+    ((smaller, larger) pairs where the larger count measured clearly worse: its interval's high
+    end under the smaller's low end) and ``undecided`` (a decisive count left without a decision,
+    in numbers: ``workerlab.thresholds.exact.Inconclusive``); its ``table``
     has a row per allowed count with the model's ``p_pred``, ``median_pred_s`` and ``bound_s``
     beside the measured figures (``runs`` 0 where none ran).
     """
@@ -63,6 +73,12 @@ class SearchResult(Threshold):
     reason: str = ""
     pilot_runs: int = 0
     interrupted: bool = False
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    power: dict[str, float | None] = field(default_factory=dict)
+    below_examined: bool = True
+    screened: list[int] = field(default_factory=list)
+    violations: list[tuple[int, int]] = field(default_factory=list)
+    undecided: list[Inconclusive] = field(default_factory=list)
 
     @property
     def sentence(self) -> str:
@@ -82,20 +98,33 @@ def _ci(r: pd.Series) -> str:
     return f"{r['ci_low']:.2f}–{r['ci_high']:.2f}"
 
 
+def monotonicity_violations(table: pd.DataFrame) -> list[tuple[int, int]]:
+    """(smaller, larger) pairs of measured counts where the larger one is clearly worse: the high
+    end of its exact interval is under the low end of the smaller one's."""
+    t = table[table["runs"] > 0].sort_values("workers")
+    w, lo, hi = t["workers"].tolist(), t["ci_low"].tolist(), t["ci_high"].tolist()
+    return [(int(w[i]), int(w[j])) for i in range(len(w)) for j in range(i + 1, len(w)) if hi[j] < lo[i]]
+
+
+def _said(th: SearchResult, w: int) -> str:
+    """``w`` workers' plan runs (counted in start order, to the decision) and its interval."""
+    r = th.row(w)
+    d = next((d for d in th.decisions if d["workers"] == w), None)
+    if d is not None and d["runs"]:
+        lo, hi = cp_interval(d["successes"], d["runs"], th.confidence)
+        return f"{w} workers {d['successes']}/{d['runs']} met ({ci_label(th.confidence)} {lo:.2f}–{hi:.2f})"
+    assert r is not None
+    return f"{w} workers {int(r['successes'])}/{int(r['runs'])} met ({ci_label(th.confidence)} {_ci(r)})"
+
+
 def sentence(th: SearchResult) -> str:
-    """The answer in one sentence, with the two counts that decide it."""
-    t = th.table
+    """The answer in one sentence, with the two counts that decide it; "conclusive" only where it is."""
     dl, conf = f"{th.deadline:g} s", f"{th.confidence * 100:.4g}%"
     if th.conclusive and th.workers is not None:
-        r = th.row()
-        assert r is not None
-        said = f"{th.workers} workers {int(r['successes'])}/{int(r['runs'])} met (CI {_ci(r)})"
-        below = t[t["workers"] < th.workers].tail(1)  # the next smaller count allowed
-        if not below.empty and int(below["runs"].iloc[0]) > 0:
-            b = below.iloc[0]
-            said += f", {int(b['workers'])} workers {int(b['successes'])}/{int(b['runs'])} (CI {_ci(b)})"
-        elif not below.empty:
-            said += f"; {int(below['workers'].iloc[0])} workers cannot meet it (bound above the deadline)"
+        said = _said(th, th.workers)
+        below = th.table[th.table["workers"] < th.workers].tail(1)  # the next smaller count allowed
+        if not below.empty:
+            said += ", " + _said(th, int(below["workers"].iloc[0]))
         return (
             f"{th.workers} workers meet {dl} in at least {th.level:g} of runs: conclusive at {conf} "
             f"confidence ({said})"
@@ -106,9 +135,35 @@ def sentence(th: SearchResult) -> str:
         assert r is not None
         head += (
             f"; so far {th.workers} workers meet {dl} in {int(r['successes'])}/{int(r['runs'])} runs "
-            f"(CI {_ci(r)})"
+            f"({ci_label(th.confidence)} {_ci(r)})"
         )
     return head + (f": {th.reason}" if th.reason else "")
+
+
+def _plans(th: SearchResult) -> list[str]:
+    """The plans, their power, the screen, violations and undecided counts, in words."""
+    out = [f"{d['workers']} workers, planned as {'the candidate' if d['aim'] == 'meets' else 'the count below'}"
+           f" (predicted {d['p_pred']:.3f}): {d['plan']} -> {d['decision'] or 'undecided'}"
+           f" ({d['successes']}/{d['runs']} counted, in start order)" for d in th.decisions]  # fmt: skip
+    pw = th.power
+    if pw.get("at_predicted") is not None:
+        out.append(
+            f"power of these plans: P(conclusive) {pw['at_predicted']:.2f} at the predicted rates,"
+            f" {pw['at_0.99']:.2f} if the candidate's true rate is 0.99"
+        )
+    if th.decisions and not th.below_examined:
+        out.append(f"the count below {th.workers} workers was not examined (none allowed): not conclusive")
+    if th.screened:
+        k = dict(zip(th.table["workers"].astype(int), th.table["successes"].astype(int)))
+        n = dict(zip(th.table["workers"].astype(int), th.table["runs"].astype(int)))
+        got = ", ".join(f"{w}: {k[w]}/{n[w]}" for w in th.screened)
+        out.append(f"screened larger counts (a screen, not evidence of meeting): {got}")
+    for small, large in th.violations:
+        out.append(
+            f"monotonicity violated: {large} workers measured clearly worse than {small} (intervals apart)"
+        )
+    out += [u.text() for u in th.undecided]
+    return out
 
 
 def _cost(th: SearchResult) -> str:
@@ -146,7 +201,7 @@ def _fmt(v: Any, spec: str) -> str:
 def text(th: SearchResult) -> str:
     """str() of a search's ``Threshold``: answer, cost, evidence beside the model, assumptions."""
     rows, left = _shown(th)
-    out = [sentence(th), _cost(th), ""]
+    out = [sentence(th), _cost(th), *_plans(th), ""]
     out.append(
         f" workers  runs  met  share  {ci_label(th.confidence):<10}  median s   p95 s | model p_meet  median s | bound s"
     )
@@ -169,7 +224,8 @@ def html_text(th: SearchResult) -> str:
     """_repr_html_ of a search's ``Threshold``."""
     rows, left = _shown(th)
     table = rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="–")
-    parts = [f"<p><b>{html.escape(sentence(th))}</b></p>", f"<p>{html.escape(_cost(th))}</p>", table]
+    parts = [f"<p><b>{html.escape(sentence(th))}</b></p>", f"<p>{html.escape(_cost(th))}</p>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in _plans(th)] + [table]
     if left:
         parts.append(
             f"<p>not measured: {html.escape(_span(left))} workers (the model: p_meet below 0.01 or above 0.999)</p>"
@@ -199,4 +255,10 @@ def search_dict(th: SearchResult) -> dict[str, Any]:
         "model": None if th.model is None else th.model.to_dict(),
         "model_text": None if th.model is None else repr(th.model),
         "table": [{k: plain(v) for k, v in r.items()} for r in th.table.to_dict("records")],
+        "decisions": [{k: plain(v) for k, v in d.items()} for d in th.decisions],
+        "power": th.power,
+        "below_examined": th.below_examined,
+        "screened": th.screened,
+        "monotonicity_violations": [list(v) for v in th.violations],
+        "undecided": [dataclasses.asdict(u) | {"text": u.text()} for u in th.undecided],
     }

@@ -1,21 +1,23 @@
 """How many workers meet the deadline, conclusively, from few runs (``wl.find_threshold``).
 
 1. Without a ``model``, a short *pilot* (``PILOT_RUNS`` runs at the counts a prior model finds
-   likely, in parallel like the search) calibrates one (``wl.calibrate``).
-2. The model's prediction fixes the plan (``workerlab.thresholds.design.next_step``): how many runs the
-   candidate count and the count below it need, a few runs of every larger count, and never a
-   count whose bound exceeds the deadline. The plan keeps the stated confidence: a design fixed up
-   front per count, decided early only when its remaining runs cannot change the outcome.
-3. Runs are launched one by one as ``next_step`` asks for them, by the one batch runner a sweep
-   uses too (``workerlab.batch.runner``: one start limiter, a capacity of live workers, a run starts
-   once the previous one's workers are up), and ``next_step`` is asked again after every finished
-   run. The pilot's runs choose the plan, so they are not counted in it (they are in ``events``).
+   likely) calibrates one (``wl.calibrate``). Its runs choose the plans, so they are not counted
+   in them (they are in ``events``).
+2. The model's prediction fixes, per decisive count and before its first counted run, one exact
+   plan (``workerlab.thresholds.design.SearchPlan``, ``workerlab.thresholds.exact``): the
+   candidate must be shown to meet ``level``, the next smaller allowed count (always measured)
+   to be below it; each side errs with at most (1 - confidence) / 2, computed exactly over every
+   look the plan takes. The next larger counts get a short screen (not evidence of meeting).
+3. Runs are launched one by one, the counts that want runs interleaved in a random (seeded)
+   order, by the one batch runner a sweep uses too (``workerlab.batch.runner``). A count's
+   decision uses its runs in the order they were started; an inconclusive count ends the search
+   (runs are never added to it).
 
-The answer is a ``SearchResult`` (a ``wl.Threshold``) with ``conclusive`` (Wilson low end >= level
-at the threshold, high end < level at the count below, both measured), runs used, wall time, the
-model, every run's event log, and a table of the measured evidence beside the prediction. A
-``stop`` token, Ctrl-C or a kernel interrupt ends the search and returns what was measured, with
-every worker stopped.
+The answer is a ``SearchResult`` (a ``wl.Threshold``) with ``conclusive`` (the candidate's plan
+said it meets, the count below's plan said it is below, the screens done), runs used, wall time,
+the model, the plans with their decisions and power, every run's event log, and a table of the
+measured evidence (exact intervals) beside the prediction. A ``stop`` token, Ctrl-C or a kernel
+interrupt ends the search and returns what was measured, with every worker stopped.
 """
 
 from __future__ import annotations

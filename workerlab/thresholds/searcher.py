@@ -1,7 +1,7 @@
 """A threshold search as it runs: its settings, its state, what it tells ``on_update``.
 
 ``Searcher`` drives one batch (``workerlab.batch.runner``) through the pilot and the measured runs
-that ``workerlab.thresholds.design.next_step`` asks for, and builds the ``SearchResult``;
+that ``workerlab.thresholds.design.SearchPlan`` asks for, and builds the ``SearchResult``;
 ``workerlab.thresholds.search`` is its public face (``find_threshold``).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -26,8 +27,9 @@ from workerlab.engine.stop import Stop
 from workerlab.errors import CollectError, ConfigError
 from workerlab.log import events
 from workerlab.model.model import Model
-from workerlab.thresholds.design import Step, next_step, pilot_counts
-from workerlab.thresholds.evidence import SearchResult, search_table
+from workerlab.thresholds.design import SearchPlan, Step, clip, pilot_counts
+from workerlab.thresholds.evidence import SearchResult, monotonicity_violations, search_table
+from workerlab.thresholds.exact import BELOW, MEETS, inconclusive
 from workerlab.thresholds.stats import repeats_needed, smallest_qualifying
 
 __all__ = ["Searcher", "SearchSettings", "SearchStatus", "PILOT_RUNS", "PREDICT_RUNS"]
@@ -132,6 +134,10 @@ class Searcher:
         self.pilot_judged: list[Judgement] = []
         self.started = self.pilot_runs = 0
         self.pred: pd.DataFrame | None = None
+        self.plan: SearchPlan | None = None
+        self.index: dict[str, tuple[int, int]] = {}  # run id -> (workers, index in that count's start order)
+        self.rng = random.Random(settings.batch.options.seed or 0)  # the order counts are interleaved in
+        self.next: int | None = None  # the count drawn to start next
         self.step: Step | None = None
         self.phase = "pilot"
         self.stopped = False
@@ -202,6 +208,9 @@ class Searcher:
             PREDICT_RUNS,
             self.settings.batch.options.seed or 0,
         )
+        self.plan = SearchPlan(
+            self.pred, level=self.level, confidence=self.confidence, max_runs=self.settings.max_runs
+        )
         self.phase = "measuring"
         self._notify()
 
@@ -211,37 +220,28 @@ class Searcher:
             self.step = step = self._plan()
             if step.done:
                 return None
-            inflight = self._inflight()
-            more = {w: n - inflight.get(w, 0) for w, n in step.runs.items() if n > inflight.get(w, 0)}
-            self.bar.set_total(len(self.frames) + len(self.batch.running) + sum(more.values()))
-            # round robin over the counts that want runs (fewest in flight first), the count below
-            # and the larger ones before the candidate: they need few runs, so they finish early
-            wanted = sorted(more, key=lambda w: (inflight.get(w, 0), w == step.candidate, w))
-            return wanted[0] if wanted else None
+            self.bar.set_total(len(self.frames) + len(self.batch.running) + step.total)
+            # counts that want runs are interleaved in a random (seeded) order, so drift over the
+            # search hits each of them alike; the draw stands until that run is launched
+            if not step.runs:
+                return None  # every run wanted is going: wait for them
+            if self.next not in step.runs:
+                counts = sorted(step.runs)
+                self.next = self.rng.choices(counts, weights=[step.runs[w] for w in counts])[0]
+            return self.next
 
-        await self.batch.drive(
-            pick, lambda w: self._launch(w, pilot=False), lambda: self.step is not None and self.step.done
-        )
+        def launch(workers: int) -> None:
+            self.next = None
+            self._launch(workers, pilot=False)
+
+        await self.batch.drive(pick, launch, lambda: self.step is not None and self.step.done)
 
     def _plan(self) -> Step:
-        """``next_step`` over the counts whose bound is within one interval of the deadline: beyond
-        that a count is hopeless; within it, crashes can help (lead 0), and a conclusive answer
-        needs the count below the threshold measured, not ruled out by a bound a hair too long."""
-        assert self.pred is not None and self.model is not None
-        near = self.pred[self.pred["bound_s"] <= self.deadline + self.model.interval]
-        return next_step(
-            near,
-            self.measured,
-            level=self.level,
-            confidence=self.confidence,
-            max_total=self.settings.max_runs,
-        )
-
-    def _inflight(self) -> dict[int, int]:
-        out: dict[int, int] = {}
-        for plan in self.batch.running.values():
-            out[plan.workers] = out.get(plan.workers, 0) + 1
-        return out
+        """The search plan's next step (``SearchPlan.step``): every allowed count is a possible
+        candidate or count below, whatever its bound (with a lead under one interval the bound is
+        no floor: a restarted worker sends at once)."""
+        assert self.plan is not None
+        return self.plan.step()
 
     def _launch(self, workers: int, *, pilot: bool) -> None:
         self.started += 1
@@ -252,6 +252,8 @@ class Searcher:
         run_id = f"{self.tag}-{kind}{self.started}-w{workers}"
         if pilot:
             self.pilot_ids.add(run_id)
+        if not pilot and self.plan is not None:
+            self.index[run_id] = (workers, self.plan.start(workers))
         self.batch.start(Plan(self.started - 1, workers, self.started, run_id, seed_r))
 
     def _harvest(self) -> None:
@@ -266,6 +268,8 @@ class Searcher:
                 self.judged.append(f.judged)
                 k, n = self.measured.get(f.plan.workers, (0, 0))
                 self.measured[f.plan.workers] = (k + f.judged.met, n + 1)
+                if self.plan is not None and f.plan.run_id in self.index:
+                    self.plan.record(*self.index[f.plan.run_id], f.judged.met)
             self._notify()
 
     def abandon(self) -> None:
@@ -305,7 +309,11 @@ class Searcher:
         step = self._plan() if self.pred is not None else None
         conclusive = bool(step is not None and step.done and step.conclusive)
         measured = table[table["runs"] > 0]
-        plain = smallest_qualifying(measured, self.level)
+        planned = set() if self.plan is None else {d["workers"] for d in self.plan.decisions()}
+        # "so far" rests on the counts measured by a plan: a 3-run screen is no evidence of meeting
+        plain = smallest_qualifying(
+            measured[measured["workers"].isin(planned)] if planned else measured, self.level
+        )
         workers = step.candidate if conclusive and step is not None else plain
         row = measured[measured["workers"] == workers]
         k, n = (int(row["successes"].iloc[0]), int(row["runs"].iloc[0])) if not row.empty else (0, 0)
@@ -326,4 +334,29 @@ class Searcher:
             reason="" if step is None else step.reason,
             pilot_runs=self.pilot_runs,
             interrupted=self.stopped,
+            **self._plan_report(step, table),
+        )
+
+    def _plan_report(self, step: Step | None, table: pd.DataFrame) -> dict[str, Any]:
+        """The plans' side of the answer: per planned count its plan and decision, the power, the
+        count below examined or not, the screened counts and any monotonicity violation, and the
+        undecided counts in numbers (estimate, interval, runs of a fresh plan)."""
+        if self.plan is None or step is None:
+            return {}
+        decisions = self.plan.decisions()
+        c, b = step.candidate, step.below
+        undecided = []
+        for d in decisions:
+            if d["workers"] in (c, b) and d["decision"] not in (MEETS, BELOW):
+                undecided.append(
+                    inconclusive(d["successes"], d["runs"], clip(d["p_pred"]), self.level, self.confidence)
+                )
+        planned = {d["workers"] for d in decisions}
+        return dict(
+            decisions=decisions,
+            power=self.plan.power(),
+            below_examined=not (c is not None and b is None and c != 1),
+            screened=[int(w) for w in table.loc[table["runs"] > 0, "workers"] if int(w) not in planned],
+            violations=monotonicity_violations(table),
+            undecided=undecided,
         )

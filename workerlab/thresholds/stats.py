@@ -1,4 +1,8 @@
-"""The statistics every threshold answer shares: the Wilson interval, the per-count table, the pick.
+"""The statistics every threshold answer shares: the exact interval, the per-count table, the pick.
+
+Every interval of a threshold's table is the two-sided Clopper-Pearson interval at the
+threshold's confidence (``workerlab.thresholds.exact.cp_interval``): exact, so it never covers
+less than it says. The Wilson interval is kept for callers that compare with it.
 
 The bottom of ``workerlab.thresholds``: the sweep's verdict (``verdict``), the search's plan
 (``design``) and its evidence (``evidence``) all build on this module and on nothing of each other's
@@ -14,6 +18,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from workerlab.thresholds.exact import cp_interval
 
 __all__ = [
     "CONFIDENCE",
@@ -58,15 +64,17 @@ def wilson_interval(successes: int, runs: int, confidence: float = CONFIDENCE) -
 
 
 def repeats_needed(successes: int, runs: int, level: float, confidence: float = CONFIDENCE) -> int | None:
-    """Total runs after which the interval's low end reaches ``level`` if every further run succeeds.
+    """Total runs after which the exact interval's low end reaches ``level`` if every further run
+    succeeds (72 from none at 0.95 and 95 %: 0.95^72 < 0.025).
 
-    ``runs`` itself when it already does; None if ``level`` is out of reach (``level >= 1``).
+    ``runs`` itself when it already does; None if ``level`` is out of reach (``level >= 1``). This
+    describes runs already made; it is not a plan (a plan is fixed before its first run).
     """
     if not 0 < level < 1:
         return None
 
     def enough(more: int) -> bool:
-        return wilson_interval(successes + more, runs + more, confidence)[0] >= level
+        return cp_interval(successes + more, runs + more, confidence)[0] >= level
 
     if enough(0):
         return runs
@@ -91,7 +99,7 @@ def count_table(judged: pd.DataFrame, confidence: float, counts: Iterable[int] |
     for w in shown:
         g = judged[judged["workers"] == w]
         n, k = len(g), int(g["met"].sum())
-        lo, hi = wilson_interval(k, n, confidence) if n else (math.nan, math.nan)
+        lo, hi = cp_interval(k, n, confidence) if n else (math.nan, math.nan)
         reached = g["reached"].to_numpy(dtype=bool)
         el = g["elapsed_s"].to_numpy(dtype="float64")[reached]
         el = el[np.isfinite(el)]

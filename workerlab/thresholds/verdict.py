@@ -1,6 +1,6 @@
 """How many workers meet the deadline, and how sure we can be (``wl.threshold``).
 
-Per worker count: the success rate of meeting the deadline with a Wilson interval, median and
+Per worker count: the success rate of meeting the deadline with its exact (Clopper-Pearson) interval, median and
 p95 elapsed time, and the bound. The threshold is the smallest count from which every larger
 count reaches ``level``; the result says whether the interval's lower end reaches ``level`` too
 (strong evidence), whether the count below is shown under it (conclusive), or how many
@@ -47,7 +47,8 @@ class Threshold:
 
     ``workers`` is None when no count qualifies. ``table`` has one row per worker count:
     runs, successes (deadline met), not_reached (runs that never got the target: failed,
-    timed out), success_rate with its Wilson interval (ci_low, ci_high) at ``confidence``, median
+    timed out), success_rate with its exact two-sided Clopper-Pearson interval (ci_low,
+    ci_high) at ``confidence``, median
     and 95th percentile elapsed time of the runs that reached the target, and the bound.
     ``strong`` says whether the interval's low end at the threshold reaches ``level``;
     ``repeats_needed`` is how many runs at that count would make it so if all further runs
@@ -189,7 +190,7 @@ def threshold(
     run that never reached it (failed, timed out, unknown) is a miss. The threshold is the smallest
     count whose success rate reaches ``level`` *and* every larger count tested does too (a lucky
     small count among failing larger ones is not an answer). The evidence is strong when the
-    Wilson interval's low end at the threshold reaches ``level``, conclusive when the count below
+    exact interval's low end at the threshold reaches ``level``, conclusive when the count below
     is measured with its high end under ``level`` too; otherwise ``repeats_needed`` says how many
     runs would make it strong.
     """

@@ -1,0 +1,94 @@
+"""Whole searches with the real planner agree with the exact per-side tables; the verdict's words.
+
+No process runs here: searches are simulated (``workerlab.thresholds.simulate``) and verdicts built
+from hand-made tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workerlab.thresholds.design import SearchPlan
+from workerlab.thresholds.evidence import SearchResult, monotonicity_violations, search_table
+from workerlab.thresholds.exact import inconclusive
+from workerlab.thresholds.simulate import search_errors, simulate_search
+
+
+@pytest.mark.slow
+def test_whole_searches_agree_with_the_exact_tables_on_both_sides():
+    checks = search_errors(1000, np.random.default_rng(20261203))
+    assert {(c.side, round(c.true_rate, 3)) for c in checks} == {
+        (s, r) for s in ("meets", "below") for r in (0.945, 0.95, 0.955)
+    }
+    for c in checks:
+        assert c.agrees, c  # the exact value lies in the simulation's 99.9 % interval
+        if c.wrong:  # an error, not power: at most (1 - confidence) / 2, exactly
+            assert c.exact <= c.half_alpha
+
+
+def test_every_conclusive_simulated_search_has_its_count_below_measured_and_below():
+    rng = np.random.default_rng(3)
+    pred = {12: 0.0, 13: 0.003, 14: 0.999, 15: 1.0}
+    seen = 0
+    for truth13 in (0.0, 0.5, 0.9, 0.96):
+        for _ in range(20):
+            step, sp = simulate_search(pred, {12: 0.0, 13: truth13, 14: 1.0, 15: 1.0}, rng)
+            if step.conclusive:
+                seen += 1
+                assert step.below is not None
+                below = sp.runs[step.below]
+                assert below.decision == "below" and below.counted()[1] > 0
+    assert seen > 0
+
+
+def _result(table: pd.DataFrame, sp: SearchPlan | None = None, **kw) -> SearchResult:
+    base = dict(workers=15, table=table, strong=True, repeats_needed=72, level=0.95, deadline=10.0)
+    if sp is not None:
+        kw = dict(decisions=sp.decisions(), power=sp.power()) | kw
+    return SearchResult(**(base | kw))  # type: ignore[arg-type]
+
+
+def _table(rows: dict[int, tuple[int, int]]) -> pd.DataFrame:
+    judged = [
+        {"workers": w, "met": i < k, "reached": True, "elapsed_s": 9.0, "bound_s": 9.0}
+        for w, (k, n) in rows.items()
+        for i in range(n)
+    ]
+    return search_table(pd.DataFrame(judged), sorted(rows), None, 0.95)
+
+
+def test_a_larger_count_clearly_worse_is_flagged_and_a_screen_is_called_a_screen():
+    t = _table({14: (0, 2), 15: (72, 72), 16: (0, 3)})
+    assert monotonicity_violations(t) == [(15, 16)]  # 0/3: high end 0.71 < 15's low end 0.95
+    th = _result(t, screened=[16], violations=monotonicity_violations(t), conclusive=True)
+    text = str(th)
+    assert "screened larger counts (a screen, not evidence of meeting): 16: 0/3" in text
+    assert "monotonicity violated: 16 workers measured clearly worse than 15" in text
+    assert th.to_dict()["monotonicity_violations"] == [[15, 16]]
+    assert monotonicity_violations(_table({15: (72, 72), 16: (3, 3)})) == []
+
+
+def test_the_verdict_reports_plans_power_and_the_count_below_not_examined():
+    sp = SearchPlan({15: 0.999, 16: 1.0})
+    step = sp.step()
+    for _ in range(72):
+        sp.record(15, sp.start(15), True)
+    step = sp.step()
+    th = _result(_table({15: (72, 72)}), sp, below_examined=False, reason=step.reason)
+    text = str(th)
+    assert not th.conclusive and text.startswith("not conclusive") and "conclusive at" not in text
+    assert "was not examined" in text and "power of these plans: P(conclusive) 0.93" in text
+    assert "15 workers, planned as the candidate (predicted 0.999): at 72 runs" in text
+    d = th.to_dict()
+    assert d["below_examined"] is False and d["power"]["at_0.99"] == pytest.approx(0.99**72)
+
+
+def test_an_inconclusive_count_in_numbers_warns_against_adding_runs():
+    u = inconclusive(70, 72, 0.999, 0.95, 0.95)
+    th = _result(_table({14: (0, 2), 15: (70, 72)}), undecided=[u], workers=None, strong=False)
+    text = str(th)
+    assert "inconclusive: 70/72 met (0.972, 95% CI 0.903-0.997)" in text
+    assert "a fresh plan would need about" in text and "all of them new" in text and "void" in text
+    assert th.to_dict()["undecided"][0]["fresh_runs"] == u.fresh_runs
