@@ -146,7 +146,7 @@ def _fmt(v: Any, spec: str) -> str:
 def text(th: SearchResult) -> str:
     """str() of a search's ``Threshold``: answer, cost, evidence beside the model, assumptions."""
     rows, left = _shown(th)
-    out = [sentence(th), _cost(th), ""]
+    out = [sentence(th), _cost(th), *([th.conditions.text()] if th.conditions else []), ""]
     out.append(
         f" workers  runs  met  share  {ci_label(th.confidence):<10}  median s   p95 s | model p_meet  median s | bound s"
     )

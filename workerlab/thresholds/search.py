@@ -1,7 +1,11 @@
 """How many workers meet the deadline, conclusively, from few runs (``wl.find_threshold``).
 
 1. Without a ``model``, a short *pilot* (``PILOT_RUNS`` runs at the counts a prior model finds
-   likely, in parallel like the search) calibrates one (``wl.calibrate``).
+   likely, half one at a time, half side by side) calibrates one (``wl.calibrate``) and measures
+   the interference of runs side by side (``workerlab.model.interference``): counts where the
+   model's p_meet alone and side by side differ by more than ``TOLERANCE`` then run alone, and no
+   more runs go at once than the pilot measured. With a given ``model`` (no pilot) runs go one at
+   a time unless ``parallel`` says otherwise.
 2. The model's prediction fixes the plan (``workerlab.thresholds.design.next_step``): how many runs the
    candidate count and the count below it need, a few runs of every larger count, and never a
    count whose bound exceeds the deadline. The plan keeps the stated confidence: a design fixed up
