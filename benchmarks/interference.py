@@ -234,6 +234,8 @@ def main() -> int:
             "reason": th.reason,
             "in_flight_mean": float(search_all["in_flight"].mean()),
             "in_flight_max": float(search_all["in_flight"].max()),
+            # how many runs at once and the interference the search measured (None before it reported them)
+            "conditions": th.to_dict().get("conditions"),
             "table": table[table["runs"] > 0].to_dict(orient="records"),
         },
         "runs": {

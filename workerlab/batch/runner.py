@@ -10,9 +10,16 @@ A sweep is a fixed plan and the threshold search an adaptive one; both hand thei
   interpreters, which delays every one of them and so their elapsed times (measured with 15
   workers at the real interval: 4 runs starting together took 0.45 s longer, median, than runs
   one after another; the deadline leaves 15 workers 1 s of slack);
+- a run of a count in ``alone`` (the owner's set: counts whose runs must not share the machine,
+  e.g. the search's, from the interference its pilot measured) starts only when nothing else
+  runs, and nothing starts while it runs; everywhere, locally and on Dask;
 - with a Dask ``client`` each run is a task (``collect_task``; Dask itself is imported only by the caller's client) whose worker
-  processes start on the Dask worker that runs it, at most ``parallel`` in flight (default: the
-  cluster's threads).
+  processes start on the Dask worker that runs it, at most ``parallel`` in flight; each task asks
+  for one unit of the Dask worker resource ``RUN_RESOURCE`` so that a Dask worker runs one run at a
+  time (start workers with ``--resources "workerlab-run=1"``, or ``LocalCluster(resources=...)``),
+  and the default ``parallel`` is the cluster's units. A cluster that declares no such resource
+  gets no resource restriction, ``parallel`` at most its number of Dask workers, and a
+  RuntimeWarning (runs may then share a Dask worker's machine).
 
 Every task belongs to the batch's task group (``async with Batch(...)``): leaving the block stops
 what still runs (each run stops its workers and keeps its partial log). One stop: the ``stop``
@@ -26,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,10 +50,48 @@ from workerlab.engine.stop import Stop
 from workerlab.errors import CollectError
 from workerlab.log import events
 
-__all__ = ["Batch", "Finished", "StopToken", "collect_task", "failed_frame", "run_one", "START_HOLD_MAX"]
+__all__ = [
+    "Batch",
+    "Finished",
+    "StopToken",
+    "collect_task",
+    "dask_resources",
+    "failed_frame",
+    "run_one",
+    "START_HOLD_MAX",
+    "RUN_RESOURCE",
+]
 
 #: the longest the next run waits for the previous one's workers (a run whose workers never get ready)
 START_HOLD_MAX = START_TIMEOUT
+#: the Dask worker resource a run's task asks one unit of: one run per Dask worker at a time
+RUN_RESOURCE = "workerlab-run"
+
+
+def dask_resources(client: Any) -> tuple[dict[str, float] | None, int]:
+    """``(resources for each task, runs at once by default)`` on ``client``'s cluster.
+
+    With ``RUN_RESOURCE`` declared: one unit per task, and as many runs at once as the cluster has
+    units. Without: no restriction (a task would wait forever for a resource nobody has), as many
+    runs at once as it has Dask workers, and a RuntimeWarning.
+    """
+    try:
+        info = client.scheduler_info(n_workers=-1)  # every worker (some versions list 5 by default)
+    except TypeError:
+        info = client.scheduler_info()
+    workers = info.get("workers", {})
+    units = sum(float(w.get("resources", {}).get(RUN_RESOURCE, 0)) for w in workers.values())
+    if units >= 1:
+        return {RUN_RESOURCE: 1}, int(units)
+    warnings.warn(
+        f"the Dask cluster declares no {RUN_RESOURCE!r} worker resource, so runs may share a Dask "
+        f"worker (and its CPUs) and delay each other; start Dask workers with --resources "
+        f'"{RUN_RESOURCE}=1" (or LocalCluster(resources={{"{RUN_RESOURCE}": 1}})) for one run per '
+        "Dask worker at a time; meanwhile at most one run per Dask worker is in flight",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    return None, max(1, len(workers))
 
 
 class StopToken(Protocol):
@@ -126,8 +172,16 @@ class Batch:
         self.on_update = on_update
         self.stop: StopToken = stop if stop is not None else Stop()
         self.parallel = settings.parallel
-        if client is not None and self.parallel is None:
-            self.parallel = max(1, sum(client.nthreads().values()))
+        self.resources: dict[str, float] | None = None
+        if client is not None:
+            self.resources, units = dask_resources(client)
+            if self.parallel is None:
+                self.parallel = units
+            elif self.resources is None:
+                self.parallel = min(self.parallel, units)
+        #: counts whose runs must not share the machine (the owner's set, changed in place)
+        self.alone: set[int] = set()
+        self._alone_running: set[str] = set()  # ids of the running runs that run alone
         self.free = settings.capacity
         self.limiter = StartLimiter()  # one for every run of the batch
         self.running: dict[str, Plan] = {}  # run id -> plan of every run going
@@ -184,8 +238,16 @@ class Batch:
             run.abandon()
 
     # -- launching -------------------------------------------------------------------------
-    def can_start(self, workers: int) -> bool:
-        """Whether a run of ``workers`` workers would start now under the launching rule."""
+    def can_start(self, workers: int, alone: bool | None = None) -> bool:
+        """Whether a run of ``workers`` workers would start now under the launching rule.
+
+        ``alone`` (default: ``workers in self.alone``): the run may not share the machine, so it
+        starts only when nothing runs; while such a run runs nothing starts.
+        """
+        if self._alone_running:
+            return False
+        if (workers in self.alone if alone is None else alone) and self.running:
+            return False
         busy = self.parallel is not None and len(self.running) >= self.parallel
         if self.client is not None:
             return not busy
@@ -194,10 +256,17 @@ class Batch:
     def start(self, plan: Plan) -> None:
         """Start ``plan``'s run now (``can_start`` said yes)."""
         self.running[plan.run_id] = plan
+        if plan.workers in self.alone:
+            self._alone_running.add(plan.run_id)
         self.progress.started()
         if self.client is not None:
             fut = self.client.submit(
-                collect_task, self.settings, plan, key=f"workerlab-run-{plan.run_id}", pure=False
+                collect_task,
+                self.settings,
+                plan,
+                key=f"workerlab-run-{plan.run_id}",
+                pure=False,
+                resources=self.resources,
             )
             self._handles[plan.run_id] = fut
             self._spawn(self._remote(plan, fut))
@@ -276,6 +345,7 @@ class Batch:
     def _end(self, plan: Plan, df: pd.DataFrame | None, cut: bool) -> None:
         """A run ended: judge it (once, here), hand it over, wake the owner."""
         self.running.pop(plan.run_id, None)
+        self._alone_running.discard(plan.run_id)
         self._handles.pop(plan.run_id, None)
         judged = None
         if df is not None:

@@ -213,8 +213,13 @@ def sweep(
     starts once the previous one's workers are up. With ``client`` (a
     ``dask.distributed.Client``) each run is a Dask task whose worker processes start on the
     Dask worker that runs it; there the cluster's threads set how many runs go at once
-    (``max_live_workers`` is not enforced across machines), and ``parallel`` caps how many
-    tasks are submitted at once (default: as many as the cluster has threads). A run that fails is kept, its run-level ``stop`` row saying
+    (``max_live_workers`` is not enforced across machines), each task takes one unit of the
+    ``workerlab-run`` Dask worker resource (one run per Dask worker at a time; see
+    ``workerlab.batch.runner``), and ``parallel`` caps how many tasks are submitted at once
+    (default: the cluster's units). Runs side by side delay each other: ``wl.threshold`` of the
+    result says how many ran at once and warns when they overlapped; ``parallel=1`` measures each
+    run alone (the default stays several at once: a sweep is also for exploring, and one at a
+    time costs several times the wall time). A run that fails is kept, its run-level ``stop`` row saying
     how it ended, and the sweep goes on (a RuntimeWarning counts such runs). ``deadline`` only
     feeds the progress bar (met / failed counts); pass it to ``threshold``. Works from a script
     and inside a running Jupyter kernel.

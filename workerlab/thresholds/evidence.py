@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from workerlab.thresholds.exact import Inconclusive, cp_interval
+from workerlab.thresholds.design import SearchPlan, Step, clip
+from workerlab.thresholds.exact import BELOW, MEETS, Inconclusive, cp_interval, inconclusive
 from workerlab.thresholds.stats import ci_label, count_table
 from workerlab.thresholds.verdict import Threshold
 
@@ -201,7 +202,7 @@ def _fmt(v: Any, spec: str) -> str:
 def text(th: SearchResult) -> str:
     """str() of a search's ``Threshold``: answer, cost, evidence beside the model, assumptions."""
     rows, left = _shown(th)
-    out = [sentence(th), _cost(th), *_plans(th), ""]
+    out = [sentence(th), _cost(th), *([th.conditions.text()] if th.conditions else []), *_plans(th), ""]
     out.append(
         f" workers  runs  met  share  {ci_label(th.confidence):<10}  median s   p95 s | model p_meet  median s | bound s"
     )
@@ -262,3 +263,29 @@ def search_dict(th: SearchResult) -> dict[str, Any]:
         "monotonicity_violations": [list(v) for v in th.violations],
         "undecided": [dataclasses.asdict(u) | {"text": u.text()} for u in th.undecided],
     }
+
+
+def plan_report(
+    plan: SearchPlan | None, step: Step | None, table: pd.DataFrame, level: float, confidence: float
+) -> dict[str, Any]:
+    """The plans' side of a search's answer: per planned count its plan and decision, the power, the
+    count below examined or not, the screened counts and any monotonicity violation, and the
+    undecided counts in numbers (estimate, interval, runs of a fresh plan)."""
+    if plan is None or step is None:
+        return {}
+    decisions = plan.decisions()
+    c, b = step.candidate, step.below
+    undecided = [
+        inconclusive(d["successes"], d["runs"], clip(d["p_pred"]), level, confidence)
+        for d in decisions
+        if d["workers"] in (c, b) and d["decision"] not in (MEETS, BELOW)
+    ]
+    planned = {d["workers"] for d in decisions}
+    return dict(
+        decisions=decisions,
+        power=plan.power(),
+        below_examined=not (c is not None and b is None and c != 1),
+        screened=[int(w) for w in table.loc[table["runs"] > 0, "workers"] if int(w) not in planned],
+        violations=monotonicity_violations(table),
+        undecided=undecided,
+    )

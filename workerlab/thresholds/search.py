@@ -1,8 +1,11 @@
 """How many workers meet the deadline, conclusively, from few runs (``wl.find_threshold``).
 
 1. Without a ``model``, a short *pilot* (``PILOT_RUNS`` runs at the counts a prior model finds
-   likely) calibrates one (``wl.calibrate``). Its runs choose the plans, so they are not counted
-   in them (they are in ``events``).
+   likely, half one at a time, half side by side) calibrates one (``wl.calibrate``) and measures
+   the interference of runs side by side (``workerlab.model.interference``): counts where the
+   model's p_meet alone and side by side differ by more than ``TOLERANCE`` then run alone, and no
+   more runs go at once than the pilot measured. With a given ``model`` (no pilot) runs go one at
+   a time unless ``parallel`` says otherwise.
 2. The model's prediction fixes, per decisive count and before its first counted run, one exact
    plan (``workerlab.thresholds.design.SearchPlan``, ``workerlab.thresholds.exact``): the
    candidate must be shown to meet ``level``, the next smaller allowed count (always measured)

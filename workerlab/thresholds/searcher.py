@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import random
 import time
 import uuid
@@ -19,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from workerlab.analysis.judge import Judgement
+from workerlab.analysis.overlap import runs_at_once
 from workerlab.batch.plan import BatchSettings, Plan, run_seed
 from workerlab.batch.progress import Progress
 from workerlab.batch.runner import Batch, StopToken
@@ -26,15 +28,17 @@ from workerlab.config import DEFAULT_MTBF, RunOptions, flag_value, share
 from workerlab.engine.stop import Stop
 from workerlab.errors import CollectError, ConfigError
 from workerlab.log import events
+from workerlab.model.interference import Conditions, Interference, estimate
 from workerlab.model.model import Model
-from workerlab.thresholds.design import SearchPlan, Step, clip, pilot_counts
-from workerlab.thresholds.evidence import SearchResult, monotonicity_violations, search_table
-from workerlab.thresholds.exact import BELOW, MEETS, inconclusive
+from workerlab.thresholds.design import SearchPlan, Step, pilot_counts
+from workerlab.thresholds.evidence import SearchResult, plan_report, search_table
 from workerlab.thresholds.stats import repeats_needed, smallest_qualifying
 
 __all__ = ["Searcher", "SearchSettings", "SearchStatus", "PILOT_RUNS", "PREDICT_RUNS"]
 
-#: runs of the pilot that calibrates a model when none is given
+#: runs of the pilot that calibrates a model when none is given: the first half one at a time,
+#: the second half side by side, to measure the interference; the search then runs no more at once
+#: than that half did, and runs alone the counts where the model says sharing changes p_meet
 PILOT_RUNS = 4
 #: simulated runs per count behind the prediction that fixes the plan
 PREDICT_RUNS = 10_000
@@ -125,6 +129,11 @@ class Searcher:
         self.on_update = on_update
         self.bar = Progress(PILOT_RUNS if self.model is None else 1, progress)
         self.batch = Batch(b, self.bar, client=client, stop=stop if stop is not None else Stop())
+        #: counts whose runs must not share the machine (the batch's launching rule reads this set)
+        self.alone: set[int] = self.batch.alone
+        self.interference: Interference | None = None
+        if self.model is not None and client is None and b.parallel is None:
+            self.batch.parallel = 1  # no pilot measures the interference: one run at a time
         self.tag = uuid.uuid4().hex[:6]
         self.t0 = time.monotonic()
         self.frames: list[pd.DataFrame] = []  # every run's log, pilot first
@@ -166,10 +175,35 @@ class Searcher:
         return self.stopped
 
     async def _pilot(self) -> None:
-        """A few runs at the likely counts; calibrate the model from them."""
+        """Runs at the likely counts, half one at a time, half side by side; calibrate the model from
+        them, and keep side by side only the counts where that does not change p_meet."""
         from workerlab.model.calibration import calibrate
 
-        queue = self._pilot_counts()
+        counts = self._pilot_counts()
+        half = len(counts) // 2 if self._at_once() > 1 else len(counts)
+        self.alone.update(self.counts)  # the first half: one at a time
+        await self._pilot_runs(counts[:half])
+        n_alone, f_alone = len(self.pilot_judged), len(self.frames)
+        self.alone.clear()  # the second half: as many at once as the search would run
+        if not self._stopping():
+            await self._pilot_runs(counts[half:])
+        if self._stopping():
+            return
+        if not any(j.reached for j in self.pilot_judged):
+            first = events.run_stops(self.frames[0])["message"].fillna("(no message)").iloc[0]
+            raise CollectError(
+                f"every pilot run failed, so there is no model to plan with; the first: {first}"
+            )
+        self.model = await asyncio.to_thread(calibrate, self.frames)
+        side = self.frames[f_alone:]
+        at_once = runs_at_once(events.concat(side)).max if side else 1
+        self.interference = await asyncio.to_thread(self._interference, n_alone, at_once)
+        self.alone.update(self.interference.alone)
+        # no more runs at once than the pilot measured side by side: beyond that, unmeasured
+        self.batch.parallel = min(self.batch.parallel or at_once, at_once)
+
+    async def _pilot_runs(self, counts: list[int]) -> None:
+        queue = list(counts)
 
         def pick() -> int | None:
             self._harvest()
@@ -179,24 +213,39 @@ class Searcher:
             self._launch(queue.pop(0), pilot=True)
 
         await self.batch.drive(pick, launch, lambda: not queue and not self.batch.running)
-        if self._stopping():
-            return
-        if not any(j.reached for j in self.pilot_judged):
-            first = events.run_stops(self.frames[0])["message"].fillna("(no message)").iloc[0]
-            raise CollectError(
-                f"every pilot run failed, so there is no model to plan with; the first: {first}"
-            )
-        self.model = await asyncio.to_thread(calibrate, self.frames)
+        self._harvest()
+
+    def _at_once(self) -> int:
+        """How many runs the search would run at once (the pilot's second half does)."""
+        return self.batch.parallel if self.batch.parallel is not None else len(self.counts)
+
+    def _interference(self, n_alone: int, at_once: int) -> Interference:
+        """The pilot's interference estimate (``workerlab.model.interference``): the first
+        ``n_alone`` pilot runs ran alone, the rest up to ``at_once`` at once."""
+        assert self.model is not None
+        over = [j.elapsed_s - j.bound_s if j.reached else math.nan for j in self.pilot_judged]
+        return estimate(
+            self.model,
+            self.counts,
+            self.samples,
+            self.deadline,
+            alone_overhead=over[:n_alone],
+            side_overhead=over[n_alone:],
+            at_once=at_once,
+            seed=self.settings.batch.options.seed or 0,
+        )
 
     def _pilot_counts(self) -> list[int]:
-        """The counts a prior model (the worker's settings, this machine's default costs) finds likely."""
+        """The counts a prior model (the worker's settings, this machine's default costs) finds likely,
+        the same ones in both halves of the pilot."""
         cfg = self.settings.batch.options.config(self.counts[-1], self.samples)
         mtbf = float(flag_value(cfg.extra_args, "mtbf") or DEFAULT_MTBF)  # the emulator's default
         lead = float(flag_value(cfg.extra_args, "lead") or 0.0)
         prior = Model(interval=cfg.interval, lead=lead, mtbf=mtbf).predict(
             self.counts, self.samples, self.deadline, runs=2000, seed=0
         )
-        return pilot_counts(prior, self.level, PILOT_RUNS)
+        half = pilot_counts(prior, self.level, PILOT_RUNS // 2)
+        return half + pilot_counts(prior, self.level, PILOT_RUNS - len(half))
 
     async def _predict(self) -> None:
         assert self.model is not None
@@ -334,29 +383,14 @@ class Searcher:
             reason="" if step is None else step.reason,
             pilot_runs=self.pilot_runs,
             interrupted=self.stopped,
-            **self._plan_report(step, table),
+            conditions=self._conditions(),
+            **plan_report(self.plan, step, table, self.level, self.confidence),
         )
 
-    def _plan_report(self, step: Step | None, table: pd.DataFrame) -> dict[str, Any]:
-        """The plans' side of the answer: per planned count its plan and decision, the power, the
-        count below examined or not, the screened counts and any monotonicity violation, and the
-        undecided counts in numbers (estimate, interval, runs of a fresh plan)."""
-        if self.plan is None or step is None:
-            return {}
-        decisions = self.plan.decisions()
-        c, b = step.candidate, step.below
-        undecided = []
-        for d in decisions:
-            if d["workers"] in (c, b) and d["decision"] not in (MEETS, BELOW):
-                undecided.append(
-                    inconclusive(d["successes"], d["runs"], clip(d["p_pred"]), self.level, self.confidence)
-                )
-        planned = {d["workers"] for d in decisions}
-        return dict(
-            decisions=decisions,
-            power=self.plan.power(),
-            below_examined=not (c is not None and b is None and c != 1),
-            screened=[int(w) for w in table.loc[table["runs"] > 0, "workers"] if int(w) not in planned],
-            violations=monotonicity_violations(table),
-            undecided=undecided,
-        )
+    def _conditions(self) -> Conditions | None:
+        """How many of the counted runs ran at once, and the interference the pilot measured."""
+        if not self.frames:
+            return None
+        df = events.concat(self.frames)
+        counted = set(df["run_id"].astype(str).unique()) - self.pilot_ids
+        return Conditions(runs_at_once(df, counted), self.interference)

@@ -19,7 +19,9 @@ from typing import Any
 import pandas as pd
 
 from workerlab.analysis.judge import judge_log
+from workerlab.analysis.overlap import runs_at_once
 from workerlab.config import DEADLINE, share
+from workerlab.model.interference import Conditions
 from workerlab.thresholds.stats import (
     CONFIDENCE,
     TABLE_DTYPES,
@@ -67,6 +69,8 @@ class Threshold:
     deadline: float
     confidence: float = CONFIDENCE
     conclusive: bool = False
+    #: how many runs ran at once, and the interference measured (``workerlab.model.interference``)
+    conditions: Conditions | None = field(default=None, repr=False)
 
     def row(self, workers: int | None = None) -> pd.Series | None:
         """The table row of ``workers`` (default: the threshold); None if absent."""
@@ -102,12 +106,18 @@ class Threshold:
             "ci_low": None if r is None else float(r["ci_low"]),
             "ci_high": None if r is None else float(r["ci_high"]),
             "sentence": self.sentence,
+            "conditions": None if self.conditions is None else self.conditions.to_dict(),
         }
 
 
 @dataclass(frozen=True)
 class SweepVerdict(Threshold):
     """The threshold of a fixed sweep's runs (``wl.threshold``); see ``Threshold`` for the fields."""
+
+    def __str__(self) -> str:
+        """The sentence, and a warning when runs shared the machine (``conditions``)."""
+        c = self.conditions
+        return self.sentence + ("" if c is None or c.runs.alone else "\n" + c.text())
 
     @property
     def sentence(self) -> str:
@@ -209,4 +219,5 @@ def threshold(
         deadline=deadline,
         confidence=confidence,
         conclusive=conclusive,
+        conditions=Conditions(runs_at_once(df)),
     )

@@ -1,0 +1,121 @@
+"""The launching rule for runs that must not share the machine, one run per Dask worker, and a search
+that measures its interference and reports how many runs ran at once (issue 18, point 1)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from helpers import FAST
+
+import workerlab as wl
+from workerlab.analysis.overlap import overlap
+from workerlab.batch.plan import BatchSettings, Plan
+from workerlab.batch.progress import Progress
+from workerlab.batch.runner import RUN_RESOURCE, Batch, Finished, dask_resources
+from workerlab.config import RunOptions
+from workerlab.log import events
+
+
+def run_batch(counts: list[int], alone: set[int], samples: int = 90) -> list[Finished]:
+    settings = BatchSettings.check(
+        sorted(set(counts)),
+        samples=samples,
+        deadline=10.0,
+        parallel=None,
+        max_live_workers=64,
+        options=RunOptions(interval=FAST, mtbf=0),
+    )
+    queue = [Plan(i, w, i + 1, f"alone{i}-w{w}", None) for i, w in enumerate(counts)]
+
+    async def go() -> list[Finished]:
+        batch = Batch(settings, Progress(len(queue), False))
+        batch.alone.update(alone)
+        async with batch:
+            await batch.drive(
+                lambda: queue[0].workers if queue else None,
+                lambda _: batch.start(queue.pop(0)),
+                lambda: not queue and not batch.running,
+            )
+        return batch.take()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.slow
+def test_a_count_in_alone_runs_with_nothing_beside_it_and_the_others_share():
+    finished = run_batch([3, 3, 2, 3, 3], alone={2})
+    assert len(finished) == 5 and all(f.judged is not None and f.judged.reached for f in finished)
+    o = overlap(events.concat([f.log for f in finished])).set_index("run_id")
+    assert o.loc["alone2-w2", "in_flight_max"] == 1
+    # the rule is not "one at a time": the runs of 3 workers overlapped each other
+    assert o.loc[["alone0-w3", "alone1-w3"], "in_flight_max"].max() >= 2
+    assert o.loc[["alone3-w3", "alone4-w3"], "in_flight_max"].max() >= 2
+
+
+class FakeClient:
+    def __init__(self, resources: list[dict[str, float]]) -> None:
+        self.workers = {f"tcp://w{i}": {"resources": r, "nthreads": 4} for i, r in enumerate(resources)}
+
+    def scheduler_info(self, n_workers: int = 5) -> dict:
+        return {"workers": self.workers}
+
+
+def test_each_task_asks_for_one_run_unit_and_runs_at_once_are_the_units():
+    assert dask_resources(FakeClient([{RUN_RESOURCE: 1}, {RUN_RESOURCE: 2}, {}])) == ({RUN_RESOURCE: 1}, 3)
+
+
+def test_a_cluster_without_the_resource_warns_and_runs_one_per_dask_worker():
+    with pytest.warns(RuntimeWarning, match=f"declares no '{RUN_RESOURCE}'"):
+        assert dask_resources(FakeClient([{}, {"GPU": 1}])) == (None, 2)
+
+
+SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
+
+
+@pytest.mark.slow
+def test_a_search_measures_its_interference_and_runs_no_more_at_once_than_its_pilot_did():
+    th = wl.find_threshold(**SEARCH, seed=7)
+    assert th.conditions is not None and th.conditions.interference is not None
+    i, runs = th.conditions.interference, th.conditions.runs
+    assert th.pilot_runs == 4 and len(i.alone_overhead_s) == 2 and len(i.side_overhead_s) == 2
+    assert set(i.p_alone) == set(i.p_side) == {2, 6}
+    assert runs.runs == int(th.table["runs"].sum()) >= 1
+    assert runs.max <= max(i.at_once, 1)
+    for c in i.alone:  # a count that must run alone never shared the machine
+        assert c not in runs.per_count or runs.per_count[c][1] == 1
+    d = th.to_dict()["conditions"]
+    assert d["interference"]["at_once"] == i.at_once and d["runs_at_once"]["max"] == runs.max
+    assert "runs at once" in str(th) and "interference:" in str(th)
+
+
+@pytest.mark.slow
+def test_a_sweep_verdict_warns_when_its_runs_overlapped_and_not_when_they_ran_alone():
+    common = dict(samples=60, interval=FAST, mtbf=0, progress=False)
+    shared = wl.threshold(wl.sweep([3], repeats=4, **common), deadline=5)
+    assert shared.conditions is not None and shared.conditions.runs.overlapped >= 2
+    assert "WARNING: runs shared the machine" in str(shared)
+    assert shared.to_dict()["conditions"]["unchecked"] is True
+    alone = wl.threshold(wl.sweep([3], repeats=3, parallel=1, **common), deadline=5)
+    assert alone.conditions is not None and alone.conditions.runs.alone
+    assert "WARNING" not in str(alone) and str(alone) == alone.sentence
+
+
+@pytest.mark.slow
+def test_on_a_dask_cluster_each_dask_worker_runs_one_run_at_a_time():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            processes=False,
+            n_workers=2,
+            threads_per_worker=2,  # 4 threads, 2 run units: at most 2 runs at once
+            resources={RUN_RESOURCE: 1},
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        df = wl.sweep([3], repeats=6, samples=60, interval=FAST, mtbf=0, progress=False, client=client)
+    o = overlap(df)
+    assert len(o) == 6 and o["in_flight_max"].max() <= 2
