@@ -15,6 +15,7 @@ from workerlab.batch.progress import Progress
 from workerlab.batch.runner import RUN_RESOURCE, Batch, Finished, dask_resources
 from workerlab.config import RunOptions
 from workerlab.log import events
+from workerlab.thresholds.searcher import PILOT_ALONE, PILOT_RUNS, PILOT_SIDE
 
 
 def run_batch(counts: list[int], alone: set[int], samples: int = 90) -> list[Finished]:
@@ -78,7 +79,8 @@ def test_a_search_measures_its_interference_and_runs_no_more_at_once_than_its_pi
     th = wl.find_threshold(**SEARCH, seed=7)
     assert th.conditions is not None and th.conditions.interference is not None
     i, runs = th.conditions.interference, th.conditions.runs
-    assert th.pilot_runs == 4 and len(i.alone_overhead_s) == 2 and len(i.side_overhead_s) == 2
+    assert th.pilot_runs == PILOT_RUNS and len(i.alone_overhead_s) == PILOT_ALONE
+    assert len(i.side_overhead_s) == PILOT_SIDE
     assert set(i.p_alone) == set(i.p_side) == {2, 6}
     assert runs.runs == int(th.table["runs"].sum()) >= 1
     assert runs.max <= max(i.at_once, 1)

@@ -25,6 +25,7 @@ import workerlab as wl
 from workerlab.engine.stop import Stop
 from workerlab.thresholds.exact import cp_interval
 from workerlab.thresholds.search import SearchStatus
+from workerlab.thresholds.searcher import PILOT_RUNS
 
 SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
 ARGS = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
@@ -54,7 +55,7 @@ def assert_conclusive_at_6(th: wl.Threshold) -> None:
     assert_below_measured(th)
     assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] > 0
     assert t.loc[6, "ci_low"] >= 0.8
-    assert th.pilot_runs == 4 and th.model is not None and th.model.runs == 4
+    assert th.pilot_runs == PILOT_RUNS and th.model is not None and th.model.runs == PILOT_RUNS
     assert th.runs_used is not None and th.runs_used >= th.pilot_runs + int(t["runs"].sum())
     assert th.events is not None and th.events["run_id"].nunique() == th.runs_used
     assert set(t.columns) >= {"runs", "successes", "ci_low", "ci_high", "p_pred", "median_pred_s", "bound_s"}

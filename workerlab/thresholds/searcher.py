@@ -36,10 +36,13 @@ from workerlab.thresholds.stats import repeats_needed, smallest_qualifying
 
 __all__ = ["Searcher", "SearchSettings", "SearchStatus", "PILOT_RUNS", "PREDICT_RUNS"]
 
-#: runs of the pilot that calibrates a model when none is given: the first half one at a time,
-#: the second half side by side, to measure the interference; the search then runs no more at once
-#: than that half did, and runs alone the counts where the model says sharing changes p_meet
-PILOT_RUNS = 4
+#: runs of the pilot that calibrates a model when none is given: PILOT_ALONE one at a time, then
+#: PILOT_SIDE side by side (as many at once as the search would run: four of 16 workers fill the
+#: default capacity of 64 live workers), to measure the interference; the search then runs no more
+#: at once than the side-by-side runs did, and runs alone the counts where sharing changes p_meet
+PILOT_ALONE = 2
+PILOT_SIDE = 4
+PILOT_RUNS = PILOT_ALONE + PILOT_SIDE
 #: simulated runs per count behind the prediction that fixes the plan
 PREDICT_RUNS = 10_000
 #: the judged columns the search's table is built from
@@ -175,12 +178,12 @@ class Searcher:
         return self.stopped
 
     async def _pilot(self) -> None:
-        """Runs at the likely counts, half one at a time, half side by side; calibrate the model from
-        them, and keep side by side only the counts where that does not change p_meet."""
+        """Runs at the likely counts, ``PILOT_ALONE`` one at a time, ``PILOT_SIDE`` side by side; calibrate the
+        model from them, and keep side by side only the counts where that does not change p_meet."""
         from workerlab.model.calibration import calibrate
 
         counts = self._pilot_counts()
-        half = len(counts) // 2 if self._at_once() > 1 else len(counts)
+        half = PILOT_ALONE if self._at_once() > 1 else len(counts)
         self.alone.update(self.counts)  # the first half: one at a time
         await self._pilot_runs(counts[:half])
         n_alone, f_alone = len(self.pilot_judged), len(self.frames)
@@ -237,15 +240,14 @@ class Searcher:
 
     def _pilot_counts(self) -> list[int]:
         """The counts a prior model (the worker's settings, this machine's default costs) finds likely,
-        the same ones in both halves of the pilot."""
+        the same ones, the likeliest first, in both parts of the pilot."""
         cfg = self.settings.batch.options.config(self.counts[-1], self.samples)
         mtbf = float(flag_value(cfg.extra_args, "mtbf") or DEFAULT_MTBF)  # the emulator's default
         lead = float(flag_value(cfg.extra_args, "lead") or 0.0)
         prior = Model(interval=cfg.interval, lead=lead, mtbf=mtbf).predict(
             self.counts, self.samples, self.deadline, runs=2000, seed=0
         )
-        half = pilot_counts(prior, self.level, PILOT_RUNS // 2)
-        return half + pilot_counts(prior, self.level, PILOT_RUNS - len(half))
+        return pilot_counts(prior, self.level, PILOT_ALONE) + pilot_counts(prior, self.level, PILOT_SIDE)
 
     async def _predict(self) -> None:
         assert self.model is not None
