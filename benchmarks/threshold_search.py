@@ -98,7 +98,7 @@ def main() -> int:
             for k in ("workers", "conclusive", "runs_used", "pilot_runs", "wall_s", "sentence", "power")
         },
         "decisions": rep.get("decisions"),
-        "interference": rep.get("interference"),
+        "conditions": rep.get("conditions"),
         "search_table": [r for r in rep["table"] if r["runs"] > 0],
         "model": rep["model_text"],
         "process_wall_s": round(wall, 1),
@@ -127,6 +127,9 @@ def main() -> int:
         goal="true",
         met=bool(below and below[0].get("runs")),
     )
+    at_once = ((rep.get("conditions") or {}).get("runs_at_once")) or {}
+    if at_once:
+        bench.add("search: runs at once, max / mean", at_once.get("max"), note=f"mean {at_once.get('mean')}")
     power = rep.get("power") or {}
     for key, value in power.items():
         bench.add(f"search: power {key}", value)
