@@ -34,7 +34,7 @@ def plot_search(
     threshold: int | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Per worker count: the measured share of runs meeting the deadline with its Wilson interval
+    """Per worker count: the measured share of runs meeting the deadline with its exact (Clopper-Pearson) interval
     (``gid="measured"``, error bars), the model's predicted share (``p_pred``, ``gid="model"``), the
     ``level`` (``gid="level"``) and, once known, the ``threshold`` (``gid="threshold"``).
 
@@ -75,7 +75,7 @@ def _draw_measured(ax: Axes, shares: pd.DataFrame) -> None:
         capsize=3,
         ms=5,
         gid="measured",
-        label="measured share (Wilson interval)",
+        label="measured share (exact interval)",
         zorder=3,
     )
     for xi, yi, text in zip(x, y, shares["label"]):

@@ -110,7 +110,7 @@ def plot_sweep(
     deadline, orange missed it), runs that never reached it are ✕ at the top edge; the median
     elapsed time per count is a line, the bound of a perfect system a dashed line, the deadline
     a horizontal line. On a second y axis (right): the share of runs that met the deadline with
-    its Wilson interval at ``confidence``, and ``level``. The threshold of ``workerlab.threshold``
+    its exact (Clopper-Pearson) interval at ``confidence``, and ``level``. The threshold of ``workerlab.threshold``
     is a vertical line; the title says it in words. A deadline far above the data stays off the
     axis and the legend says so. ``model`` (a ``wl.Model``, or its ``predict`` frame) adds the
     predicted share per count (``p_meet``) on the right axis, beside the measured one, over every

@@ -4,7 +4,7 @@ Pick the deadline (it follows the pace until set, as in the run dashboard), the 
 of runs that must meet it), and either a range of worker counts or "find it" (every count up to
 the cap), then press Run. ``workerlab.thresholds.search.find_threshold_async`` runs on the kernel's loop; after
 its pilot and after every finished run it reports a ``SearchStatus``, from which the widget
-draws (in the rendering thread) each count's measured share with its Wilson interval beside the
+draws (in the rendering thread) each count's measured share with its exact (Clopper-Pearson) interval beside the
 model's predicted curve (``plots.plot_search``), and says where the search stands. At the end the
 verdict: the threshold, conclusive or not, and why. Stop ends the search: no new run starts, the
 running ones are stopped, and ``result`` is the ``Threshold`` of what was measured.
