@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
 import pytest
 
 from workerlab.analysis.overlap import overlap, runs_at_once
-from workerlab.model.interference import TOLERANCE, Conditions, estimate
+from workerlab.model.interference import TOLERANCE, Conditions, estimate, with_costs
 from workerlab.model.model import Model
 
 
@@ -83,3 +84,37 @@ def test_a_pilot_half_without_a_reached_run_tells_nothing_so_every_count_that_ca
 def test_nothing_measured_one_at_a_time():
     i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=[0.05], side_overhead=[], at_once=1)
     assert not i.measured and i.alone == frozenset() and "not measured" in i.text()
+
+
+def test_start_up_slower_side_by_side_sends_a_count_alone_even_when_the_overheads_show_no_shift():
+    """Whole-run overheads of two or four pilot runs are mostly crash noise; the costs measured each
+    way (dozens of start-ups a run) still show what sharing the machine does."""
+    slow = dataclasses.replace(MODEL, start=tuple(x + 0.05 for x in MODEL.start))  # 50 ms more a start
+    costs = (with_costs(MODEL, MODEL), with_costs(MODEL, slow))
+    assert costs[1].mtbf == MODEL.mtbf and costs[1].start != MODEL.start  # only the costs differ
+    i = estimate(
+        MODEL,
+        COUNTS,
+        150,
+        1.6,
+        alone_overhead=[0.05, 0.06],
+        side_overhead=[0.04, 0.05],
+        at_once=4,
+        cost_models=costs,
+    )
+    assert i.shift_high_s == 0.0 and i.p_alone[10] == i.p_side[10]  # the overheads alone would share 10
+    a, b = i.p_costs[10]
+    assert a > 0.99 and b < a - TOLERANCE and 10 in i.alone
+    assert 12 not in i.alone and 15 not in i.alone  # enough slack either way
+    assert i.to_dict()["p_costs"]["10"] == [a, b] and "with the costs measured each way" in i.text()
+    same = estimate(
+        MODEL,
+        COUNTS,
+        150,
+        1.6,
+        alone_overhead=[0.05],
+        side_overhead=[0.05],
+        at_once=4,
+        cost_models=costs[:1] * 2,
+    )
+    assert same.alone == frozenset()  # the same costs both ways: nothing to run alone

@@ -18,6 +18,7 @@ every count the search may measure runs alone.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,16 @@ import numpy as np
 from workerlab.analysis.overlap import RunsAtOnce
 from workerlab.model.model import Model
 
-__all__ = ["Conditions", "Interference", "estimate", "TOLERANCE", "SIMULATED_RUNS"]
+__all__ = [
+    "Conditions",
+    "Interference",
+    "estimate",
+    "with_costs",
+    "cost_models",
+    "COSTS",
+    "TOLERANCE",
+    "SIMULATED_RUNS",
+]
 
 #: runs share the machine only where p_meet alone and side by side differ by at most this
 TOLERANCE = 0.01
@@ -44,7 +54,10 @@ class Interference:
     one at a time anyway); ``alone_overhead_s``/``side_overhead_s``: elapsed minus bound of the
     pilot runs that reached the target; ``shift_s``: difference of their medians; ``shift_high_s``:
     the shift planned with (module docstring; inf when the pilot cannot tell); ``p_alone`` and
-    ``p_side``: per count, the model's p_meet both ways; ``alone``: the counts whose runs run alone.
+    ``p_side``: per count, the model's p_meet both ways; ``p_costs``: per count, p_meet with the
+    start-up, connect and restart costs measured alone and side by side (many observations a run,
+    so less noisy than a whole run's overhead); ``alone``: the counts whose runs run alone (either
+    comparison differs by more than ``tolerance``).
     """
 
     at_once: int
@@ -55,6 +68,7 @@ class Interference:
     tolerance: float = TOLERANCE
     p_alone: dict[int, float] = field(default_factory=dict)
     p_side: dict[int, float] = field(default_factory=dict)
+    p_costs: dict[int, tuple[float, float]] = field(default_factory=dict)
     alone: frozenset[int] = frozenset()
 
     @property
@@ -74,9 +88,13 @@ class Interference:
         decisive = sorted(w for w in self.p_alone if w in self.alone or abs(self.p_alone[w] - 0.5) < 0.49)
         both = ", ".join(f"{w}: {self.p_alone[w]:.3f}/{self.p_side[w]:.3f}" for w in decisive)
         alone = ", ".join(map(str, sorted(self.alone))) or "none"
+        costs = ", ".join(
+            f"{w}: {a:.3f}/{b:.3f}" for w, (a, b) in sorted(self.p_costs.items()) if w in decisive
+        )
         return (
-            f"interference: elapsed shift side by side {shift}; model p_meet alone/side by side {both or '-'}; "
-            f"run alone (differ by > {self.tolerance:g}): {alone}"
+            f"interference: elapsed shift side by side {shift}; model p_meet alone/side by side {both or '-'}"
+            + (f"; with the costs measured each way {costs}" if costs else "")
+            + f"; run alone (differ by > {self.tolerance:g}): {alone}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +110,7 @@ class Interference:
             "tolerance": self.tolerance,
             "p_alone": {str(w): p for w, p in sorted(self.p_alone.items())},
             "p_side": {str(w): p for w, p in sorted(self.p_side.items())},
+            "p_costs": {str(w): list(v) for w, v in sorted(self.p_costs.items())},
             "alone": sorted(self.alone),
         }
 
@@ -114,13 +133,16 @@ def estimate(
     alone_overhead: Sequence[float],
     side_overhead: Sequence[float],
     at_once: int,
+    cost_models: tuple[Model, Model] | None = None,
     tolerance: float = TOLERANCE,
     seed: int = 0,
 ) -> Interference:
     """The pilot's ``Interference``: the shift, ``p_meet`` per count both ways, the counts to run alone.
 
     ``*_overhead``: elapsed minus bound of the pilot runs that reached the target, alone and side by
-    side (``at_once`` runs at once). With ``at_once`` 1 nothing is measured and no count is alone.
+    side (``at_once`` runs at once). ``cost_models``: the model with the costs measured alone and
+    with those measured side by side (``with_costs``), simulated on the same random numbers. With
+    ``at_once`` 1 nothing is measured and no count is alone.
     """
     counts = [int(c) for c in counts]
     if at_once <= 1:
@@ -128,12 +150,26 @@ def estimate(
     shift, high = shifts(alone_overhead, side_overhead)
     p_alone: dict[int, float] = {}
     p_side: dict[int, float] = {}
+    p_costs: dict[int, tuple[float, float]] = {}
     alone: set[int] = set()
     for c, ss in zip(counts, np.random.SeedSequence(seed).spawn(len(counts))):
         el = model.simulate(c, samples, SIMULATED_RUNS, np.random.default_rng(ss))["elapsed_s"].to_numpy()
         p_alone[c] = float(np.mean(el <= deadline))
         p_side[c] = float(np.mean(el + high <= deadline)) if math.isfinite(high) else 0.0
-        if abs(p_alone[c] - p_side[c]) > tolerance:
+        if cost_models is not None:
+            a, b = (
+                float(
+                    np.mean(
+                        m.simulate(c, samples, SIMULATED_RUNS, np.random.default_rng(ss))["elapsed_s"]
+                        <= deadline
+                    )
+                )
+                for m in cost_models
+            )
+            p_costs[c] = (a, b)
+        if abs(p_alone[c] - p_side[c]) > tolerance or (
+            c in p_costs and abs(p_costs[c][0] - p_costs[c][1]) > tolerance
+        ):
             alone.add(c)
     return Interference(
         at_once=at_once,
@@ -144,6 +180,7 @@ def estimate(
         tolerance=tolerance,
         p_alone=p_alone,
         p_side=p_side,
+        p_costs=p_costs,
         alone=frozenset(alone),
     )
 
@@ -178,3 +215,26 @@ class Conditions:
             "interference": None if self.interference is None else self.interference.to_dict(),
             "unchecked": self.unchecked,
         }
+
+
+#: the costs that depend on how busy the machine is: start-up, connect, restart, the start-up waves
+COSTS = ("start", "connect", "restart", "first_wave")
+
+
+def with_costs(model: Model, measured: Model) -> Model:
+    """``model`` with the machine-dependent costs of ``measured`` (all else, MTBF included, kept: so
+    that two such models differ only by what sharing the machine changes)."""
+    return dataclasses.replace(model, **{k: getattr(measured, k) for k in COSTS})
+
+
+def cost_models(model: Model, alone: Sequence[Any], side: Sequence[Any]) -> tuple[Model, Model] | None:
+    """``model`` with the costs calibrated from the runs ``alone`` and with those from the runs ``side``
+    by side (event logs); None when either has too little to calibrate from."""
+    from workerlab.model.calibration import calibrate
+
+    if not alone or not side:
+        return None
+    try:
+        return with_costs(model, calibrate(list(alone))), with_costs(model, calibrate(list(side)))
+    except ValueError:  # a half with nothing to calibrate from (ConfigError is a ValueError)
+        return None

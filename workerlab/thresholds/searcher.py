@@ -28,7 +28,7 @@ from workerlab.config import DEFAULT_MTBF, RunOptions, flag_value, share
 from workerlab.engine.stop import Stop
 from workerlab.errors import CollectError, ConfigError
 from workerlab.log import events
-from workerlab.model.interference import Conditions, Interference, estimate
+from workerlab.model.interference import Conditions, Interference, cost_models, estimate
 from workerlab.model.model import Model
 from workerlab.thresholds.design import SearchPlan, Step, pilot_counts
 from workerlab.thresholds.evidence import SearchResult, plan_report, search_table
@@ -200,7 +200,8 @@ class Searcher:
         self.model = await asyncio.to_thread(calibrate, self.frames)
         side = self.frames[f_alone:]
         at_once = runs_at_once(events.concat(side)).max if side else 1
-        self.interference = await asyncio.to_thread(self._interference, n_alone, at_once)
+        costs = await asyncio.to_thread(cost_models, self.model, self.frames[:f_alone], side)
+        self.interference = await asyncio.to_thread(self._interference, n_alone, at_once, costs)
         self.alone.update(self.interference.alone)
         # no more runs at once than the pilot measured side by side: beyond that, unmeasured
         self.batch.parallel = min(self.batch.parallel or at_once, at_once)
@@ -222,7 +223,7 @@ class Searcher:
         """How many runs the search would run at once (the pilot's second half does)."""
         return self.batch.parallel if self.batch.parallel is not None else len(self.counts)
 
-    def _interference(self, n_alone: int, at_once: int) -> Interference:
+    def _interference(self, n_alone: int, at_once: int, costs: tuple[Model, Model] | None) -> Interference:
         """The pilot's interference estimate (``workerlab.model.interference``): the first
         ``n_alone`` pilot runs ran alone, the rest up to ``at_once`` at once."""
         assert self.model is not None
@@ -235,6 +236,7 @@ class Searcher:
             alone_overhead=over[:n_alone],
             side_overhead=over[n_alone:],
             at_once=at_once,
+            cost_models=costs,
             seed=self.settings.batch.options.seed or 0,
         )
 
