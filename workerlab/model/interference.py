@@ -6,8 +6,10 @@ interval 0.2 s met 2.15 s in 31 of 32 runs alone and 15 of 32 four at once). The
 runs half its runs one at a time and half side by side; from their overhead (elapsed minus the
 bound, which crashes and start-up make random but alike in both halves) this module estimates the
 *shift* of the elapsed time side by side, and the model predicts each count's ``p_meet`` both
-ways: alone, and with its simulated elapsed times shifted. Runs share the machine only where the
-two agree within ``TOLERANCE``.
+ways: alone, and with its simulated elapsed times shifted. It also predicts it with the costs that
+depend on a busy machine (start-up, connect, restart, start-up waves) calibrated from each half
+(``cost_models``): dozens of observations a run, where the whole runs' overheads are few and mostly
+crash noise. Runs share the machine only where both pairs agree within ``TOLERANCE``.
 
 Conservative by construction: the shift planned with is ``shift_high``, the largest difference any
 pilot run side by side shows against any pilot run alone (max minus min: with two runs each half,

@@ -1,7 +1,7 @@
 """How many workers meet the deadline, conclusively, from few runs (``wl.find_threshold``).
 
 1. Without a ``model``, a short *pilot* (``PILOT_RUNS`` runs at the counts a prior model finds
-   likely, half one at a time, half side by side) calibrates one (``wl.calibrate``) and measures
+   likely, two one at a time, four side by side) calibrates one (``wl.calibrate``) and measures
    the interference of runs side by side (``workerlab.model.interference``): counts where the
    model's p_meet alone and side by side differ by more than ``TOLERANCE`` then run alone, and no
    more runs go at once than the pilot measured. With a given ``model`` (no pilot) runs go one at
