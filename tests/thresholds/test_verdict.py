@@ -107,7 +107,9 @@ def test_threshold_table_and_answer(constructed):
     assert th.strong is False and th.repeats_needed == 72
     text = str(th)
     assert text.startswith("15 workers meet 10 s in 3/3 runs (95% CI 0.29–1.00): not yet conclusive at 0.95")
-    assert "about 72 successful repeats" in text and "69 more" in text and "14 workers: 0/3" in text
+    # a fresh sweep of 72, never "69 more" of these: topping up runs that looked good voids the confidence
+    assert "a fresh sweep of 72 repeats" in text and "would not keep the stated confidence" in text
+    assert "69" not in text and "14 workers: 0/3" in text
     assert "<table" in th._repr_html_() and "15 workers meet" in th._repr_html_()
     d = th.to_dict()
     assert (d["workers"], d["strong"], d["repeats_needed"], d["runs"], d["successes"]) == (

@@ -3,8 +3,8 @@
 Per worker count: the success rate of meeting the deadline with its exact (Clopper-Pearson) interval, median and
 p95 elapsed time, and the bound. The threshold is the smallest count from which every larger
 count reaches ``level``; the result says whether the interval's lower end reaches ``level`` too
-(strong evidence), whether the count below is shown under it (conclusive), or how many
-all-successful repeats would make it strong.
+(strong evidence), whether the count below is shown under it (conclusive), or how many repeats
+of a fresh sweep would (never "a few more" of these: that voids the confidence).
 
 ``Threshold`` is what every answer to the question shares; a sweep's answer is a
 ``SweepVerdict`` (this module), a search's a ``SearchResult`` (``workerlab.thresholds.evidence``).
@@ -163,10 +163,12 @@ class SweepVerdict(Threshold):
                 f"the count below{shown} is not shown under it"
             )
         elif self.repeats_needed is not None:
-            more = self.repeats_needed - runs
+            # a fresh sweep, not more repeats: topping these up until they look good voids the confidence
+            fresh = repeats_needed(0, 0, self.level, self.confidence)
             verdict = (
-                f": not yet conclusive at {self.level:g} — about {self.repeats_needed} "
-                f"successful repeats would make it strong ({more} more)"
+                f": not yet conclusive at {self.level:g} — a fresh sweep of {fresh} repeats at that count, "
+                "every one meeting the deadline, would show it (adding repeats to these runs would not keep "
+                "the stated confidence)"
             )
         else:
             verdict = f": a level of {self.level:g} cannot be shown by repeats"
