@@ -184,18 +184,28 @@ def test_the_details_read_back_are_read_by_the_log_module():
     [
         (0.995, 3, None),
         (1.0, 0, None),
-        (1.04, 3, "a restarted worker's first number comes at once"),
-        (1.001, 1, "a restarted worker's first number comes at once"),
-        (1.04, 0, "faster than the measured interval"),
+        (1.04, 3, "a restarted worker's first number comes after the lead"),
+        (1.001, 1, "a restarted worker's first number comes after the lead"),
+        (1.04, 0, "which assumes one number a worker per measured interval"),
     ],
 )
 def test_a_run_ahead_of_the_bound_says_why(efficiency, restarts, says):
     row = dict(analysis.summary(faulty_run().frame()).iloc[0]) | {
         "efficiency": efficiency,
         "restarts": restarts,
+        "lead_s": 0.0,
+        "interval_s": 1.0,
     }
     total = dict(report.details(row, deadline=10.0))["total time"]
     assert f"efficiency {efficiency:.3f}" in total
     assert ("ahead of the bound" in total) == (says is not None)
     if says is not None:
         assert says in total
+
+
+def test_restarts_explain_a_run_ahead_of_the_bound_only_when_the_lead_is_under_an_interval():
+    row = dict(analysis.summary(faulty_run().frame()).iloc[0]) | {"efficiency": 1.02, "restarts": 4}
+    slow_lead = dict(report.details(row | {"lead_s": 1.0, "interval_s": 1.0}, deadline=10.0))["total time"]
+    assert "restarted" not in slow_lead and "per measured interval" in slow_lead
+    quick_lead = dict(report.details(row | {"lead_s": 0.2, "interval_s": 1.0}, deadline=10.0))["total time"]
+    assert "restarted worker's first number comes after the lead" in quick_lead

@@ -82,19 +82,21 @@ def headline(row: Row, *, deadline: float) -> str:
     )
 
 
-def _ahead(efficiency: float, restarts: Any) -> str:
-    """Why a run can beat the bound: the bound assumes one number a worker per interval, from the start."""
+def _ahead(efficiency: float, row: Row) -> str:
+    """Why a run can beat the bound: it assumes one number a worker per interval from the first request."""
     if efficiency <= 1:
         return ""
-    if not _na(restarts) and int(restarts) > 0:
-        return ": ahead of the bound, since a restarted worker's first number comes at once, not an interval later"
-    return ": ahead of the bound, so the workers sent faster than the measured interval"
+    restarts, lead, interval = row["restarts"], row["lead_s"], row["interval_s"]
+    quick = not (_na(lead) or _na(interval)) and float(lead) < float(interval)
+    if not _na(restarts) and int(restarts) > 0 and quick:
+        return ": ahead of the bound, since a restarted worker's first number comes after the lead, not an interval later"
+    return ": ahead of the bound, which assumes one number a worker per measured interval"
 
 
 def details(row: Row, *, deadline: float) -> list[tuple[str, str]]:
     """The key/value lines of the report, in reading order."""
     eff = row["efficiency"]
-    efficiency = "n/a" if _na(eff) else f"{float(eff):.3f}" + _ahead(float(eff), row["restarts"])
+    efficiency = "n/a" if _na(eff) else f"{float(eff):.3f}" + _ahead(float(eff), row)
     met = row["deadline_met"]
     return [
         ("outcome", _outcome(row) or "unknown (no run-level row)"),
