@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, Bench  # noqa: E402
 
 from workerlab.thresholds import exact  # noqa: E402
-from workerlab.thresholds.exact import BELOW, MEETS, candidates, cp_interval, fresh_runs, plan_runs  # noqa: E402
+from workerlab.thresholds.exact import BELOW, MEETS, candidates, fresh_runs, plan_runs  # noqa: E402
+from workerlab.thresholds.stats import cp_interval  # noqa: E402
 
 SETTINGS = [(0.95, 0.95), (0.9, 0.9), (0.95, 0.99), (0.8, 0.95)]
 CAPS = [90, 150, 250]

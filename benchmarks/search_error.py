@@ -1,6 +1,6 @@
 """Whole threshold searches, simulated with the real planner, against the exact per-side tables.
 
-The search's plan (``workerlab.thresholds.design.SearchPlan``) is a pure function of the predicted
+The search's plan (``workerlab.thresholds.decider.Decider``) is a pure function of the predicted
 rates and the measured results, so whole searches can run on binomial draws
 (``workerlab.thresholds.simulate``). On each side - the candidate shown to meet, the count below
 shown below - the decisive count's true rate is set to level - 0.005, level and level + 0.005 and
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, Bench  # noqa: E402
 
-from workerlab.thresholds.design import SearchPlan, choose  # noqa: E402
+from workerlab.thresholds.decider import Decider, choose  # noqa: E402
 from workerlab.thresholds.exact import BELOW, MEETS  # noqa: E402
 from workerlab.thresholds.simulate import search_errors  # noqa: E402
 
@@ -58,7 +58,7 @@ def main() -> int:
         bench.add(f"{name}: simulated", round(c.simulated, 5), "", "agrees", c.agrees,
                   note=f"99.9% CI {c.ci_low:.4f}-{c.ci_high:.4f}")  # fmt: skip
     rows = plans()
-    sp = SearchPlan({14: 0.003, 15: 0.999, 16: 1.0})
+    sp = Decider({14: 0.003, 15: 0.999, 16: 1.0})
     sp.step()
     power = sp.power()
     bench.add(

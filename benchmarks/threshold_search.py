@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, Bench, load  # noqa: E402
 
 from workerlab.thresholds import exact  # noqa: E402
-from workerlab.thresholds.design import clip  # noqa: E402
+from workerlab.thresholds.decider import clip  # noqa: E402
 
 GOAL_WALL_S = 240
 GOAL_RUNS = 90

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import workerlab as wl
-from workerlab.batch.plan import BatchSettings
+from workerlab.batch.spec import BatchSettings
 from workerlab.config import DEADLINE, HOST, MAX_WORKERS, RunOptions, make_config, parse_workers
 from workerlab.errors import ConfigError
 

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
         plot_throughput,
         plot_timeline,
     )
+    from workerlab.thresholds.result import SearchStatus
     from workerlab.thresholds.search import find_threshold, find_threshold_async
-    from workerlab.thresholds.searcher import SearchStatus
     from workerlab.thresholds.verdict import Threshold, threshold
     from workerlab.ui.dashboard import Dashboard, dashboard
     from workerlab.ui.threshold import ThresholdDashboard, threshold_dashboard
@@ -87,7 +87,7 @@ _EXPORTS: dict[str, str] = {
     "calibrate": "workerlab.model.calibration",
     "find_threshold": "workerlab.thresholds.search",
     "find_threshold_async": "workerlab.thresholds.search",
-    "SearchStatus": "workerlab.thresholds.searcher",
+    "SearchStatus": "workerlab.thresholds.result",
     "plot_success_map": "workerlab.plots",
 }
 

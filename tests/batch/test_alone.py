@@ -10,12 +10,13 @@ from helpers import FAST
 
 import workerlab as wl
 from workerlab.analysis.overlap import overlap
-from workerlab.batch.plan import BatchSettings, Plan
 from workerlab.batch.progress import Progress
-from workerlab.batch.runner import RUN_RESOURCE, Batch, Finished, dask_resources
+from workerlab.batch.remote import RUN_RESOURCE, dask_resources
+from workerlab.batch.runner import Batch, Finished
+from workerlab.batch.spec import BatchSettings, RunSpec
 from workerlab.config import RunOptions
 from workerlab.log import events
-from workerlab.thresholds.searcher import PILOT_ALONE, PILOT_RUNS, PILOT_SIDE
+from workerlab.thresholds.pilot import PILOT_ALONE, PILOT_RUNS, PILOT_SIDE
 
 
 def run_batch(counts: list[int], alone: set[int], samples: int = 90) -> list[Finished]:
@@ -27,18 +28,13 @@ def run_batch(counts: list[int], alone: set[int], samples: int = 90) -> list[Fin
         max_live_workers=64,
         options=RunOptions(interval=FAST, mtbf=0),
     )
-    queue = [Plan(i, w, i + 1, f"alone{i}-w{w}", None) for i, w in enumerate(counts)]
+    queue = [RunSpec(i, w, i + 1, f"alone{i}-w{w}", None) for i, w in enumerate(counts)]
 
     async def go() -> list[Finished]:
         batch = Batch(settings, Progress(len(queue), False))
         batch.alone.update(alone)
         async with batch:
-            await batch.drive(
-                lambda: queue[0].workers if queue else None,
-                lambda _: batch.start(queue.pop(0)),
-                lambda: not queue and not batch.running,
-            )
-        return batch.take()
+            return await batch.run_all(queue)
 
     return asyncio.run(go())
 

@@ -22,6 +22,7 @@ from helpers import (
     ready_workers,
     run_cell_interrupted,
     run_row,
+    wait_for_async,
 )
 
 import workerlab as wl
@@ -313,9 +314,9 @@ def test_wl_sweep_is_the_function_whatever_is_imported_first():
 
 def test_a_batch_ends_on_its_stop_token_and_keeps_what_it_cut_off():
     """The one runner of sweeps and searches: Stop ends it, every run stops its workers, logs kept."""
-    from workerlab.batch.plan import BatchSettings, Plan
     from workerlab.batch.progress import Progress
     from workerlab.batch.runner import Batch
+    from workerlab.batch.spec import BatchSettings, RunSpec
     from workerlab.config import RunOptions
     from workerlab.engine.stop import Stop
 
@@ -323,22 +324,75 @@ def test_a_batch_ends_on_its_stop_token_and_keeps_what_it_cut_off():
     settings = BatchSettings.check(
         [2, 3], samples=100_000, deadline=10.0, parallel=None, max_live_workers=8, options=options
     )
-    queue = [Plan(0, 2, 1, "stop-a", None), Plan(1, 3, 1, "stop-b", None)]
+    queue = [RunSpec(0, 2, 1, "stop-a", None), RunSpec(1, 3, 1, "stop-b", None)]
     stop = Stop()
 
     async def main() -> list:
         async with Batch(settings, Progress(2, False), stop=stop) as batch:
             asyncio.get_running_loop().call_later(1.0, stop.set, "enough")
-            await batch.drive(
-                lambda: queue[0].workers if queue else None,
-                lambda _: batch.start(queue.pop(0)),
-                lambda: not queue and not batch.running,
-            )
-            assert stop.is_set() and batch.running  # it returned on the token, runs still going
+            got = await batch.run_all(queue)
+            assert stop.is_set() and not got  # it returned on the token, nothing ended yet
         return batch.take()
 
     finished = asyncio.run(main())
-    assert sorted(f.plan.run_id for f in finished) == ["stop-a", "stop-b"]
+    assert sorted(f.spec.run_id for f in finished) == ["stop-a", "stop-b"]
     assert all(f.judged is None for f in finished)  # cut off: not a measurement
     for f in finished:
+        assert_clean(f.log)
+        stops = events.run_stops(f.log)
+        assert stops["outcome"].tolist() == ["stopped"]  # handed the token: stopped, not cancelled
+        assert stops["message"].iloc[0].startswith("enough")  # the reason the stop was given
+
+
+@pytest.mark.slow
+def test_a_batch_on_a_dask_cluster_of_two_processes_stops_its_runs_in_flight():
+    """The batch's stop reaches runs on Dask workers (a ``distributed.Event`` each run watches):
+    they end ``stopped`` with their partial logs, not ``cancelled``, and leave nothing running."""
+    distributed = pytest.importorskip("distributed")
+    from workerlab.batch.progress import Progress
+    from workerlab.batch.runner import Batch
+    from workerlab.batch.spec import BatchSettings, RunSpec
+    from workerlab.config import RunOptions
+    from workerlab.engine.stop import Stop
+
+    options = RunOptions(interval=FAST, mtbf=0)
+    settings = BatchSettings.check(
+        [2], samples=100_000, deadline=10.0, parallel=None, max_live_workers=8, options=options
+    )
+    specs = [RunSpec(0, 2, 1, "dask-a", None), RunSpec(1, 2, 2, "dask-b", None)]
+    stop = Stop()
+
+    async def main(client: object) -> list:
+        async with Batch(settings, Progress(2, False), client=client, stop=stop) as batch:
+            assert batch.parallel == 2  # one run per Dask worker process
+
+            async def stop_once_both_stream() -> None:
+                await wait_for_async(lambda: len(batch.running) == 2, 60, "both runs in flight")
+                await asyncio.sleep(2.0)  # long enough for both to be streaming on their Dask worker
+                stop.set("enough")
+
+            task = asyncio.create_task(stop_once_both_stream())
+            await batch.run_all(specs)
+            await task
+        return batch.take()
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address="127.0.0.1:0",
+            resources={"workerlab-run": 1},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        finished = asyncio.run(main(client))
+    assert sorted(f.spec.run_id for f in finished) == ["dask-a", "dask-b"]
+    for f in finished:
+        assert f.judged is None  # cut off: not a measurement
+        stops = events.run_stops(f.log)
+        assert stops["outcome"].tolist() == ["stopped"], stops
+        assert (f.log.event == "sample").sum() > 0  # it was streaming, and what it got is kept
         assert_clean(f.log)

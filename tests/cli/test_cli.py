@@ -183,7 +183,7 @@ def test_sweep_table_labels_its_intervals_with_their_confidence():
     lines = output.format_sweep(rep).splitlines()
     assert lines[0] == default[0].replace("95% CI", "80% CI") and "95%" not in "\n".join(lines)
     assert rep["threshold"]["confidence"] == 0.8
-    from workerlab.thresholds.exact import cp_interval
+    from workerlab.thresholds.stats import cp_interval
 
     lo = {r["workers"]: r["ci_low"] for r in rep["rows"]}
     assert lo[4] == pytest.approx(cp_interval(3, 3, 0.8)[0]) and lo[4] > cp_interval(3, 3, 0.95)[0]

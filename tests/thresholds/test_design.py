@@ -1,4 +1,4 @@
-"""The threshold search's plan (``SearchPlan``): a pure state machine, checked by simulated searches."""
+"""The threshold search's plan (``Decider``): a pure state machine, checked by simulated searches."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workerlab.thresholds.design import SCREEN_RUNS, SearchPlan, Step
+from workerlab.thresholds.decider import SCREEN_RUNS, Decider, NextStep
 from workerlab.thresholds.exact import BELOW, MEETS
 
 #: what a model might predict for 150 numbers in 10 s at the 1 s pace (bounds 12, 11, 10, 9, 9 s)
@@ -16,7 +16,7 @@ PRED = {12: 0.0, 13: 0.0, 14: 0.003, 15: 0.995, 16: 0.9999}
 def search(truth: dict[int, float], rng: np.random.Generator, pred=PRED, batch: int = 4, **kw):
     """One simulated search: real runs replaced by draws at the true success rates; each batch's
     runs end in a random order (a decision still counts them in the order they started)."""
-    sp = SearchPlan(pred, **kw)
+    sp = Decider(pred, **kw)
     while True:
         step = sp.step()
         if step.done:
@@ -29,7 +29,7 @@ def search(truth: dict[int, float], rng: np.random.Generator, pred=PRED, batch: 
             sp.record(w, i, bool(rng.random() < truth[w]))
 
 
-def assert_below_measured(step: Step, sp: SearchPlan) -> None:
+def assert_below_measured(step: NextStep, sp: Decider) -> None:
     """Every conclusive answer has its count below measured by its plan and shown below (or is 1)."""
     if step.conclusive:
         assert step.candidate is not None and sp.runs[step.candidate].decision == MEETS
@@ -39,13 +39,13 @@ def assert_below_measured(step: Step, sp: SearchPlan) -> None:
             assert b.decision == BELOW and b.counted()[1] > 0
 
 
-def feed(sp: SearchPlan, w: int, results: list[bool]) -> None:
+def feed(sp: Decider, w: int, results: list[bool]) -> None:
     for met in results:
         sp.record(w, sp.start(w), met)
 
 
 def test_plan_measures_the_candidate_the_count_below_and_screens_one_larger_count():
-    sp = SearchPlan(PRED)
+    sp = Decider(PRED)
     step = sp.step()
     assert step.candidate == 15 and step.below == 14 and not step.done
     assert set(step.runs) == {14, 15, 16}  # 12 and 13: neither decisive nor larger
@@ -57,7 +57,7 @@ def test_plan_measures_the_candidate_the_count_below_and_screens_one_larger_coun
 
 
 def test_a_decision_counts_runs_in_start_order():
-    sp = SearchPlan(PRED)
+    sp = Decider(PRED)
     sp.step()
     first = [sp.start(14) for _ in range(3)]
     sp.record(14, first[1], False)
@@ -68,7 +68,7 @@ def test_a_decision_counts_runs_in_start_order():
 
 
 def test_the_candidate_moves_up_when_shown_below_and_keeps_its_plan_as_the_count_below():
-    sp = SearchPlan(PRED)
+    sp = Decider(PRED)
     sp.step()
     plan15 = sp.runs[15].plan
     feed(sp, 16, [True] * SCREEN_RUNS)  # a screen: 16's plan starts from zero runs later
@@ -82,13 +82,13 @@ def test_the_candidate_moves_up_when_shown_below_and_keeps_its_plan_as_the_count
 
 
 def test_the_candidate_moves_down_when_the_count_below_meets():
-    sp = SearchPlan({**PRED, 14: 0.9})
+    sp = Decider({**PRED, 14: 0.9})
     sp.step()
     feed(sp, 14, [True] * 150)  # predicted 0.9, truly fine: its below plan says meets (at 124 of 124)
     step = sp.step()
     assert sp.runs[14].decision == MEETS and step.candidate == 14 and step.below == 13
     assert sp.runs[13].aim == BELOW and 13 in step.runs
-    cheap = SearchPlan(PRED)  # predicted 0.003: a cheap plan that can only say below; 27/27 is inconclusive
+    cheap = Decider(PRED)  # predicted 0.003: a cheap plan that can only say below; 27/27 is inconclusive
     cheap.step()
     feed(cheap, 14, [True] * 27)
     step = cheap.step()
@@ -96,7 +96,7 @@ def test_the_candidate_moves_down_when_the_count_below_meets():
 
 
 def test_a_conclusive_end_and_an_inconclusive_count_ends_the_search():
-    sp = SearchPlan(PRED)
+    sp = Decider(PRED)
     sp.step()
     n = sp.runs[15].plan.looks[0]  # type: ignore[union-attr]
     feed(sp, 15, [True] * n)
@@ -105,7 +105,7 @@ def test_a_conclusive_end_and_an_inconclusive_count_ends_the_search():
     step = sp.step()
     assert step.done and step.conclusive and step.candidate == 15 and step.runs == {}
     assert "conclusive" in step.reason and "15 workers meet it" in step.reason
-    sp = SearchPlan({14: 0.0, 15: 0.999, 16: 1.0})
+    sp = Decider({14: 0.0, 15: 0.999, 16: 1.0})
     sp.step()
     feed(sp, 14, [False] * 2)
     feed(sp, 16, [True] * SCREEN_RUNS)
@@ -117,13 +117,13 @@ def test_a_conclusive_end_and_an_inconclusive_count_ends_the_search():
 
 
 def test_a_search_starting_at_the_candidate_is_not_conclusive():
-    sp = SearchPlan({15: 0.999, 16: 1.0})
+    sp = Decider({15: 0.999, 16: 1.0})
     sp.step()
     feed(sp, 15, [True] * 72)
     feed(sp, 16, [True] * SCREEN_RUNS)
     step = sp.step()
     assert step.done and not step.conclusive and "not examined" in step.reason
-    one = SearchPlan({1: 0.999, 2: 1.0})  # 1 worker has no count below: conclusive
+    one = Decider({1: 0.999, 2: 1.0})  # 1 worker has no count below: conclusive
     one.step()
     feed(one, 1, [True] * 72)
     feed(one, 2, [True] * SCREEN_RUNS)
@@ -136,7 +136,7 @@ def test_the_run_budget_ends_the_search():
 
 
 def test_the_power_is_reported_at_the_prediction_and_at_099():
-    sp = SearchPlan({14: 0.003, 15: 0.999, 16: 1.0})
+    sp = Decider({14: 0.003, 15: 0.999, 16: 1.0})
     sp.step()
     pw = sp.power()
     assert pw["at_predicted"] == pytest.approx(0.999**72 * sp.runs[14].plan.operating(0.003).below)  # type: ignore[union-attr]
@@ -167,13 +167,13 @@ def test_a_good_candidate_is_found_conclusively_within_the_run_goal():
 
 def test_a_count_below_predicted_hopeless_is_measured_all_the_same():
     # Model(mtbf=1.5) put 12 workers' bound at 12 s > 11 s, yet p_meet 0.9995: never dropped
-    sp = SearchPlan(pd.DataFrame({"workers": [12, 13], "p_meet": [0.0, 0.9995]}))
+    sp = Decider(pd.DataFrame({"workers": [12, 13], "p_meet": [0.0, 0.9995]}))
     step = sp.step()
     assert step.candidate == 13 and step.below == 12 and 12 in step.runs
 
 
 def test_pilot_counts_are_the_likely_counts_largest_first():
-    from workerlab.thresholds.design import pilot_counts
+    from workerlab.thresholds.pilot import pilot_counts
 
     prior = pd.DataFrame({"workers": [12, 13, 14, 15, 16], "p_meet": [0.0, 0.0, 0.3, 0.99, 1.0]})
     assert pilot_counts(prior, 0.95) == [16, 16, 15, 14]  # candidate 15, the one below and above
@@ -184,7 +184,7 @@ def test_pilot_counts_are_the_likely_counts_largest_first():
 
 def test_a_candidate_predicted_just_above_the_level_gets_a_capped_plan():
     # measured with -lead 1: a 4-run pilot put 17 workers at 0.956, truly ~0.995
-    sp = SearchPlan({16: 0.0, 17: 0.956, 18: 1.0})
+    sp = Decider({16: 0.0, 17: 0.956, 18: 1.0})
     step = sp.step()
     plan = sp.runs[17].plan
     assert step.candidate == 17 and plan is not None and plan.max_runs <= 250 and plan.certified()

@@ -14,14 +14,11 @@ from workerlab.thresholds.exact import (
     MEETS,
     Plan,
     candidates,
-    cp_interval,
-    cp_lower,
-    cp_upper,
     fresh_runs,
     inconclusive,
-    plan_below,
     plan_runs,
 )
+from workerlab.thresholds.stats import cp_interval, cp_lower, cp_upper
 
 SMALL = Plan(0.8, 0.9, looks=(3, 6, 10), meets=(0, 0, 1), below=(2, 3, 4))
 
@@ -141,8 +138,8 @@ def test_every_plan_the_planner_can_choose_is_certified_at_and_beside_the_level(
 
 
 def test_ranking_by_runs_one_at_a_time():
-    plan = plan_below(0.74, one_by_one=True)
-    assert plan.runs_one_by_one(0.74) <= plan_below(0.74).runs_one_by_one(0.74)
+    plan = plan_runs(0.74, aim=BELOW, one_by_one=True)
+    assert plan.runs_one_by_one(0.74) <= plan_runs(0.74, aim=BELOW).runs_one_by_one(0.74)
     assert plan.operating(0.74).power >= 0.8
 
 
@@ -157,7 +154,7 @@ def test_plans_the_issue_names():
     assert plan.operating(0.999).power >= 0.8 and plan.operating(0.99).power >= 0.8
     assert plan.operating(0.999).expected_runs < plan.looks[0] + 10
     # the count below, predicted 0.3: two failures in the first two runs say "below" already
-    below = plan_below(0.3)
+    below = plan_runs(0.3, aim=BELOW)
     assert below.decide(2, 2) == BELOW and below.decide(1, 2) is None
     assert below.errors()[1] <= 0.025 and below.operating(0.3).power >= 0.8
     assert plan_runs(0.999) == plan_runs(0.999)  # deterministic

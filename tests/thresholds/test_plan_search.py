@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workerlab.thresholds.design import SearchPlan
-from workerlab.thresholds.evidence import SearchResult, monotonicity_violations, search_table
+from workerlab.thresholds.decider import Decider
 from workerlab.thresholds.exact import inconclusive
+from workerlab.thresholds.result import SearchResult
 from workerlab.thresholds.simulate import search_errors, simulate_search
+from workerlab.thresholds.stats import monotonicity_violations, search_table
 
 
 @pytest.mark.slow
@@ -43,7 +44,7 @@ def test_every_conclusive_simulated_search_has_its_count_below_measured_and_belo
     assert seen > 0
 
 
-def _result(table: pd.DataFrame, sp: SearchPlan | None = None, **kw) -> SearchResult:
+def _result(table: pd.DataFrame, sp: Decider | None = None, **kw) -> SearchResult:
     base = dict(workers=15, table=table, strong=True, repeats_needed=72, level=0.95, deadline=10.0)
     if sp is not None:
         kw = dict(decisions=sp.decisions(), power=sp.power()) | kw
@@ -71,7 +72,7 @@ def test_a_larger_count_clearly_worse_is_flagged_and_a_screen_is_called_a_screen
 
 
 def test_the_verdict_reports_plans_power_and_the_count_below_not_examined():
-    sp = SearchPlan({15: 0.999, 16: 1.0})
+    sp = Decider({15: 0.999, 16: 1.0})
     step = sp.step()
     for _ in range(72):
         sp.record(15, sp.start(15), True)

@@ -23,9 +23,10 @@ from helpers import CLI, ROOT, start_cli, wait_gone
 
 import workerlab as wl
 from workerlab.engine.stop import Stop
-from workerlab.thresholds.exact import cp_interval
+from workerlab.log import events
+from workerlab.thresholds.pilot import PILOT_RUNS
 from workerlab.thresholds.search import SearchStatus
-from workerlab.thresholds.searcher import PILOT_RUNS
+from workerlab.thresholds.stats import cp_interval
 
 SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
 ARGS = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
@@ -145,10 +146,9 @@ def test_a_kernel_interrupt_returns_too():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("token", [Stop, asyncio.Event], ids=["Stop", "asyncio.Event"])
-def test_stop_token_ends_the_async_search(token):
+def test_stop_token_ends_the_async_search_and_its_cut_off_runs_end_stopped():
     async def main() -> wl.Threshold:
-        stop = token()
+        stop = Stop()
 
         def on_update(status: SearchStatus) -> None:
             if int(status.table["runs"].sum()) >= 2:
@@ -159,6 +159,19 @@ def test_stop_token_ends_the_async_search(token):
     th = asyncio.run(main())
     assert th.interrupted and not th.conclusive and int(th.table["runs"].sum()) >= 2
     assert_no_process_left(th)
+    assert th.events is not None
+    outcomes = events.run_stops(th.events)["outcome"]
+    assert "cancelled" not in set(outcomes) and (outcomes == "stopped").any()
+
+
+def test_only_a_stop_token_stops_a_search():
+    with pytest.raises(TypeError, match="wl.Stop"):
+        wl.find_threshold(**SEARCH, stop=asyncio.Event())  # type: ignore[arg-type]
+
+
+def test_find_threshold_takes_only_workers_by_position():
+    with pytest.raises(TypeError):
+        wl.find_threshold(range(1, 3), 150)  # type: ignore[misc]
 
 
 def test_sync_and_async_have_the_same_signature():
@@ -227,7 +240,7 @@ def test_ctrl_c_on_the_cli_prints_what_was_measured_and_stops_every_worker():
 
 
 def test_search_table_keeps_unmeasured_counts():
-    from workerlab.thresholds.evidence import search_table
+    from workerlab.thresholds.stats import search_table
 
     pred = wl.Model(interval=0.05, mtbf=0).predict([2, 3, 4], 60, 1.46, runs=200, seed=0)
     none = pd.DataFrame([], columns=["workers", "met", "reached", "elapsed_s", "bound_s"])

@@ -18,28 +18,14 @@ from logbuilder import LogBuilder, perfect_run
 from logbuilder import sweep as concat_logs
 
 import workerlab as wl
-from workerlab.thresholds.exact import cp_interval
-from workerlab.thresholds.verdict import repeats_needed, wilson_interval
+from workerlab.thresholds.stats import cp_interval
+from workerlab.thresholds.verdict import repeats_needed
 
 approx = pytest.approx
 Z2 = NormalDist().inv_cdf(0.975) ** 2  # 3.8414588...
 
 
 # -- statistics on constructed logs -------------------------------------------------------
-
-
-def test_wilson_interval_against_hand_computed_values():
-    # all successes: low = n / (n + z²); none: high = z² / (n + z²)
-    assert wilson_interval(5, 5) == approx((5 / (5 + Z2), 1.0))
-    assert wilson_interval(5, 5)[0] == approx(0.5655, abs=1e-4)
-    assert wilson_interval(0, 3) == approx((0.0, Z2 / (3 + Z2)))
-    # 4 of 5: p=0.8, centre (0.8 + z²/10) / (1 + z²/5), half z·sqrt(0.16/5 + z²/100) / (1 + z²/5)
-    assert wilson_interval(4, 5) == approx((0.3755, 0.9638), abs=1e-4)
-    assert wilson_interval(10, 20) == approx((0.2993, 0.7007), abs=1e-4)  # symmetric around 0.5
-    assert all(math.isnan(v) for v in wilson_interval(0, 0))
-    # the ends are exact, so that a share of 0 or 1 lies inside the interval of 0/n or n/n
-    for n in range(1, 200):
-        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
 
 
 def test_exact_interval_against_hand_computed_values():
@@ -49,8 +35,6 @@ def test_exact_interval_against_hand_computed_values():
         assert cp_interval(0, n, 0.95) == approx((0.0, 1 - 0.025 ** (1 / n)))
     assert cp_interval(3, 3, 0.8) == approx((0.1 ** (1 / 3), 1.0))
     assert all(math.isnan(v) for v in cp_interval(0, 0, 0.95))
-    # exact never covers less than it says: wider than Wilson at 4 of 5
-    assert cp_interval(4, 5, 0.95)[0] < wilson_interval(4, 5)[0]
 
 
 def test_repeats_needed_is_the_first_count_whose_low_end_reaches_the_level():
@@ -238,7 +222,7 @@ def test_interval_labels_follow_the_confidence(constructed):
 
 
 def test_a_sweep_verdict_and_a_search_result_are_both_thresholds(constructed):
-    from workerlab.thresholds.evidence import SearchResult
+    from workerlab.thresholds.result import SearchResult
     from workerlab.thresholds.verdict import SweepVerdict
 
     th = wl.threshold(constructed[constructed.run_id != "w16-r4"])

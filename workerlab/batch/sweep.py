@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
-from workerlab.batch.plan import BatchSettings, Plan, run_seed
 from workerlab.batch.progress import Progress
 from workerlab.batch.runner import Batch, Finished
+from workerlab.batch.spec import BatchSettings, RunSpec, run_seed
 from workerlab.config import (
     DEADLINE,
     MAX_LINE,
@@ -41,17 +40,17 @@ from workerlab.log import events
 __all__ = ["sweep", "sweep_async", "parse_workers"]
 
 
-def _plan(counts: Sequence[int], repeats: int, seed: int | None) -> list[Plan]:
+def _plan(counts: Sequence[int], repeats: int, seed: int | None) -> list[RunSpec]:
     """Lay out the runs of validated worker counts."""
     tag = uuid.uuid4().hex[:6]
     width = len(str(counts[-1]))
-    plans: list[Plan] = []
+    plans: list[RunSpec] = []
     # fewest workers first: they take longest (ceil(samples / W) rounds), so starting them
     # first keeps the sweep's wall time short; the result is in this order too
     for w in counts:
         for r in range(1, repeats + 1):
             seed_r = None if seed is None else run_seed(seed, w, r)
-            plans.append(Plan(len(plans), w, r, f"{tag}-w{w:0{width}d}-r{r}", seed_r))
+            plans.append(RunSpec(len(plans), w, r, f"{tag}-w{w:0{width}d}-r{r}", seed_r))
     return plans
 
 
@@ -103,20 +102,16 @@ class _Sweep:
 
     async def run(self) -> list[Finished]:
         """Every run of the plan, in plan order (those cut off by an interrupt included)."""
-        queue = deque(self.plans)
         async with self.batch as batch:
-            await batch.drive(
-                lambda: queue[0].workers if queue else None,
-                lambda _: batch.start(queue.popleft()),
-                lambda: not queue and not batch.running,
-            )
-        return sorted(batch.take(), key=lambda f: f.plan.index)
+            finished = await batch.run_all(self.plans)
+        finished += batch.take()  # the runs a stop cut off
+        return sorted(finished, key=lambda f: f.spec.index)
 
     def result(self, finished: list[Finished]) -> pd.DataFrame:
         """The sweep's event log; an interrupt that landed in a run is raised here, outside the loop."""
         if self.batch.interrupt is not None:
             raise self.batch.interrupt
-        failed = [f.plan.run_id for f in finished if f.judged is None or not f.judged.reached]
+        failed = [f.spec.run_id for f in finished if f.judged is None or not f.judged.reached]
         if failed:
             warnings.warn(
                 f"{len(failed)} of {len(self.plans)} runs did not reach the target (first: "

@@ -269,11 +269,11 @@ def _threshold(args: argparse.Namespace) -> int:
     options = _batch_run_options(args)
     try:
         th = find_threshold(
-            args.deadline,
-            args.samples,
-            args.level,
-            args.confidence,
             counts,
+            samples=args.samples,
+            deadline=args.deadline,
+            level=args.level,
+            confidence=args.confidence,
             max_runs=args.max_runs,
             **options,
         )

@@ -24,43 +24,26 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["MEETS", "BELOW", "INCONCLUSIVE", "cp_lower", "cp_upper", "cp_interval", "Plan", "Operating",
-           "candidates", "plan_runs", "plan_below", "fresh_runs", "Inconclusive", "inconclusive"]  # fmt: skip
+from workerlab.thresholds.stats import cp_interval
+
+__all__ = [
+    "MEETS",
+    "BELOW",
+    "INCONCLUSIVE",
+    "Plan",
+    "Operating",
+    "candidates",
+    "plan_runs",
+    "fresh_runs",
+    "Inconclusive",
+    "inconclusive",
+]
 
 MEETS, BELOW, INCONCLUSIVE = "meets", "below", "inconclusive"
 #: floating-point slack kept below (1 - confidence) / 2 when a plan's error is certified
 TOL = 1e-12
 #: the planner also wants power at this rate when the model predicts more (a short pilot's model can be optimistic)
 ROBUST_RATE = 0.99
-
-
-# -- one-sided exact bounds ----------------------------------------------------------------
-
-
-def cp_lower(successes: int, runs: int, conf: float) -> float:
-    """One-sided Clopper-Pearson lower bound of ``p`` at confidence ``conf`` (0 at 0 successes).
-
-    ``cp_lower(k, n, c) >= L`` exactly when ``P(X >= k | n, L) <= 1 - c``."""
-    if successes <= 0:
-        return 0.0
-    return float(stats.beta.ppf(1 - conf, successes, runs - successes + 1))
-
-
-def cp_upper(successes: int, runs: int, conf: float) -> float:
-    """One-sided Clopper-Pearson upper bound of ``p`` at confidence ``conf`` (1 at ``runs`` successes).
-
-    ``cp_upper(k, n, c) < L`` exactly when ``P(X <= k | n, L) < 1 - c``."""
-    if successes >= runs:
-        return 1.0
-    return float(stats.beta.ppf(conf, successes + 1, runs - successes))
-
-
-def cp_interval(successes: int, runs: int, confidence: float) -> tuple[float, float]:
-    """Two-sided Clopper-Pearson interval at ``confidence``, (1 - confidence) / 2 in each tail."""
-    if runs <= 0:
-        return math.nan, math.nan
-    conf = 1 - (1 - confidence) / 2
-    return cp_lower(successes, runs, conf), cp_upper(successes, runs, conf)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -342,12 +325,6 @@ def plan_runs(
         top = [(k[:2], round(p.runs_one_by_one(p_pred), 9), k[2:], p) for k, p in ranked[:8]]
         return min(top, key=lambda t: t[:3])[3]
     return ranked[0][1]
-
-
-def plan_below(p_pred: float, level: float = 0.95, confidence: float = 0.95, **kw) -> Plan:
-    """The cheap check of the count below the candidate: ``plan_runs(aim=BELOW)``. At 0.95 and
-    97.5 % one-sided it says "below" after two failures in the first five runs."""
-    return plan_runs(p_pred, level, confidence, aim=BELOW, **kw)
 
 
 # -- inconclusive, in numbers -------------------------------------------------------------------

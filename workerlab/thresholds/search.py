@@ -1,55 +1,59 @@
 """How many workers meet the deadline, conclusively, from few runs (``wl.find_threshold``).
 
-1. Without a ``model``, a short *pilot* (``PILOT_RUNS`` runs at the counts a prior model finds
-   likely, two one at a time, four side by side) calibrates one (``wl.calibrate``) and measures
-   the interference of runs side by side (``workerlab.model.interference``): counts where the
-   model's p_meet alone and side by side differ by more than ``TOLERANCE`` then run alone, and no
-   more runs go at once than the pilot measured. With a given ``model`` (no pilot) runs go one at
-   a time unless ``parallel`` says otherwise.
+1. Without a ``model``, a short *pilot* (``workerlab.thresholds.pilot``: ``PILOT_RUNS`` runs at
+   the counts a prior model finds likely, two one at a time, four side by side) calibrates one
+   (``wl.calibrate``) and measures the interference of runs side by side
+   (``workerlab.model.interference``): counts where the model's p_meet alone and side by side
+   differ by more than ``TOLERANCE`` then run alone, and no more runs go at once than the pilot
+   measured. With a given ``model`` (no pilot) runs go one at a time unless ``parallel`` says
+   otherwise.
 2. The model's prediction fixes, per decisive count and before its first counted run, one exact
-   plan (``workerlab.thresholds.design.SearchPlan``, ``workerlab.thresholds.exact``): the
+   plan (``workerlab.thresholds.decider.Decider``, ``workerlab.thresholds.exact``): the
    candidate must be shown to meet ``level``, the next smaller allowed count (always measured)
    to be below it; each side errs with at most (1 - confidence) / 2, computed exactly over every
    look the plan takes. The next larger counts get a short screen (not evidence of meeting).
-3. Runs are launched one by one, the counts that want runs interleaved in a random (seeded)
-   order, by the one batch runner a sweep uses too (``workerlab.batch.runner``). A count's
+3. Runs are launched one by one by the search's loop (``workerlab.thresholds.loop``), the counts
+   that want runs interleaved in a random (seeded) order, through the one batch runner a sweep
+   uses too (``workerlab.batch.runner``). A count's
    decision uses its runs in the order they were started; an inconclusive count ends the search
    (runs are never added to it).
 
 The answer is a ``SearchResult`` (a ``wl.Threshold``) with ``conclusive`` (the candidate's plan
 said it meets, the count below's plan said it is below, the screens done), runs used, wall time,
 the model, the plans with their decisions and power, every run's event log, and a table of the
-measured evidence (exact intervals) beside the prediction. A ``stop`` token, Ctrl-C or a kernel
-interrupt ends the search and returns what was measured, with every worker stopped.
+measured evidence (exact intervals) beside the prediction. A ``wl.Stop`` token, Ctrl-C or a kernel
+interrupt ends the search and returns what was measured, with every worker stopped (the runs it
+cut off end ``stopped`` in the log; they are not counted).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from workerlab.config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, START_TIMEOUT, RunOptions
 from workerlab.engine.stop import Stop
 from workerlab.model.model import Model
-from workerlab.thresholds.evidence import SearchResult
-from workerlab.thresholds.searcher import PILOT_RUNS, Searcher, SearchSettings, SearchStatus
+from workerlab.thresholds.loop import SearchLoop
+from workerlab.thresholds.pilot import PILOT_RUNS
+from workerlab.thresholds.result import SearchResult, SearchStatus
+from workerlab.thresholds.settings import SearchSettings
 
 __all__ = ["find_threshold", "find_threshold_async", "SearchStatus", "PILOT_RUNS"]
 
 
 async def find_threshold_async(
-    deadline: float = DEADLINE,
-    samples: int = 150,
-    level: float = 0.95,
-    confidence: float = 0.95,
     workers: int | Iterable[int] = range(1, MAX_WORKERS + 1),
     *,
+    samples: int = 150,
+    deadline: float = DEADLINE,
+    level: float = 0.95,
+    confidence: float = 0.95,
     model: Model | None = None,
     client: Any = None,
     progress: bool = True,
     on_update: Callable[[SearchStatus], Any] | None = None,
-    stop: Stop | asyncio.Event | None = None,
+    stop: Stop | None = None,
     max_runs: int = 400,
     parallel: int | None = None,
     max_live_workers: int = MAX_LIVE_WORKERS,
@@ -66,11 +70,13 @@ async def find_threshold_async(
 ) -> SearchResult:
     """``find_threshold`` for async code and notebook top-level ``await`` (same arguments).
 
-    Runs share the caller's event loop. Setting ``stop`` (a ``workerlab.engine.stop.Stop``; an
-    ``asyncio.Event`` still works, as it has the same ``is_set`` and ``wait``) ends the search: no
-    new run starts, the running ones are stopped, and the call returns what was measured; so does
-    a kernel interrupt that lands in a run. Cancelling the call stops every run and re-raises.
+    Runs share the caller's event loop. Setting ``stop`` (a ``wl.Stop``) ends the search: no new
+    run starts, the running ones are stopped (they end ``stopped``), and the call returns what was
+    measured; so does a kernel interrupt that lands in a run. Cancelling the call stops every run
+    and re-raises.
     """
+    if stop is not None and not isinstance(stop, Stop):
+        raise TypeError(f"stop must be a wl.Stop (tok = wl.Stop(); tok.set() stops), got {stop!r}")
     options = RunOptions(
         worker_bin=worker_bin,
         worker_args=worker_args,
@@ -84,39 +90,33 @@ async def find_threshold_async(
         max_line=max_line,
     )
     settings = SearchSettings.check(
-        deadline,
-        samples,
-        level,
-        confidence,
         workers,
+        samples=samples,
+        deadline=deadline,
+        level=level,
+        confidence=confidence,
         model=model,
         max_runs=max_runs,
         parallel=parallel,
         max_live_workers=max_live_workers,
         options=options,
     )
-    search = Searcher(
-        settings,
-        client=client,
-        progress=progress,
-        on_update=on_update,
-        stop=stop,
-    )
+    search = SearchLoop(settings, client=client, progress=progress, on_update=on_update, stop=stop)
     return await search.run()
 
 
 def find_threshold(
-    deadline: float = DEADLINE,
-    samples: int = 150,
-    level: float = 0.95,
-    confidence: float = 0.95,
     workers: int | Iterable[int] = range(1, MAX_WORKERS + 1),
     *,
+    samples: int = 150,
+    deadline: float = DEADLINE,
+    level: float = 0.95,
+    confidence: float = 0.95,
     model: Model | None = None,
     client: Any = None,
     progress: bool = True,
     on_update: Callable[[SearchStatus], Any] | None = None,
-    stop: Stop | asyncio.Event | None = None,
+    stop: Stop | None = None,
     max_runs: int = 400,
     parallel: int | None = None,
     max_live_workers: int = MAX_LIVE_WORKERS,
@@ -134,50 +134,43 @@ def find_threshold(
     """The smallest worker count that meets ``deadline`` in at least ``level`` of runs, measured
     until conclusive at ``confidence`` (see the module docstring for how).
 
-    ``workers``: the counts allowed; ``model``: a calibrated ``wl.Model`` (skips the pilot);
-    ``client``: a ``dask.distributed.Client`` (each run a task); ``on_update(SearchStatus)`` after
-    the pilot and every finished run; ``max_runs``: the budget of measured runs. The run options
-    (``worker_bin`` ... ``max_line``) are ``collect``'s; ``parallel`` and ``max_live_workers``
-    are ``sweep``'s. Bad arguments raise ``ConfigError`` before anything starts. Ctrl-C or a
-    kernel interrupt returns the ``SearchResult`` of what was measured, with no worker left.
+    ``workers``: the counts allowed (the only positional parameter); ``model``: a calibrated
+    ``wl.Model`` (skips the pilot); ``client``: a ``dask.distributed.Client`` (each run a task);
+    ``on_update(SearchStatus)`` after the pilot and every finished run; ``max_runs``: the budget
+    of measured runs. The run options (``worker_bin`` ... ``max_line``) are ``collect``'s;
+    ``parallel`` and ``max_live_workers`` are ``sweep``'s. Bad arguments raise ``ConfigError``
+    before anything starts. Ctrl-C or a kernel interrupt sets ``stop`` (one is made if none is
+    given): the search returns the ``SearchResult`` of what was measured, with no worker left; a
+    second one cancels it.
     """
-    options = RunOptions(
-        worker_bin=worker_bin,
-        worker_args=worker_args,
-        interval=interval,
-        mtbf=mtbf,
-        seed=seed,
-        timeout=timeout,
-        stall_after=stall_after,
-        start_timeout=start_timeout,
-        max_workers=max_workers,
-        max_line=max_line,
-    )
-    settings = SearchSettings.check(
-        deadline,
-        samples,
-        level,
-        confidence,
-        workers,
-        model=model,
-        max_runs=max_runs,
-        parallel=parallel,
-        max_live_workers=max_live_workers,
-        options=options,
-    )
-    search = Searcher(
-        settings,
-        client=client,
-        progress=progress,
-        on_update=on_update,
-        stop=stop,
-    )
     from workerlab.engine.sync import run_sync
 
-    try:
-        return run_sync(search.run(), on_abandon=search.abandon)
-    except KeyboardInterrupt:
-        search.stopped = True
-        search.phase = "stopped"
-        search.salvage()
-        return search.result()
+    stop = stop if stop is not None else Stop()
+    return run_sync(
+        find_threshold_async(
+            workers,
+            samples=samples,
+            deadline=deadline,
+            level=level,
+            confidence=confidence,
+            model=model,
+            client=client,
+            progress=progress,
+            on_update=on_update,
+            stop=stop,
+            max_runs=max_runs,
+            parallel=parallel,
+            max_live_workers=max_live_workers,
+            worker_bin=worker_bin,
+            worker_args=worker_args,
+            interval=interval,
+            mtbf=mtbf,
+            seed=seed,
+            timeout=timeout,
+            stall_after=stall_after,
+            start_timeout=start_timeout,
+            max_workers=max_workers,
+            max_line=max_line,
+        ),
+        stop=stop,
+    )

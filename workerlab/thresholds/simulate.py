@@ -1,4 +1,4 @@
-"""Whole threshold searches simulated with the real planner (``SearchPlan``), against the exact tables.
+"""Whole threshold searches simulated with the real planner (``Decider``), against the exact tables.
 
 A search's plan is a pure function of the predicted rates and the measured results, so a search
 can be run with binomial draws in place of real runs (``simulate_search``). ``search_errors``
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workerlab.thresholds.design import SearchPlan, Step, choose, clip
-from workerlab.thresholds.exact import BELOW, MEETS, cp_interval
+from workerlab.thresholds.decider import Decider, NextStep, choose, clip
+from workerlab.thresholds.exact import BELOW, MEETS
+from workerlab.thresholds.stats import cp_interval
 
 __all__ = ["simulate_search", "search_errors", "SideCheck", "SIDES"]
 
@@ -31,9 +32,9 @@ SIDES = {
 
 def simulate_search(
     pred: Mapping[int, float], truth: Mapping[int, float], rng: np.random.Generator, batch: int = 4, **kw
-) -> tuple[Step, SearchPlan]:
+) -> tuple[NextStep, Decider]:
     """One search: up to ``batch`` runs per wanted count started at once, ending in a random order."""
-    sp = SearchPlan(pred, **kw)
+    sp = Decider(pred, **kw)
     while True:
         step = sp.step()
         if step.done:

@@ -1,17 +1,16 @@
-"""The statistics every threshold answer shares: the exact interval, the per-count table, the pick.
+"""The statistics every threshold answer shares: exact intervals, the per-count table, the pick.
 
 Every interval of a threshold's table is the two-sided Clopper-Pearson interval at the
-threshold's confidence (``workerlab.thresholds.exact.cp_interval``): exact, so it never covers
-less than it says. The Wilson interval is kept for callers that compare with it.
+threshold's confidence (``cp_interval``): exact for a fixed number of runs, so it never covers
+less than it says there.
 
-The bottom of ``workerlab.thresholds``: the sweep's verdict (``verdict``), the search's plan
-(``design``) and its evidence (``evidence``) all build on this module and on nothing of each other's
-below it, so the folder has no import cycle.
+The bottom of ``workerlab.thresholds``: it imports nothing of the folder. The exact plans
+(``exact``), the sweep's verdict (``verdict``), the search's decisions (``decider``) and its
+result (``result``) build on it.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable
 
@@ -19,12 +18,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workerlab.thresholds.exact import cp_interval
-
 __all__ = [
     "CONFIDENCE",
     "TABLE_DTYPES",
-    "wilson_interval",
+    "cp_lower",
+    "cp_upper",
+    "cp_interval",
+    "search_table",
+    "monotonicity_violations",
     "repeats_needed",
     "count_table",
     "smallest_qualifying",
@@ -49,18 +50,30 @@ TABLE_DTYPES: dict[str, str] = {
 }
 
 
-@functools.lru_cache(maxsize=65536)  # asked for again and again between a search's batches
-def wilson_interval(successes: int, runs: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Wilson score interval of a success rate: ``(low, high)``; ``(nan, nan)`` for 0 runs.
+def cp_lower(successes: int, runs: int, conf: float) -> float:
+    """One-sided Clopper-Pearson lower bound of ``p`` at confidence ``conf`` (0 at 0 successes).
 
-    Unlike the normal approximation it stays inside [0, 1] and is informative at 5/5 or 0/5:
-    with all ``n`` runs successful the low end is ``n / (n + z²)``. Computed by scipy.stats
-    (``binomtest(...).proportion_ci(method="wilson")``), which gives exactly 0 at 0/n and 1 at n/n.
-    """
+    ``cp_lower(k, n, c) >= L`` exactly when ``P(X >= k | n, L) <= 1 - c``."""
+    if successes <= 0:
+        return 0.0
+    return float(stats.beta.ppf(1 - conf, successes, runs - successes + 1))
+
+
+def cp_upper(successes: int, runs: int, conf: float) -> float:
+    """One-sided Clopper-Pearson upper bound of ``p`` at confidence ``conf`` (1 at ``runs`` successes).
+
+    ``cp_upper(k, n, c) < L`` exactly when ``P(X <= k | n, L) < 1 - c``."""
+    if successes >= runs:
+        return 1.0
+    return float(stats.beta.ppf(conf, successes + 1, runs - successes))
+
+
+def cp_interval(successes: int, runs: int, confidence: float) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval at ``confidence``, (1 - confidence) / 2 in each tail."""
     if runs <= 0:
         return math.nan, math.nan
-    ci = stats.binomtest(int(successes), int(runs)).proportion_ci(confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    conf = 1 - (1 - confidence) / 2
+    return cp_lower(successes, runs, conf), cp_upper(successes, runs, conf)
 
 
 def repeats_needed(successes: int, runs: int, level: float, confidence: float = CONFIDENCE) -> int | None:
@@ -118,6 +131,34 @@ def count_table(judged: pd.DataFrame, confidence: float, counts: Iterable[int] |
             }
         )
     return pd.DataFrame(rows, columns=list(TABLE_DTYPES)).astype(TABLE_DTYPES)
+
+
+#: the model's columns beside the measured ones
+PRED_COLUMNS = {"p_pred": "p_meet", "median_pred_s": "median_s", "bound_s": "bound_s"}
+
+
+def search_table(
+    judged: pd.DataFrame, counts: Iterable[int], pred: pd.DataFrame | None, confidence: float
+) -> pd.DataFrame:
+    """One row per allowed count: the measured figures (``runs`` 0 where none ran) and the prediction.
+
+    ``judged``: the counted runs as ``workerlab.analysis.judge`` judged them when each ended (this
+    is rebuilt after every run, on the loop that runs the others, so it must stay cheap).
+    """
+    t = count_table(judged, confidence, counts)
+    bound = t.pop("median_bound_s")
+    if pred is not None:
+        p = pred.rename(columns={v: k for k, v in PRED_COLUMNS.items()})[["workers", *PRED_COLUMNS]]
+        return t.merge(p, on="workers", how="left")
+    return t.assign(p_pred=math.nan, median_pred_s=math.nan, bound_s=bound)
+
+
+def monotonicity_violations(table: pd.DataFrame) -> list[tuple[int, int]]:
+    """(smaller, larger) pairs of measured counts where the larger one is clearly worse: the high
+    end of its exact interval is under the low end of the smaller one's."""
+    t = table[table["runs"] > 0].sort_values("workers")
+    w, lo, hi = t["workers"].tolist(), t["ci_low"].tolist(), t["ci_high"].tolist()
+    return [(int(w[i]), int(w[j])) for i in range(len(w)) for j in range(i + 1, len(w)) if hi[j] < lo[i]]
 
 
 def smallest_qualifying(table: pd.DataFrame, level: float) -> int | None:

@@ -7,7 +7,7 @@ count reaches ``level``; the result says whether the interval's lower end reache
 of a fresh sweep would (never "a few more" of these: that voids the confidence).
 
 ``Threshold`` is what every answer to the question shares; a sweep's answer is a
-``SweepVerdict`` (this module), a search's a ``SearchResult`` (``workerlab.thresholds.evidence``).
+``SweepVerdict`` (this module), a search's a ``SearchResult`` (``workerlab.thresholds.result``).
 """
 
 from __future__ import annotations
@@ -29,14 +29,12 @@ from workerlab.thresholds.stats import (
     count_table,
     repeats_needed,
     smallest_qualifying,
-    wilson_interval,
 )
 
 __all__ = [
     "threshold",
     "Threshold",
     "SweepVerdict",
-    "wilson_interval",
     "repeats_needed",
     "CONFIDENCE",
     "TABLE_DTYPES",

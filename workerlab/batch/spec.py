@@ -1,6 +1,6 @@
-"""What a batch of runs is made of: its validated settings, and one ``Plan`` per run.
+"""What a batch of runs is made of: its validated settings, and one ``RunSpec`` per run.
 
-A sweep lays out all its plans up front; the threshold search makes them one by one as its
+A sweep lays out all its runs up front; the threshold search makes them one by one as its
 evidence asks. Either way every run of a batch shares one ``BatchSettings``: the worker counts
 allowed, the target, the deadline it is judged against, how many runs may go at once, and the
 ``RunOptions`` every run is made with.
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from workerlab.config import Config, RunOptions, seconds, whole
 from workerlab.errors import ConfigError
 
-__all__ = ["Plan", "BatchSettings", "run_seed"]
+__all__ = ["RunSpec", "BatchSettings", "SpecMaker", "run_seed"]
 
 
 def run_seed(seed: int, workers: int, repeat: int) -> int:
@@ -26,7 +27,7 @@ def run_seed(seed: int, workers: int, repeat: int) -> int:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RunSpec:
     """One run: its place in the result, worker count, repeat (1-based), id, seed."""
 
     index: int
@@ -86,9 +87,24 @@ class BatchSettings:
             )
         return cls(tuple(counts), samples, float(deadline), parallel, max_live_workers, options)
 
-    def config(self, plan: Plan) -> Config:
-        """The ``Config`` of one planned run: the batch's options with the run's own id and seed."""
+    def config(self, spec: RunSpec) -> Config:
+        """The ``Config`` of one run: the batch's options with the run's own id and seed."""
         options = self.options
-        if plan.seed != options.seed:
-            options = dataclasses.replace(options, seed=plan.seed)
-        return options.config(plan.workers, self.samples, run_id=plan.run_id)
+        if spec.seed != options.seed:
+            options = dataclasses.replace(options, seed=spec.seed)
+        return options.config(spec.workers, self.samples, run_id=spec.run_id)
+
+
+class SpecMaker:
+    """Makes a batch's runs one by one as its owner asks: ids ``{tag}-{kind}{n}-w{workers}``
+    (``n`` counts every run made), and a seed each derived from ``seed`` (None: no seed)."""
+
+    def __init__(self, seed: int | None, tag: str | None = None) -> None:
+        self.seed = seed
+        self.tag = tag if tag is not None else uuid.uuid4().hex[:6]
+        self.made = 0
+
+    def make(self, workers: int, kind: str = "run") -> RunSpec:
+        self.made += 1
+        seed = None if self.seed is None else run_seed(self.seed, workers, self.made)
+        return RunSpec(self.made - 1, workers, self.made, f"{self.tag}-{kind}{self.made}-w{workers}", seed)

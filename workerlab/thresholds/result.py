@@ -1,6 +1,7 @@
-"""A search's answer (``SearchResult``): measured evidence beside the model, in words, a table and JSON.
+"""A search's answer (``SearchResult``) and its progress (``SearchStatus``), assembled here from what
+the search measured (``assemble``), and put in words, a table and JSON.
 
-``search_table`` builds its table; ``SearchResult`` is what ``wl.find_threshold`` returns: the
+``SearchResult`` is what ``wl.find_threshold`` returns: the
 answer, what it cost, per count the measured successes with their exact (Clopper-Pearson)
 interval beside the model's prediction, each decisive count's plan and decision, the plans'
 power, the screened larger counts (a screen, not evidence) and any monotonicity violation, and
@@ -12,40 +13,46 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from workerlab.thresholds.design import SearchPlan, Step, clip
-from workerlab.thresholds.exact import BELOW, MEETS, Inconclusive, cp_interval, inconclusive
-from workerlab.thresholds.stats import ci_label, count_table
+from workerlab.thresholds.decider import Decider, NextStep, clip
+from workerlab.thresholds.exact import BELOW, MEETS, Inconclusive, inconclusive
+from workerlab.thresholds.stats import (
+    ci_label,
+    cp_interval,
+    monotonicity_violations,
+    repeats_needed,
+    smallest_qualifying,
+)
 from workerlab.thresholds.verdict import Threshold
 
 if TYPE_CHECKING:
+    from workerlab.model.interference import Conditions
     from workerlab.model.model import Model
 
-__all__ = ["SearchResult", "search_table", "monotonicity_violations"]
-
-#: the model's columns beside the measured ones
-PRED_COLUMNS = {"p_pred": "p_meet", "median_pred_s": "median_s", "bound_s": "bound_s"}
+__all__ = ["SearchResult", "SearchStatus", "assemble"]
 
 
-def search_table(
-    judged: pd.DataFrame, counts: Iterable[int], pred: pd.DataFrame | None, confidence: float
-) -> pd.DataFrame:
-    """One row per allowed count: the measured figures (``runs`` 0 where none ran) and the prediction.
+@dataclass(frozen=True)
+class SearchStatus:
+    """Where a search stands, given to ``on_update`` after the pilot and after every finished run.
 
-    ``judged``: the counted runs as ``workerlab.analysis.judge`` judged them when each ended (this
-    is rebuilt after every run, on the loop that runs the others, so it must stay cheap).
+    ``phase``: "pilot", "measuring", "done" or "stopped"; ``table``: one row per count (``workers,
+    runs, successes, success_rate, ci_low, ci_high, p_pred, bound_s``, ...); ``verdict`` is the
+    ``SearchResult`` once the search is over.
     """
-    t = count_table(judged, confidence, counts)
-    bound = t.pop("median_bound_s")
-    if pred is not None:
-        p = pred.rename(columns={v: k for k, v in PRED_COLUMNS.items()})[["workers", *PRED_COLUMNS]]
-        return t.merge(p, on="workers", how="left")
-    return t.assign(p_pred=math.nan, median_pred_s=math.nan, bound_s=bound)
+
+    phase: str
+    model: Model | None
+    table: pd.DataFrame
+    runs_used: int
+    wall_s: float
+    running: int = 0
+    reason: str = ""
+    verdict: SearchResult | None = None
 
 
 @dataclass(frozen=True)
@@ -99,14 +106,6 @@ def _ci(r: pd.Series) -> str:
     return f"{r['ci_low']:.2f}–{r['ci_high']:.2f}"
 
 
-def monotonicity_violations(table: pd.DataFrame) -> list[tuple[int, int]]:
-    """(smaller, larger) pairs of measured counts where the larger one is clearly worse: the high
-    end of its exact interval is under the low end of the smaller one's."""
-    t = table[table["runs"] > 0].sort_values("workers")
-    w, lo, hi = t["workers"].tolist(), t["ci_low"].tolist(), t["ci_high"].tolist()
-    return [(int(w[i]), int(w[j])) for i in range(len(w)) for j in range(i + 1, len(w)) if hi[j] < lo[i]]
-
-
 def _said(th: SearchResult, w: int) -> str:
     """``w`` workers' plan runs (counted in start order, to the decision) and its interval."""
     r = th.row(w)
@@ -141,11 +140,17 @@ def sentence(th: SearchResult) -> str:
     return head + (f": {th.reason}" if th.reason else "")
 
 
+def _decision(d: dict[str, Any]) -> str:
+    role = "the candidate" if d["aim"] == MEETS else "the count below"
+    return (
+        f"{d['workers']} workers, planned as {role} (predicted {d['p_pred']:.3f}): {d['plan']} -> "
+        f"{d['decision'] or 'undecided'} ({d['successes']}/{d['runs']} counted, in start order)"
+    )
+
+
 def _plans(th: SearchResult) -> list[str]:
     """The plans, their power, the screen, violations and undecided counts, in words."""
-    out = [f"{d['workers']} workers, planned as {'the candidate' if d['aim'] == 'meets' else 'the count below'}"
-           f" (predicted {d['p_pred']:.3f}): {d['plan']} -> {d['decision'] or 'undecided'}"
-           f" ({d['successes']}/{d['runs']} counted, in start order)" for d in th.decisions]  # fmt: skip
+    out = [_decision(d) for d in th.decisions]
     pw = th.power
     if pw.get("at_predicted") is not None:
         out.append(
@@ -266,7 +271,7 @@ def search_dict(th: SearchResult) -> dict[str, Any]:
 
 
 def plan_report(
-    plan: SearchPlan | None, step: Step | None, table: pd.DataFrame, level: float, confidence: float
+    plan: Decider | None, step: NextStep | None, table: pd.DataFrame, level: float, confidence: float
 ) -> dict[str, Any]:
     """The plans' side of a search's answer: per planned count its plan and decision, the power, the
     count below examined or not, the screened counts and any monotonicity violation, and the
@@ -288,4 +293,42 @@ def plan_report(
         screened=[int(w) for w in table.loc[table["runs"] > 0, "workers"] if int(w) not in planned],
         violations=monotonicity_violations(table),
         undecided=undecided,
+    )
+
+
+def assemble(
+    table: pd.DataFrame,
+    decider: Decider | None,
+    *,
+    level: float,
+    deadline: float,
+    confidence: float,
+    conditions: Conditions | None,
+    **facts: Any,
+) -> SearchResult:
+    """The ``SearchResult`` of a search's state: its ``table`` of measured runs, its ``decider``
+    (None: stopped before the plans were fixed), and the ``facts`` it reports as they are
+    (``runs_used``, ``wall_s``, ``model``, ``events``, ``prediction``, ``pilot_runs``, ``interrupted``)."""
+    step = decider.step() if decider is not None else None
+    conclusive = bool(step is not None and step.done and step.conclusive)
+    measured = table[table["runs"] > 0]
+    planned = set() if decider is None else {d["workers"] for d in decider.decisions()}
+    # "so far" rests on the counts measured by a plan: a 3-run screen is no evidence of meeting
+    plain = smallest_qualifying(measured[measured["workers"].isin(planned)] if planned else measured, level)
+    workers = step.candidate if conclusive and step is not None else plain
+    row = measured[measured["workers"] == workers]
+    k, n = (int(row["successes"].iloc[0]), int(row["runs"].iloc[0])) if not row.empty else (0, 0)
+    return SearchResult(
+        workers=workers,
+        table=table,
+        strong=bool(not row.empty and row["ci_low"].iloc[0] >= level),
+        repeats_needed=repeats_needed(k, n, level, confidence) if not row.empty else None,
+        level=level,
+        deadline=deadline,
+        confidence=confidence,
+        conclusive=conclusive,
+        reason="" if step is None else step.reason,
+        conditions=conditions,
+        **facts,
+        **plan_report(decider, step, table, level, confidence),
     )

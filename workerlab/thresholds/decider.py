@@ -1,6 +1,6 @@
 """The threshold search's plan: one exact plan per decisive count, as a pure state machine.
 
-``SearchPlan`` is given the model's predicted success rate per allowed count (fixed for the whole
+``Decider`` is given the model's predicted success rate per allowed count (fixed for the whole
 search) and is told of every run: ``start(workers)`` when it starts (its place in that count's
 start order) and ``record(workers, index, met)`` when it ends. ``step()`` says which counts want
 more runs and whether the search is over. The counts it measures:
@@ -9,7 +9,7 @@ more runs and whether the search is over. The counts it measures:
   too), decided by one exact plan (``workerlab.thresholds.exact.plan_runs``, aim ``MEETS``) fixed
   from its predicted rate before its first counted run;
 - the *count below* (the next smaller allowed count), always measured, by its own exact plan
-  (``plan_below``); a verdict rests on two decisions, c meets and the count below is below;
+  (``plan_runs`` aiming at ``BELOW``); a verdict rests on two decisions, c meets and the count below is below;
 - the next ``SCREEN_COUNTS`` larger counts, ``SCREEN_RUNS`` runs each: a *screen*, not evidence
   of meeting, which only flags a count clearly worse than a smaller one.
 
@@ -32,7 +32,7 @@ import pandas as pd
 
 from workerlab.thresholds.exact import BELOW, INCONCLUSIVE, MEETS, ROBUST_RATE, Plan, plan_runs
 
-__all__ = ["Step", "SearchPlan", "CountRuns", "pilot_counts", "SCREEN_RUNS", "SCREEN_COUNTS", "P_RANGE"]
+__all__ = ["NextStep", "Decider", "CountRuns", "SCREEN_RUNS", "SCREEN_COUNTS", "P_RANGE"]
 
 #: runs of each screened larger count, and how many larger counts are screened
 SCREEN_RUNS, SCREEN_COUNTS = 3, 2
@@ -108,7 +108,7 @@ class CountRuns:
 
 
 @dataclass(frozen=True)
-class Step:
+class NextStep:
     """What to do next. ``runs``: more runs to start now per count (empty when ``done``)."""
 
     candidate: int | None
@@ -123,7 +123,7 @@ class Step:
         return sum(self.runs.values())
 
 
-class SearchPlan:
+class Decider:
     """The search's plan and state (module docstring): pure, so whole searches can be simulated."""
 
     def __init__(
@@ -171,16 +171,18 @@ class SearchPlan:
             self.first = (self.candidate, w)  # type: ignore[assignment]
         return c.update()
 
-    def _decisive(self) -> tuple[int, int | None] | Step:
+    def _decisive(self) -> tuple[int, int | None] | NextStep:
         """The candidate and its count below after every move the decisions so far call for."""
         if self.candidate is None:
-            return Step(None, None, {}, True, False, f"the model expects no count to reach {self.level:g}")
+            return NextStep(
+                None, None, {}, True, False, f"the model expects no count to reach {self.level:g}"
+            )
         while True:
             c = self.candidate
             got = self._fix(c, MEETS)
             if got == BELOW:
                 if c == self.counts[-1]:
-                    return Step(
+                    return NextStep(
                         None, None, {}, True, False, f"no count up to {c} is shown to reach {self.level:g}"
                     )
                 self.candidate = self.counts[self.counts.index(c) + 1]
@@ -192,17 +194,19 @@ class SearchPlan:
                 continue
             return c, b
 
-    def step(self) -> Step:
+    def step(self) -> NextStep:
         """The runs wanted now, or the end of the search (conclusive or not, and why)."""
         got = self._decisive()
-        if isinstance(got, Step):
+        if isinstance(got, NextStep):
             return got
         c, b = got
         dc, db = self.runs[c].decision, None if b is None else self.runs[b].decision
         for w, d in ((c, dc), (b, db)):
             if d == INCONCLUSIVE and w is not None:
                 k, n = self.runs[w].counted()
-                return Step(c, b, {}, True, False, f"{w} workers inconclusive after their plan ({k}/{n} met)")
+                return NextStep(
+                    c, b, {}, True, False, f"{w} workers inconclusive after their plan ({k}/{n} met)"
+                )
         i = self.counts.index(c)
         larger = [w for w in self.counts[i + 1 : i + 1 + SCREEN_COUNTS] if self.runs[w].plan is None]
         runs = {w: self.runs[w].wanted() for w in (c, *([b] if b is not None else []), *larger)}
@@ -210,11 +214,11 @@ class SearchPlan:
         if dc == MEETS and (b is None or db == BELOW) and not runs:
             if b is None and c != 1:
                 why = f"{c} workers meet it, but the count below was not examined (no smaller count allowed)"
-                return Step(c, b, {}, True, False, why)
-            return Step(c, b, {}, True, b is not None or c == 1, self._why(c, b))
+                return NextStep(c, b, {}, True, False, why)
+            return NextStep(c, b, {}, True, b is not None or c == 1, self._why(c, b))
         if self.total >= self.max_runs:
-            return Step(c, b, {}, True, False, f"run budget of {self.max_runs} spent before a decision")
-        return Step(c, b, runs, False, False, self._progress(c, b))
+            return NextStep(c, b, {}, True, False, f"run budget of {self.max_runs} spent before a decision")
+        return NextStep(c, b, runs, False, False, self._progress(c, b))
 
     def _why(self, c: int, b: int | None) -> str:
         k, n = self.runs[c].counted()
@@ -244,8 +248,18 @@ class SearchPlan:
             k, n = r.counted()
             role = "candidate" if w == self.candidate else ("below" if r.aim == BELOW else "tried")
             plan = r.plan.describe()
-            out.append(dict(workers=w, role=role, aim=r.aim, p_pred=r.p_pred, plan=plan, decision=r.decision,
-                            successes=k, runs=n))  # fmt: skip
+            out.append(
+                dict(
+                    workers=w,
+                    role=role,
+                    aim=r.aim,
+                    p_pred=r.p_pred,
+                    plan=plan,
+                    decision=r.decision,
+                    successes=k,
+                    runs=n,
+                )
+            )
         return out
 
     def power(self) -> dict[str, float | None]:
@@ -266,18 +280,3 @@ class SearchPlan:
             "at_predicted": pc.plan.operating(clip(pc.p_pred)).meets * below,
             "at_0.99": pc.plan.operating(ROBUST_RATE).meets * below,
         }
-
-
-def pilot_counts(prior: pd.DataFrame, level: float, runs: int = 4) -> list[int]:
-    """The pilot's ``runs`` worker counts, largest first, from a prior prediction (``workers, p_meet``).
-
-    The likely counts: the smallest count from which every larger one reaches ``level`` (the
-    largest count if none does), the one below and the one above it; the largest of them again
-    to fill up, since a run with more workers tells more about start-up and crashes.
-    """
-    counts = prior["workers"].astype(int).tolist()
-    ok = (prior["p_meet"] >= level).to_numpy()
-    tail = [bool(ok[i:].all()) for i in range(len(ok))]
-    i = tail.index(True) if any(tail) else len(counts) - 1
-    likely = counts[max(0, i - 1) : i + 2]
-    return sorted(likely + [likely[-1]] * max(0, runs - len(likely)), reverse=True)[:runs]
