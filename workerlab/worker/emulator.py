@@ -219,7 +219,7 @@ class Connection:
         self.sock.sendall(head.encode() + b"\r\n" + data)
 
 
-class Worker:
+class EmulatedWorker:
     """The emulated worker: a listening socket, a thread per connection, at most one stream."""
 
     def __init__(self, opts: dict, started: float):
@@ -391,7 +391,7 @@ def main(argv: "list[str] | None" = None) -> int:
         sys.stderr.write((f"{e}\n" if str(e) else "") + usage())
         return 2 if str(e) else 0
     try:
-        return Worker(opts, started).run()
+        return EmulatedWorker(opts, started).run()
     except KeyboardInterrupt:
         return 130
 
