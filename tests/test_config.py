@@ -142,3 +142,42 @@ def test_run_options_make_each_runs_config_and_check_its_size():
         opts.config(5, 10)
     with pytest.raises(ConfigError, match="unknown run option .intervall.; the run options are worker_bin"):
         make_config(4, 10, intervall=0.5)
+
+
+# -- RunOptions.resolve: options= beside the keywords, one rule for every public call ---------------
+
+
+def test_resolve_without_options_is_the_keywords_validated():
+    opts = RunOptions.resolve(None, interval=0.5, mtbf=0)
+    assert opts == RunOptions(interval=0.5, mtbf=0)
+    assert RunOptions.resolve(None) == RunOptions()
+    with pytest.raises(ConfigError, match="interval must be > 0 seconds"):
+        RunOptions.resolve(None, interval=-1)
+
+
+def test_resolve_keywords_override_the_fields_of_options_and_defaults_leave_them():
+    base = RunOptions(interval=0.5, mtbf=5, seed=1, worker_args=["-lead", "0.1"], max_line=100)
+    assert RunOptions.resolve(base) is base  # nothing given: the caller's object as it is
+    # a keyword at its default (None, (), [], the START_TIMEOUT float as an int) is not given
+    untouched = dict(interval=None, mtbf=None, seed=None, worker_args=[], start_timeout=10, max_line=4096)
+    assert RunOptions.resolve(base, **untouched) is base
+    changed = RunOptions.resolve(base, seed=7, mtbf=0, worker_args=("-lead", "0.2"))
+    assert (changed.interval, changed.mtbf, changed.seed) == (0.5, 0.0, 7)
+    assert changed.worker_args == ("-lead", "0.2") and changed.max_line == 100
+    assert base.seed == 1  # never changed in place
+
+
+def test_resolve_reads_only_the_run_options_of_a_calls_arguments():
+    arguments = dict(workers=4, samples=10, progress=False, interval=0.25, stop=None, options=None)
+    assert RunOptions.resolve(None, arguments) == RunOptions(interval=0.25)
+    assert RunOptions.resolve(RunOptions(mtbf=1), arguments) == RunOptions(interval=0.25, mtbf=1)
+
+
+def test_resolve_refuses_what_no_call_could_run():
+    with pytest.raises(ConfigError, match="unknown run option 'intervall'; the run options are worker_bin"):
+        RunOptions.resolve(None, intervall=0.5)
+    with pytest.raises(ConfigError, match="options must be a wl.RunOptions"):
+        RunOptions.resolve({"interval": 0.5})  # type: ignore[arg-type]
+    # the combination is validated as a whole: an emulator flag beside a foreign binary
+    with pytest.raises(ConfigError, match="only exist in the bundled emulator"):
+        RunOptions.resolve(RunOptions(worker_bin="/bin/true"), interval=0.5)

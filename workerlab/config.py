@@ -12,8 +12,8 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -149,9 +149,10 @@ def flag_value(args: Sequence[str], name: str) -> str | None:
 class RunOptions:
     """How every run is made, apart from its size: validated when built, then passed down whole.
 
-    The public entry points (``collect``, ``sweep``, ``find_threshold``, the CLI, the dashboards)
-    keep their explicit keyword arguments, build one ``RunOptions`` at the boundary and hand it
-    to everything below; a bad value raises ``ConfigError`` here, before anything is spawned.
+    Public as ``wl.RunOptions``: build it once and pass ``options=`` to ``collect``, ``sweep`` or
+    ``find_threshold`` (the pattern of httpx's ``Timeout``). The entry points also keep their
+    explicit keyword arguments; ``resolve`` turns both into the one ``RunOptions`` a call hands to
+    everything below. A bad value raises ``ConfigError`` here, before anything is spawned;
     ``dataclasses.replace`` validates again. ``config(workers, samples)`` makes one run's ``Config``.
     """
 
@@ -194,6 +195,33 @@ class RunOptions:
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+
+    @classmethod
+    def resolve(
+        cls, options: RunOptions | None, given: Mapping[str, Any] | None = None, /, **named: Any
+    ) -> RunOptions:
+        """The run options of one call: ``options`` (default: every field at its default), with each
+        run option the call was given overriding that field.
+
+        ``given``: the call's arguments (e.g. its ``locals()``), of which only the run options'
+        names are read; ``named``: run options by name (an unknown name is a ``ConfigError``). A
+        keyword *is given* when its value differs from the field's default, so
+        ``collect(options=opts, seed=3)`` runs with ``opts`` and seed 3, ``collect(options=opts)``
+        with ``opts`` as it is, and a keyword left at its default never undoes a field of
+        ``options`` (to reset one: ``dataclasses.replace(opts, mtbf=None)``). Validated as a whole:
+        ``ConfigError`` before anything is spawned.
+        """
+        names = {f.name: f.default for f in fields(cls)}
+        unknown = sorted(set(named) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown run option {unknown[0]!r}; the run options are {', '.join(names)}")
+        if options is not None and not isinstance(options, RunOptions):
+            raise ConfigError(f"options must be a wl.RunOptions (or None), got {options!r}")
+        asked = {n: v for n, v in (given or {}).items() if n in names} | named
+        changes = {n: v for n, v in asked.items() if not _is_default(v, names[n])}
+        if options is None:
+            return cls(**changes)
+        return replace(options, **changes) if changes else options
 
     @property
     def emulator(self) -> bool:
@@ -260,6 +288,18 @@ class RunOptions:
         return extra
 
 
+def _is_default(value: object, default: object) -> bool:
+    """Whether a keyword's ``value`` is its ``default`` (so not given); anything incomparable is given."""
+    if value is default:
+        return True
+    if isinstance(default, tuple) and isinstance(value, list):
+        value = tuple(value)  # worker_args=[] is the default () as a list
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # e.g. a numpy array: not the default, and validation will say why
+        return False
+
+
 def _arguments(worker_args: object) -> tuple[str, ...]:
     if isinstance(worker_args, (str, bytes)):
         raise ConfigError(
@@ -284,13 +324,7 @@ def make_config(
 
     Every bad input (also of the wrong type) raises ``ConfigError`` with a message that says what to pass.
     """
-    unknown = sorted(set(options) - set(RunOptions.__dataclass_fields__))
-    if unknown:
-        raise ConfigError(
-            f"unknown run option {unknown[0]!r}; the run options are {', '.join(RunOptions.__dataclass_fields__)}"
-        )
-    opts = RunOptions(**options)
-    return opts.config(workers, samples, run_id=run_id)
+    return RunOptions.resolve(None, **options).config(workers, samples, run_id=run_id)
 
 
 def parse_workers(spec: str) -> list[int]:
