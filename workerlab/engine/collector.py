@@ -22,10 +22,10 @@ import aiohttp
 import pandas as pd
 
 from workerlab.config import MAX_LINE, MAX_WORKERS, START_TIMEOUT, Config, RunOptions
-from workerlab.engine import ports, procs, streaming
+from workerlab.engine import ports, procs, streaming, sync
 from workerlab.engine.limiter import START_CONCURRENCY, StartLimiter
 from workerlab.engine.status import Record, Recorder, RunStatus
-from workerlab.engine.stop import Stop
+from workerlab.engine.stop import Stop, checked
 from workerlab.errors import CollectError, CollectStopped, CollectTimeout, WorkerStartError
 from workerlab.log import events
 
@@ -149,19 +149,18 @@ class Run(Recorder):
     async def _until_the_end(self, tg: asyncio.TaskGroup) -> tuple[str, str]:
         """Wait for the target, the timeout or the stop token: (outcome, message) of the run-level row."""
         cfg = self.config
-        ended = asyncio.Event()
         stop = self._stop
-        watch = tg.create_task(_set_when(stop, ended)) if stop is not None else None
-        reached = tg.create_task(_set_when(self._done, ended))
+        waits: list[asyncio.Task[Any]] = [tg.create_task(self._done.wait())]
+        if stop is not None:
+            waits.append(tg.create_task(stop.wait()))
         try:
             async with asyncio.timeout(cfg.timeout):
-                await ended.wait()
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         except TimeoutError:
             return "timeout", f"timed out after {cfg.timeout:g} s with {self.count} of {cfg.samples} samples"
         finally:
-            reached.cancel()
-            if watch is not None:
-                watch.cancel()
+            for task in waits:
+                task.cancel()
         if self._done.is_set() or stop is None:  # the target wins a tie with the token
             return "reached", ""
         return "stopped", f"{stop.reason} with {self.count} of {cfg.samples} samples"
@@ -256,11 +255,6 @@ class Run(Recorder):
             self._started.set()
 
 
-async def _set_when(waited: Stop | asyncio.Event, then: asyncio.Event) -> None:
-    await waited.wait()
-    then.set()
-
-
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     """The most telling exception of a TaskGroup failure (a CollectError beats the rest)."""
     leaves: list[BaseException] = []
@@ -274,21 +268,6 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
         if isinstance(e, CollectError):
             return e
     return leaves[0]
-
-
-def _new_run(
-    workers: int,
-    samples: int,
-    options: RunOptions,
-    *,
-    run_id: str | None,
-    progress: bool,
-    on_update: Callable[[RunStatus], Any] | None,
-    stop: Stop | None,
-) -> Run:
-    """The ``Run`` of ``collect``'s arguments (validated: ``ConfigError`` before anything starts)."""
-    config = options.config(workers, samples, run_id=run_id)
-    return Run(config, progress=progress, on_update=on_update, stop=stop)
 
 
 async def collect_async(
@@ -309,74 +288,33 @@ async def collect_async(
     run_id: str | None = None,
     on_update: Callable[[RunStatus], Any] | None = None,
     stop: Stop | None = None,
+    options: RunOptions | None = None,
 ) -> pd.DataFrame:
     """Run ``workers`` worker processes until ``samples`` numbers arrived; return the event log.
 
-    ``interval``, ``mtbf`` and ``seed`` configure the bundled emulator; with ``worker_bin``
-    (e.g. the original binary) pass such flags through ``worker_args`` instead. Bad settings
-    raise ``ConfigError`` before anything starts. Raises ``CollectTimeout`` /
-    ``WorkerStartError`` (with ``.events``) when the target is not reached.
+    The order rule of every long call: ``workers``, then what the call counts (here ``samples``)
+    may be positional; everything else is keyword-only. ``interval``, ``mtbf`` and ``seed``
+    configure the bundled emulator; with ``worker_bin`` (e.g. the original binary) pass such flags
+    through ``worker_args`` instead. ``options``: a ``wl.RunOptions`` holding the run options
+    (``worker_bin`` ... ``max_line``); a run option also given by keyword overrides that field
+    (``RunOptions.resolve``). Bad settings raise ``ConfigError`` before anything starts. Raises
+    ``CollectTimeout`` / ``WorkerStartError`` (with ``.events``) when the target is not reached.
 
-    ``stop``: once the ``Stop`` is set, every worker is stopped, the run-level row says ``outcome=stopped``
-    and ``CollectStopped`` carries the partial log in ``.events``, as a timeout does. Cancelling the
-    task stops every worker too but returns nothing (the row says ``cancelled``).
+    ``stop``: a ``wl.Stop``; once it is set, every worker is stopped, the run-level row says
+    ``outcome=stopped`` and ``CollectStopped`` carries the partial log in ``.events``, as a timeout
+    does. Cancelling the task stops every worker too but returns nothing (the row says ``cancelled``).
     """
-    options = RunOptions(
-        worker_bin=worker_bin,
-        worker_args=worker_args,
-        interval=interval,
-        mtbf=mtbf,
-        seed=seed,
-        timeout=timeout,
-        stall_after=stall_after,
-        start_timeout=start_timeout,
-        max_workers=max_workers,
-        max_line=max_line,
-    )
-    run = _new_run(
-        workers, samples, options, run_id=run_id, progress=progress, on_update=on_update, stop=stop
-    )
+    run_options = RunOptions.resolve(options, locals())
+    config = run_options.config(workers, samples, run_id=run_id)
+    run = Run(config, progress=progress, on_update=on_update, stop=checked(stop))
     return await run.run()
 
 
-def collect(
-    workers: int = MAX_WORKERS,
-    samples: int = 150,
-    *,
-    worker_bin: str | None = None,
-    worker_args: Sequence[str] = (),
-    interval: float | None = None,
-    mtbf: float | None = None,
-    seed: int | None = None,
-    timeout: float | None = None,
-    progress: bool = True,
-    stall_after: float | None = None,
-    start_timeout: float = START_TIMEOUT,
-    max_workers: int = MAX_WORKERS,
-    max_line: int = MAX_LINE,
-    run_id: str | None = None,
-    on_update: Callable[[RunStatus], Any] | None = None,
-    stop: Stop | None = None,
-) -> pd.DataFrame:
+collect = sync.blocking(
+    collect_async,
+    "collect",
     """Blocking ``collect_async`` (same arguments): works in a script and inside a running Jupyter kernel.
 
     Ctrl-C or a kernel interrupt stops every worker, then propagates (``RunStatus.frame()`` has the log).
-    """
-    options = RunOptions(
-        worker_bin=worker_bin,
-        worker_args=worker_args,
-        interval=interval,
-        mtbf=mtbf,
-        seed=seed,
-        timeout=timeout,
-        stall_after=stall_after,
-        start_timeout=start_timeout,
-        max_workers=max_workers,
-        max_line=max_line,
-    )
-    run = _new_run(
-        workers, samples, options, run_id=run_id, progress=progress, on_update=on_update, stop=stop
-    )
-    from workerlab.engine.sync import run_sync
-
-    return run_sync(run.run(), on_abandon=run.abandon)
+    """,
+)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 
-__all__ = ["Stop"]
+from workerlab.errors import ConfigError
+
+__all__ = ["Stop", "checked"]
 
 
 class Stop:
@@ -37,3 +39,14 @@ class Stop:
 
     def __repr__(self) -> str:
         return f"Stop({'set: ' + self.reason if self.is_set() else 'not set'})"
+
+
+def checked(stop: object) -> Stop | None:
+    """``stop`` if it is a ``Stop`` (or None), else a ``ConfigError``: every long call takes this one token.
+
+    An ``asyncio.Event`` has ``set``/``wait`` too but no reason, and a call that also accepted it
+    would have two ways to stop; it is refused before anything starts.
+    """
+    if stop is None or isinstance(stop, Stop):
+        return stop
+    raise ConfigError(f"stop must be a wl.Stop (stop = wl.Stop(); later stop.set()), got {stop!r}")
