@@ -8,7 +8,8 @@ Names are resolved lazily (``__getattr__``) so that ``python -m workerlab worker
 emulator) and ``import workerlab`` stay fast: importing every public module at once takes
 about 1 s (pandas, aiohttp, matplotlib, ipywidgets), ``import workerlab`` about 0.02 s. Type
 checkers and IDEs read the ``TYPE_CHECKING`` imports below instead, so they see the real
-signatures; tests/test_packaging.py checks that both lists agree.
+signatures. ``_EXPORTS`` is the one list of public names (``__all__`` derives from it);
+tests/test_packaging.py checks that the ``TYPE_CHECKING`` imports name the same modules.
 
 ``Run`` and ``StartLimiter`` (for code that drives runs itself) are not part of this surface: no
 public call takes them. They live in ``workerlab.engine``.
@@ -19,48 +20,69 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from workerlab.analysis.runs import latencies, summary, worker_summary
-    from workerlab.batch.sweep import sweep, sweep_async
-    from workerlab.config import Config
-    from workerlab.engine.collector import collect, collect_async
-    from workerlab.engine.status import RunStatus
-    from workerlab.engine.stop import Stop
-    from workerlab.errors import CollectError, CollectStopped, CollectTimeout, ConfigError, WorkerStartError
-    from workerlab.log.events import EVENTS, SCHEMA
-    from workerlab.log.persist import load, save
-    from workerlab.model.calibration import calibrate
-    from workerlab.model.model import Model
-    from workerlab.plots import (
-        plot_latency,
-        plot_overlay,
-        plot_run,
-        plot_search,
-        plot_success_map,
-        plot_sweep,
-        plot_throughput,
-        plot_timeline,
-    )
-    from workerlab.thresholds.result import SearchStatus
-    from workerlab.thresholds.search import find_threshold, find_threshold_async
-    from workerlab.thresholds.verdict import Threshold, threshold
-    from workerlab.ui.dashboard import Dashboard, dashboard
-    from workerlab.ui.threshold import ThresholdDashboard, threshold_dashboard
+if TYPE_CHECKING:  # what type checkers and IDEs read; each name re-exported as itself (``X as X``)
+    from workerlab.analysis.runs import latencies as latencies
+    from workerlab.analysis.runs import summary as summary
+    from workerlab.analysis.runs import worker_summary as worker_summary
+    from workerlab.batch.sweep import sweep as sweep
+    from workerlab.batch.sweep import sweep_async as sweep_async
+    from workerlab.config import Config as Config
+    from workerlab.config import RunOptions as RunOptions
+    from workerlab.engine.collector import collect as collect
+    from workerlab.engine.collector import collect_async as collect_async
+    from workerlab.engine.status import RunStatus as RunStatus
+    from workerlab.engine.stop import Stop as Stop
+    from workerlab.errors import CollectError as CollectError
+    from workerlab.errors import CollectStopped as CollectStopped
+    from workerlab.errors import CollectTimeout as CollectTimeout
+    from workerlab.errors import ConfigError as ConfigError
+    from workerlab.errors import SweepStopped as SweepStopped
+    from workerlab.errors import WorkerStartError as WorkerStartError
+    from workerlab.log.events import EVENTS as EVENTS
+    from workerlab.log.events import SCHEMA as SCHEMA
+    from workerlab.log.persist import load as load
+    from workerlab.log.persist import save as save
+    from workerlab.model.calibration import calibrate as calibrate
+    from workerlab.model.model import Model as Model
+    from workerlab.plots import plot_latency as plot_latency
+    from workerlab.plots import plot_overlay as plot_overlay
+    from workerlab.plots import plot_run as plot_run
+    from workerlab.plots import plot_search as plot_search
+    from workerlab.plots import plot_success_map as plot_success_map
+    from workerlab.plots import plot_sweep as plot_sweep
+    from workerlab.plots import plot_throughput as plot_throughput
+    from workerlab.plots import plot_timeline as plot_timeline
+    from workerlab.thresholds.result import SearchStatus as SearchStatus
+    from workerlab.thresholds.search import find_threshold as find_threshold
+    from workerlab.thresholds.search import find_threshold_async as find_threshold_async
+    from workerlab.thresholds.verdict import Threshold as Threshold
+    from workerlab.thresholds.verdict import threshold as threshold
+    from workerlab.ui.dashboard import Dashboard as Dashboard
+    from workerlab.ui.dashboard import dashboard as dashboard
+    from workerlab.ui.threshold import ThresholdDashboard as ThresholdDashboard
+    from workerlab.ui.threshold import threshold_dashboard as threshold_dashboard
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+#: THE list of public names: public name -> module that defines it. ``__all__`` and ``__dir__``
+#: derive from it; the TYPE_CHECKING imports above mirror it (tests/test_packaging.py checks that
+#: each name is imported there from this module, and nothing else is).
 _EXPORTS: dict[str, str] = {
+    # one run
     "collect": "workerlab.engine.collector",
     "collect_async": "workerlab.engine.collector",
     "RunStatus": "workerlab.engine.status",
     "Stop": "workerlab.engine.stop",
+    "RunOptions": "workerlab.config",
     "Config": "workerlab.config",
+    # errors
     "ConfigError": "workerlab.errors",
     "CollectError": "workerlab.errors",
     "WorkerStartError": "workerlab.errors",
     "CollectTimeout": "workerlab.errors",
     "CollectStopped": "workerlab.errors",
+    "SweepStopped": "workerlab.errors",
+    # the event log
     "EVENTS": "workerlab.log.events",
     "SCHEMA": "workerlab.log.events",
     "summary": "workerlab.analysis.runs",
@@ -68,70 +90,33 @@ _EXPORTS: dict[str, str] = {
     "latencies": "workerlab.analysis.runs",
     "load": "workerlab.log.persist",
     "save": "workerlab.log.persist",
+    # plots
     "plot_throughput": "workerlab.plots",
     "plot_latency": "workerlab.plots",
     "plot_timeline": "workerlab.plots",
     "plot_run": "workerlab.plots",
     "plot_sweep": "workerlab.plots",
     "plot_overlay": "workerlab.plots",
+    "plot_search": "workerlab.plots",
+    "plot_success_map": "workerlab.plots",
+    # many runs, and how many workers meet the deadline
     "sweep": "workerlab.batch.sweep",
     "sweep_async": "workerlab.batch.sweep",
     "threshold": "workerlab.thresholds.verdict",
     "Threshold": "workerlab.thresholds.verdict",
-    "dashboard": "workerlab.ui.dashboard",
-    "Dashboard": "workerlab.ui.dashboard",
-    "threshold_dashboard": "workerlab.ui.threshold",
-    "ThresholdDashboard": "workerlab.ui.threshold",
-    "plot_search": "workerlab.plots",
     "Model": "workerlab.model.model",
     "calibrate": "workerlab.model.calibration",
     "find_threshold": "workerlab.thresholds.search",
     "find_threshold_async": "workerlab.thresholds.search",
     "SearchStatus": "workerlab.thresholds.result",
-    "plot_success_map": "workerlab.plots",
+    # widgets
+    "dashboard": "workerlab.ui.dashboard",
+    "Dashboard": "workerlab.ui.dashboard",
+    "threshold_dashboard": "workerlab.ui.threshold",
+    "ThresholdDashboard": "workerlab.ui.threshold",
 }
 
-__all__ = [
-    "CollectError",
-    "CollectStopped",
-    "CollectTimeout",
-    "Config",
-    "ConfigError",
-    "Dashboard",
-    "EVENTS",
-    "Model",
-    "RunStatus",
-    "SCHEMA",
-    "Stop",
-    "Threshold",
-    "WorkerStartError",
-    "collect",
-    "collect_async",
-    "dashboard",
-    "latencies",
-    "load",
-    "plot_latency",
-    "plot_overlay",
-    "plot_search",
-    "plot_run",
-    "plot_sweep",
-    "plot_throughput",
-    "plot_timeline",
-    "save",
-    "summary",
-    "sweep",
-    "sweep_async",
-    "threshold",
-    "worker_summary",
-    "calibrate",
-    "find_threshold",
-    "find_threshold_async",
-    "SearchStatus",
-    "plot_success_map",
-    "ThresholdDashboard",
-    "threshold_dashboard",
-    "__version__",
-]
+__all__ = [*_EXPORTS, "__version__"]
 
 
 def __getattr__(name: str) -> Any:

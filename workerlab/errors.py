@@ -27,3 +27,7 @@ class CollectTimeout(CollectError):
 
 class CollectStopped(CollectError):
     """The run's ``Stop`` token was set before the target; ``events`` has what was collected."""
+
+
+class SweepStopped(CollectStopped):
+    """A sweep's ``Stop`` token was set before its last run ended; ``events`` has every run that began."""
