@@ -396,3 +396,84 @@ def test_a_batch_on_a_dask_cluster_of_two_processes_stops_its_runs_in_flight():
         assert stops["outcome"].tolist() == ["stopped"], stops
         assert (f.log.event == "sample").sum() > 0  # it was streaming, and what it got is kept
         assert_clean(f.log)
+
+
+# -- a sweep's Stop ------------------------------------------------------------------------------
+
+FAST_RUNS = dict(interval=FAST, mtbf=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def stopped_sweep():
+    """A sweep of 3 runs one at a time, stopped while its second run is in flight (the first done).
+
+    The stop is set from ``on_update`` on the sweep's loop, at the second run's first report: a run
+    of 100 samples from 2 workers at ``FAST`` takes about 1 s, its reports come every 0.1 s.
+    Returns (the SweepStopped, every worker pid seen, the run ids in the order they began).
+    """
+    stop = wl.Stop()
+    pids: set[int] = set()
+    begun: list[str] = []
+    done: set[str] = set()
+
+    def on_update(run) -> None:
+        pids.update(run.pids)
+        rid = run.config.run_id
+        if rid not in begun:
+            begun.append(rid)
+        if run.finished:
+            done.add(rid)
+        elif done and rid not in done:
+            stop.set("stopped by the test")
+
+    with pytest.raises(wl.SweepStopped) as info:
+        wl.sweep([2], 3, 100, parallel=1, stop=stop, on_update=on_update, **FAST_RUNS)
+    return info.value, pids, begun
+
+
+def test_a_stopped_sweep_keeps_what_finished_and_stops_every_worker(stopped_sweep):
+    error, pids, begun = stopped_sweep
+    assert isinstance(error, wl.CollectStopped)  # one except clause for collect and sweep
+    assert "stopped by the test: 1 of 3 runs measured, 1 cut off, 1 not begun" in str(error)
+    df = error.events
+    assert list(df.run_id.unique()) == begun and len(begun) == 2  # the third never began
+    first, second = (df[df.run_id == rid] for rid in begun)
+    assert events.run_stops(first).outcome.tolist() == ["reached"] and first.kept.sum() == 100
+    row = events.run_stops(second).iloc[0]  # handed the sweep's token: stopped, not cancelled
+    assert row.outcome == "stopped" and row.message.startswith("stopped by the test")
+    assert 0 < (second.event == "sample").sum() < 100  # cut off in flight, what it had is kept
+    assert len(pids) >= 4 and [p for p in pids if pid_alive(p)] == []
+    for _, g in df.groupby("run_id"):
+        assert_clean(g)  # every process stopped, every port released
+
+
+def test_a_stop_that_comes_after_the_last_run_changes_nothing():
+    stop = wl.Stop()
+    # set as the only run finishes (its last report): the sweep has measured everything it planned
+    df = wl.sweep([2], 1, 20, stop=stop, on_update=lambda run: run.finished and stop.set(), **FAST_RUNS)
+    assert stop.is_set() and events.run_stops(df).outcome.tolist() == ["reached"]
+    assert_clean(df)
+
+
+def test_sweep_async_stops_on_a_token_set_by_another_task():
+    counts: dict[str, int] = {}
+
+    def on_update(run) -> None:
+        counts[run.config.run_id] = run.count
+
+    async def main():
+        stop = wl.Stop()
+        sweep = asyncio.create_task(
+            wl.sweep_async([2, 3], 1, 100_000, stop=stop, on_update=on_update, **FAST_RUNS)
+        )
+        await wait_for_async(lambda: len(counts) == 2 and min(counts.values()) > 0, 30, "both runs' samples")
+        stop.set()
+        with pytest.raises(wl.SweepStopped, match="stopped: 0 of 2 runs measured, 2 cut off") as info:
+            await sweep
+        return info.value.events
+
+    df = asyncio.run(main())
+    assert df.run_id.nunique() == 2 and set(events.run_stops(df).outcome) == {"stopped"}
+    for _, g in df.groupby("run_id"):
+        assert 0 < (g.event == "sample").sum() < 100_000
+        assert_clean(g)
