@@ -10,7 +10,8 @@ overlay of the last runs), ``summary_out``; ``task`` is the current run (awaitab
 
 How a run happens: a click starts the run as an asyncio task on the kernel's own event loop
 (``task``, owned by the dashboard) and returns at once, so the kernel keeps answering while
-workers stream. The task owns everything it starts: ``collect_async`` runs inside it, the live
+workers stream; start, Stop and ``close()`` are ``workerlab.ui.base.TaskWidget``'s, as in the
+threshold widget. The task owns everything it starts: ``collect_async`` runs inside it, the live
 frames in its task group. Stop (and ``close()``) set the run's ``Stop`` token: the collector
 stops every worker and hands back the partial log, which is then drawn and summarised. The collector
 calls ``on_update`` every 0.1 s; that moves the progress bar and, every ``redraw_every`` s, has
@@ -36,6 +37,7 @@ from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, MAX_WORKERS, make_c
 from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.ui import render
+from workerlab.ui.base import TaskWidget
 from workerlab.ui.compare import COMPARE_LAST, ComparePanel, History
 from workerlab.ui.live import LivePanel, LiveView
 from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message, preset
@@ -67,8 +69,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class Dashboard(widgets.VBox):
+class Dashboard(TaskWidget):
     """The dashboard widget. Build it with :func:`dashboard`; see the module docstring."""
+
+    STOP_REASON = "stopped from the dashboard"
+    CLOSE_REASON = "the dashboard was closed"
+    NO_LOOP = "No running event loop: use it in a Jupyter kernel or `await dash.run()`."
 
     def __init__(self, worker_bin: str | None = None, **defaults: Any) -> None:
         d = preset("dashboard", DEFAULTS, defaults)
@@ -96,13 +102,10 @@ class Dashboard(widgets.VBox):
         self.tabs.set_title(0, "live")
         self.tabs.set_title(1, "compare runs")
         self.summary_out = widgets.HTML()
-        self.task: asyncio.Task | None = None
         self.events: Any = None  # the last run's event log (also a failed run's partial one)
         self.error: str | None = None  # the last run's error message, None if it succeeded
         self._history = History()
         self._run: RunStatus | None = None  # the collector's Run, from on_update
-        self._stop: Stop | None = None  # the current run's token (Stop and close set it)
-        self._closed = False
         self._deadline = float(self.deadline.value)  # the current run's, in seconds
 
         self.run_button.on_click(lambda _: self.start())
@@ -136,11 +139,6 @@ class Dashboard(widgets.VBox):
         return data
 
     @property
-    def running(self) -> bool:
-        task = getattr(self, "task", None)  # None also while __init__ has not set it
-        return task is not None and not task.done()
-
-    @property
     def history(self) -> pd.DataFrame:
         """Every run of this dashboard as one event log (distinct run_ids, oldest first)."""
         return self._history.log
@@ -163,71 +161,22 @@ class Dashboard(widgets.VBox):
         """The ``collect_async`` arguments the widgets describe right now (``Settings.collect_kwargs``)."""
         return self._settings.collect_kwargs()
 
-    def start(self) -> asyncio.Task | None:
-        """Start a run on the running event loop (what Run does); the task is ``self.task``.
-
-        Returns at once. A click during a run is ignored (the button is disabled anyway).
-        """
-        if self.running:
-            return self.task
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._show_status(
-                "No running event loop: use it in a Jupyter kernel or `await dash.run()`.", ERROR
-            )
-            return None
-        self._set_running(True)
-        self.task = loop.create_task(self._run_once())
-        return self.task
-
     async def run(self) -> Any:
         """Start a run (as the Run button does) and wait for it; returns the event log or None."""
-        task = self.start()
-        if task is not None:
-            await task
+        await self._wait()
         return self.events
 
-    def stop(self) -> None:
-        """Stop the run in progress; its workers are stopped and its partial log is kept."""
-        if self.running and self._stop is not None and not self._stop.is_set():
-            self._show_status("stopping…", MUTED)
-            self._stop.set("stopped from the dashboard")
-
-    def close(self) -> None:
-        """Stop a run in progress (its workers too) and close every widget of the dashboard.
-
-        The run's task ends on its own once its workers are stopped (``await dash.task``).
-        """
-        self._closed = True
-        if self.running and self._stop is not None:
-            self._stop.set("the dashboard was closed")
-
-        def close_all(widget: Any) -> None:
-            for child in getattr(widget, "children", ()):
-                close_all(child)
-                child.close()
-
-        close_all(self)
-        super().close()
-
-    def _set_running(self, running: bool) -> None:
-        self.run_button.disabled = running
-        self.stop_button.disabled = not running
+    def _controls(self, running: bool) -> None:
         self._settings.set_running(running)
 
-    def _show_status(self, text: str, color: str) -> None:
-        self.status.value = message(text, color)
-
-    async def _run_once(self) -> None:
-        """One run from click to summary; never raises (but a cancellation), always re-enables Run.
+    async def _work(self, stop: Stop) -> None:
+        """One run from click to summary; never raises (but a cancellation).
 
         The run's live frames are tasks of its own group, so none outlives it; Stop and
         ``close()`` set the run's ``Stop`` token: the collector stops every worker and hands
         back the partial log (``CollectStopped``).
         """
         self.events, self.error, self._run = None, None, None
-        self._stop = stop = Stop()
         self.summary_out.value = ""
         self.tabs.selected_index = 0
         stopped = False
@@ -243,11 +192,8 @@ class Dashboard(widgets.VBox):
             self.error = "Stopped: the dashboard was closed during the run."
             raise
         finally:
-            try:
-                if not self._closed:
-                    await self._finish(stopped, kwargs)
-            finally:
-                self._set_running(False)
+            if not self._closed:
+                await self._finish(stopped, kwargs)
 
     async def _collect(self, stop: Stop) -> tuple[bool, dict[str, Any]]:
         """Run the collector with the widgets' settings: (stopped by ``stop``, the settings).

@@ -10,7 +10,8 @@ verdict: the threshold, conclusive or not, and why. Stop ends the search: no new
 running ones are stopped, and ``result`` is the ``Threshold`` of what was measured.
 
 The search is the widget's ``task``; the pictures drawn while it runs are tasks of its own group,
-so none outlives it. Stop and ``close()`` set the search's ``Stop`` token (never a cancellation).
+so none outlives it. Start, Stop and ``close()`` are ``workerlab.ui.base.TaskWidget``'s, as in the
+run dashboard: Stop and ``close()`` set the search's ``Stop`` token (never a cancellation).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, MAX_WORKERS
 from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.ui import render
+from workerlab.ui.base import TaskWidget
 from workerlab.ui.settings import ERROR, MUTED, OK, WARN, Settings, message, preset
 
 if TYPE_CHECKING:
@@ -54,8 +56,10 @@ _PHASES = {
 }
 
 
-class ThresholdDashboard(widgets.VBox):
+class ThresholdDashboard(TaskWidget):
     """The threshold search widget; build it with :func:`threshold_dashboard`."""
+
+    NO_LOOP = "No running event loop: use it in a Jupyter kernel or `await t.run()`."
 
     def __init__(self, worker_bin: str | None = None, **defaults: Any) -> None:
         d = preset("threshold_dashboard", DEFAULTS, defaults)
@@ -69,13 +73,10 @@ class ThresholdDashboard(widgets.VBox):
             s.worker_bin,
         )
         self._make_controls(d)
-        self.task: asyncio.Task | None = None
         self.result: Threshold | None = None
         self.updates: list[SearchStatus] = []
         self.error: str | None = None
         self.draw_errors: list[str] = []  # progress pictures that could not be drawn, and why
-        self._stop: Stop | None = None  # the current search's token (Stop and close set it)
-        self._closed = False
         self._drawing: asyncio.Task | None = None
         self._frames: asyncio.TaskGroup | None = None  # the search's group: its drawings are tasks of it
         self._pending: SearchStatus | None = None
@@ -149,11 +150,6 @@ class ThresholdDashboard(widgets.VBox):
             )
         return data
 
-    @property
-    def running(self) -> bool:
-        task = getattr(self, "task", None)
-        return task is not None and not task.done()
-
     def search_kwargs(self) -> dict[str, Any]:
         """The ``find_threshold_async`` arguments the widgets describe."""
         run = self._settings.collect_kwargs()
@@ -167,63 +163,26 @@ class ThresholdDashboard(widgets.VBox):
             "max_runs": self.max_runs,
         }
 
-    def start(self) -> asyncio.Task | None:
-        if self.running:
-            return self.task
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.status.value = message(
-                "No running event loop: use it in a Jupyter kernel or `await t.run()`.",
-                ERROR,
-            )
-            return None
-        self._set_running(True)
-        self.task = loop.create_task(self._search())
-        return self.task
-
     async def run(self) -> Threshold | None:
-        task = self.start()
-        if task is not None:
-            await task
+        """Start a search (as the Run button does) and wait for it; its ``Threshold`` or None."""
+        await self._wait()
         return self.result
 
-    def stop(self) -> None:
-        """End the search: no new run, the running ones stopped; ``result`` is what was measured."""
-        if self._stop is not None and self.running:
-            self.status.value = message("stopping…", MUTED)
-            self._stop.set("stopped from the widget")
-
-    def close(self) -> None:
-        """Stop a search in progress (its runs and workers too) and close every widget."""
-        self._closed = True
-        if self.running and self._stop is not None:
-            self._stop.set("the widget was closed")
-        for child in self.children:
-            child.close()
-        super().close()
-
-    def _set_running(self, running: bool) -> None:
-        self.run_button.disabled = running
-        self.stop_button.disabled = not running
+    def _controls(self, running: bool) -> None:
         self._settings.set_running(running)
         self.level.disabled = self.find.disabled = running
         self.counts.disabled = running or self.find.value
 
-    async def _search(self) -> None:
+    async def _work(self, stop: Stop) -> None:
         """One search from click to verdict; its drawings are tasks of its own group."""
         self.result, self.error, self.updates = None, None, []
         self.verdict.value = self.table.value = ""
-        self._stop = stop = Stop()
-        try:
-            async with asyncio.TaskGroup() as frames:
-                self._frames = frames
-                try:
-                    await self._find(stop)
-                finally:
-                    self._frames = None  # no new drawing; the group waits for the one under way
-        finally:
-            self._set_running(False)
+        async with asyncio.TaskGroup() as frames:
+            self._frames = frames
+            try:
+                await self._find(stop)
+            finally:
+                self._frames = None  # no new drawing; the group waits for the one under way
         if self._closed:
             return
         if self.error:
