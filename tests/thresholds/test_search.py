@@ -165,7 +165,7 @@ def test_stop_token_ends_the_async_search_and_its_cut_off_runs_end_stopped():
 
 
 def test_only_a_stop_token_stops_a_search():
-    with pytest.raises(TypeError, match="wl.Stop"):
+    with pytest.raises(wl.ConfigError, match="wl.Stop"):
         wl.find_threshold(**SEARCH, stop=asyncio.Event())  # type: ignore[arg-type]
 
 

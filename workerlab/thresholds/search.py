@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from workerlab.config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, START_TIMEOUT, RunOptions
-from workerlab.engine.stop import Stop
+from workerlab.engine import sync
+from workerlab.engine.stop import Stop, checked
 from workerlab.model.model import Model
 from workerlab.thresholds.loop import SearchLoop
 from workerlab.thresholds.pilot import PILOT_RUNS
@@ -67,28 +68,24 @@ async def find_threshold_async(
     start_timeout: float = START_TIMEOUT,
     max_workers: int = MAX_WORKERS,
     max_line: int = MAX_LINE,
+    options: RunOptions | None = None,
 ) -> SearchResult:
-    """``find_threshold`` for async code and notebook top-level ``await`` (same arguments).
+    """The smallest worker count that meets ``deadline`` in at least ``level`` of runs, measured
+    until conclusive at ``confidence`` (see the module docstring for how).
+
+    The order rule of every long call: ``workers`` (the counts allowed) may be positional, everything
+    else is keyword-only. ``model``: a calibrated ``wl.Model`` (skips the pilot); ``client``: a
+    ``dask.distributed.Client`` (each run a task); ``on_update(SearchStatus)`` after the pilot and
+    every finished run; ``max_runs``: the budget of measured runs. The run options
+    (``worker_bin`` ... ``max_line``, or all of them as ``options=``, a ``wl.RunOptions`` whose
+    fields a keyword overrides) are ``collect``'s; ``parallel`` and ``max_live_workers`` are
+    ``sweep``'s. Bad arguments raise ``ConfigError`` before anything starts.
 
     Runs share the caller's event loop. Setting ``stop`` (a ``wl.Stop``) ends the search: no new
-    run starts, the running ones are stopped (they end ``stopped``), and the call returns what was
-    measured; so does a kernel interrupt that lands in a run. Cancelling the call stops every run
-    and re-raises.
+    run starts, the running ones are stopped (their logs end ``stopped``), and the call returns
+    the ``SearchResult`` of what was measured (``interrupted`` true); so does a kernel interrupt
+    that lands in a run. Cancelling the call stops every run and re-raises.
     """
-    if stop is not None and not isinstance(stop, Stop):
-        raise TypeError(f"stop must be a wl.Stop (tok = wl.Stop(); tok.set() stops), got {stop!r}")
-    options = RunOptions(
-        worker_bin=worker_bin,
-        worker_args=worker_args,
-        interval=interval,
-        mtbf=mtbf,
-        seed=seed,
-        timeout=timeout,
-        stall_after=stall_after,
-        start_timeout=start_timeout,
-        max_workers=max_workers,
-        max_line=max_line,
-    )
     settings = SearchSettings.check(
         workers,
         samples=samples,
@@ -99,78 +96,20 @@ async def find_threshold_async(
         max_runs=max_runs,
         parallel=parallel,
         max_live_workers=max_live_workers,
-        options=options,
+        options=RunOptions.resolve(options, locals()),
     )
-    search = SearchLoop(settings, client=client, progress=progress, on_update=on_update, stop=stop)
+    search = SearchLoop(settings, client=client, progress=progress, on_update=on_update, stop=checked(stop))
+    sync.when_abandoned(search.abandon)  # under the blocking call: every run's processes, Dask tasks too
     return await search.run()
 
 
-def find_threshold(
-    workers: int | Iterable[int] = range(1, MAX_WORKERS + 1),
-    *,
-    samples: int = 150,
-    deadline: float = DEADLINE,
-    level: float = 0.95,
-    confidence: float = 0.95,
-    model: Model | None = None,
-    client: Any = None,
-    progress: bool = True,
-    on_update: Callable[[SearchStatus], Any] | None = None,
-    stop: Stop | None = None,
-    max_runs: int = 400,
-    parallel: int | None = None,
-    max_live_workers: int = MAX_LIVE_WORKERS,
-    worker_bin: str | None = None,
-    worker_args: Sequence[str] = (),
-    interval: float | None = None,
-    mtbf: float | None = None,
-    seed: int | None = None,
-    timeout: float | None = None,
-    stall_after: float | None = None,
-    start_timeout: float = START_TIMEOUT,
-    max_workers: int = MAX_WORKERS,
-    max_line: int = MAX_LINE,
-) -> SearchResult:
-    """The smallest worker count that meets ``deadline`` in at least ``level`` of runs, measured
-    until conclusive at ``confidence`` (see the module docstring for how).
-
-    ``workers``: the counts allowed (the only positional parameter); ``model``: a calibrated
-    ``wl.Model`` (skips the pilot); ``client``: a ``dask.distributed.Client`` (each run a task);
-    ``on_update(SearchStatus)`` after the pilot and every finished run; ``max_runs``: the budget
-    of measured runs. The run options (``worker_bin`` ... ``max_line``) are ``collect``'s;
-    ``parallel`` and ``max_live_workers`` are ``sweep``'s. Bad arguments raise ``ConfigError``
-    before anything starts. Ctrl-C or a kernel interrupt sets ``stop`` (one is made if none is
-    given): the search returns the ``SearchResult`` of what was measured, with no worker left; a
-    second one cancels it.
-    """
-    from workerlab.engine.sync import run_sync
-
-    stop = stop if stop is not None else Stop()
-    return run_sync(
-        find_threshold_async(
-            workers,
-            samples=samples,
-            deadline=deadline,
-            level=level,
-            confidence=confidence,
-            model=model,
-            client=client,
-            progress=progress,
-            on_update=on_update,
-            stop=stop,
-            max_runs=max_runs,
-            parallel=parallel,
-            max_live_workers=max_live_workers,
-            worker_bin=worker_bin,
-            worker_args=worker_args,
-            interval=interval,
-            mtbf=mtbf,
-            seed=seed,
-            timeout=timeout,
-            stall_after=stall_after,
-            start_timeout=start_timeout,
-            max_workers=max_workers,
-            max_line=max_line,
-        ),
-        stop=stop,
-    )
+find_threshold = sync.blocking(
+    find_threshold_async,
+    "find_threshold",
+    """Blocking ``find_threshold_async`` (same arguments): works in a script and inside a running
+    Jupyter kernel. Ctrl-C or a kernel interrupt sets ``stop`` (one is made if none is given): the
+    search stops every run and returns the ``SearchResult`` of what was measured; a second one
+    cancels it.
+    """,
+    interrupt_stops=True,
+)
