@@ -13,7 +13,8 @@ It mirrors what the collector does (workerlab/collector.py) with the costs of th
   and restarted like a crash;
 - the run ends at the S-th number (``elapsed``).
 
-``simulate`` draws many runs at once with numpy; ``predict`` turns them into a success curve.
+``simulate`` draws many runs at once with numpy; ``predict`` turns them into a success curve,
+``success_map`` into a grid of them over the MTBF.
 ``workerlab.model.calibration.calibrate`` estimates a model from event logs.
 """
 
@@ -41,8 +42,11 @@ __all__ = [
     "DEFAULT_RESTART",
     "MTBF_CONFIDENCE",
     "FEW_WAVES",
+    "MTBF_INTERVALS",
 ]
 
+#: the MTBFs of ``Model.success_map``, in intervals of the model (10 = crash-prone, as the original may be)
+MTBF_INTERVALS = (5, 7.5, 10, 15, 20, 30, 45, 60, 120)
 #: one-sided confidence of the MTBF planned with when no crash was seen (its lower bound)
 MTBF_CONFIDENCE = 0.95
 #: fewer measured start-up waves than this and the repr says the start-up rests on few observations
@@ -288,6 +292,37 @@ class Model:
                 "bound_s": "float64",
             }
         )
+
+    def success_map(
+        self,
+        workers: Any = range(1, 17),
+        samples: int = 150,
+        deadline: float = DEADLINE,
+        *,
+        mtbf: Any = None,
+        runs: int = 2000,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """``predict``'s ``p_meet`` over worker counts x MTBF (what-if: a worker that crashes more or less).
+
+        ``mtbf``: seconds (default: ``MTBF_INTERVALS`` of this model's interval, and its own MTBF).
+        One row per cell: ``workers, mtbf, p_meet``, and ``own`` (the row's MTBF is this model's),
+        ``samples`` and ``deadline_s`` (what the cell predicts), so that ``wl.plot_success_map``
+        draws the frame alone.
+        """
+        if mtbf is None:
+            values = sorted({round(m * self.interval, 9) for m in MTBF_INTERVALS} | {self.mtbf} - {0.0})
+        else:
+            values = [float(m) for m in mtbf]
+        counts = [int(workers)] if isinstance(workers, (int, np.integer)) else [int(w) for w in workers]
+        frames = [
+            self.replace(mtbf=m)
+            .predict(counts, samples, deadline, runs, seed=seed)[["workers", "p_meet"]]
+            .assign(mtbf=m, own=bool(np.isclose(m, self.mtbf)))
+            for m in values
+        ]
+        grid = pd.concat(frames, ignore_index=True)[["workers", "mtbf", "p_meet", "own"]]
+        return grid.assign(samples=int(samples), deadline_s=float(deadline))
 
     def replace(self, **changes: Any) -> Model:
         """A copy with some figures changed (what-if: another MTBF, lead, pace)."""
