@@ -20,9 +20,8 @@ It mirrors what the collector does (workerlab/collector.py) with the costs of th
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -215,25 +214,12 @@ class Model:
 
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values (tuples become lists)."""
+        """Plain JSON-ready values (tuples become lists); ``Model(**d)`` rebuilds the model."""
         d = asdict(self)
         for name in ("start", "connect", "restart"):
             d[name] = list(d[name])
         d["first_wave"] = [list(w) for w in d["first_wave"]]
         return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str | dict[str, Any]) -> Model:
-        """The model ``to_json`` wrote (a string or the parsed dict)."""
-        d = json.loads(text) if isinstance(text, str) else dict(text)
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown Model fields: {sorted(unknown)}")
-        return cls(**d)
 
     # -- simulation -------------------------------------------------------------------------
     def simulate(

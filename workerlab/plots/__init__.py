@@ -26,7 +26,7 @@ stay fast.
 
 from __future__ import annotations
 
-from workerlab.plots.figures import new_figure, plot_run, render_png
+from workerlab.plots.figures import plot_run
 from workerlab.plots.latency import plot_latency
 from workerlab.plots.maps import plot_success_map
 from workerlab.plots.overlay import plot_overlay
@@ -45,8 +45,6 @@ __all__ = [
     "plot_success_map",
     "plot_overlay",
     "plot_search",
-    "render_png",
-    "new_figure",
     "COLORS",
     "MARKERS",
 ]
