@@ -2,7 +2,7 @@
 
 The search's plan (``workerlab.thresholds.decider.Decider``) is a pure function of the predicted
 rates and the measured results, so whole searches can run on binomial draws
-(``workerlab.thresholds.simulate``). On each side - the candidate shown to meet, the count below
+(``support.simulate``, in tests/support/). On each side - the candidate shown to meet, the count below
 shown below - the decisive count's true rate is set to level - 0.005, level and level + 0.005 and
 the share of searches that concluded at the candidate is compared with the exact probability of
 that count's plan (``Plan.operating``): they agree when the exact value lies in the simulation's
@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from common import RESULTS, Bench  # noqa: E402
+from support.simulate import search_errors  # noqa: E402
 
 from workerlab.thresholds.decider import Decider, choose  # noqa: E402
 from workerlab.thresholds.exact import BELOW, MEETS  # noqa: E402
-from workerlab.thresholds.simulate import search_errors  # noqa: E402
 
 TYPICAL = [(MEETS, 0.9999), (MEETS, 0.999), (MEETS, 0.995), (MEETS, 0.99), (MEETS, 0.97),
            (BELOW, 0.003), (BELOW, 0.3), (BELOW, 0.74), (BELOW, 0.9)]  # fmt: skip

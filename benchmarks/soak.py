@@ -16,7 +16,7 @@ count, a target, a compressed interval and a mix of faults:
               slow bytes, resets after a few lines, seeded random byte streams, lines inside a 4 GiB
               chunk, an endless line after a few lines; the other workers are emulators as above
 Each worker appends what it fully wrote to a fresh ``-sentLog`` file, and after the run
-``workerlab.testing.groundtruth.check_run`` compares it with the event log: every written line exactly once, with
+``support.groundtruth.check_run`` (tests/support/) compares it with the event log: every written line exactly once, with
 its pid and worker and value, nothing invented; lines still in flight when we stopped a process on purpose
 (received a prefix of sent) are counted apart; no worker process left (by pid); no port left bound.
 The in-flight allowance is the tightened one: only lines written after the collector decided to stop
@@ -42,11 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import hostile_worker  # noqa: E402
 from common import Bench  # noqa: E402
+from support import groundtruth  # noqa: E402
 
 import workerlab as wl  # noqa: E402
 from workerlab.engine import procs  # noqa: E402
 from workerlab.errors import CollectError  # noqa: E402
-from workerlab.testing import groundtruth
 
 RUNS = 200
 #: stall detection for every soak run: well above any interval + lead + split pause used here, so a

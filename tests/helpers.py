@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import psutil
 import pytest
-
-from workerlab.testing import groundtruth
+from support import groundtruth
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_BIN = ROOT / "bin" / "worker"

@@ -28,7 +28,7 @@ Modes (one per row of the fault table in docs/hostile-workers.md):
 
 ``-only 1,3`` applies the mode to those worker ids only; the others run as ``good``. Every valid line a
 hostile mode fully hands to the socket is appended to ``-sentLog`` as ``<pid> <monotonic> <value>``, the
-emulator's format, so ``workerlab.testing.groundtruth`` can check a run against it. Standard library only.
+emulator's format, so ``support.groundtruth`` can check a run against it. Standard library only.
 """
 
 from __future__ import annotations

@@ -175,11 +175,12 @@ def test_sweep_table_labels_its_intervals_with_their_confidence():
     from logbuilder import perfect_run, sweep
 
     from workerlab.cli import output
+    from workerlab.thresholds.verdict import threshold
 
     df = sweep(*(perfect_run(w, 8, run_id=f"w{w}-r{r}") for w in (2, 4) for r in range(3)))
-    default = output.format_sweep(output.sweep_report(df, 3.0, 0.9)).splitlines()
+    default = output.format_sweep(output.sweep_report(threshold(df, 3.0, 0.9))).splitlines()
     assert default[0] == " workers  runs  met  not reached  share   95% CI        median s  p95 s  bound s"
-    rep = output.sweep_report(df, 3.0, 0.9, confidence=0.8)
+    rep = output.sweep_report(threshold(df, 3.0, 0.9, confidence=0.8))
     lines = output.format_sweep(rep).splitlines()
     assert lines[0] == default[0].replace("95% CI", "80% CI") and "95%" not in "\n".join(lines)
     assert rep["threshold"]["confidence"] == 0.8
@@ -188,6 +189,24 @@ def test_sweep_table_labels_its_intervals_with_their_confidence():
     lo = {r["workers"]: r["ci_low"] for r in rep["rows"]}
     assert lo[4] == pytest.approx(cp_interval(3, 3, 0.8)[0]) and lo[4] > cp_interval(3, 3, 0.95)[0]
     assert f"{lo[4]:.2f}–1.00" in lines[2]  # the row shows the interval at that confidence
+
+
+def test_cli_sweep_judges_once_for_its_table_and_its_plot(capsys, monkeypatch, tmp_path):
+    from workerlab.thresholds import verdict
+
+    calls = []
+    real = verdict.threshold
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(verdict, "threshold", counted)
+    png = tmp_path / "sweep.png"
+    line = f"sweep --workers 2 --repeats 1 --samples 20 --interval {FAST} --mtbf 0 --deadline 5"
+    assert cli.main([*line.split(), "--plot", str(png), "--no-progress"]) == 0
+    assert len(calls) == 1  # the printed table and the plot share one verdict
+    assert png.read_bytes().startswith(b"\x89PNG") and "2 workers meet 5 s" in capsys.readouterr().out
 
 
 def test_cli_sweep_takes_the_confidence_of_its_intervals(capsys):

@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from helpers import FAST, assert_clean, pid_alive, run_cell_interrupted, run_row, script, wait_for_async
+from support import groundtruth
 
 import workerlab as wl
 from workerlab.config import HOST
 from workerlab.engine.stop import Stop
 from workerlab.errors import CollectError, CollectStopped, CollectTimeout, WorkerStartError
 from workerlab.log import events
-from workerlab.testing import groundtruth
 
 FAST_ARGS = dict(interval=FAST, progress=False)
 

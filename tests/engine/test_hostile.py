@@ -21,11 +21,11 @@ import pandas as pd
 import psutil
 import pytest
 from helpers import FAST, ROOT
+from support import groundtruth
 
 import workerlab as wl
 from workerlab.engine import ports
 from workerlab.errors import CollectError, CollectTimeout
-from workerlab.testing import groundtruth
 
 TAG = "WORKERLAB_HOSTILE_TAG"
 IV = ("-interval", str(FAST))

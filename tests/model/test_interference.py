@@ -1,4 +1,4 @@
-"""Runs in flight from a log's wall-clock times, and the pilot's interference estimate (issue 18, point 1)."""
+"""Runs in flight from a log's wall-clock times, and the pilot's interference estimate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from workerlab.analysis.overlap import overlap, runs_at_once
-from workerlab.model.interference import TOLERANCE, Conditions, estimate, with_costs
+from workerlab.model.interference import TOLERANCE, estimate, with_costs
 from workerlab.model.model import Model
 
 
@@ -43,14 +43,6 @@ def test_runs_in_flight_come_from_the_wall_clock_spans():
     assert "2 of 3 runs shared the machine" in r.text()
     # only some runs summed up, every run counted in flight
     assert runs_at_once(df, {"c"}).alone and runs_at_once(df, {"a"}).max == 2
-
-
-def test_one_run_at_a_time_is_alone_and_needs_no_warning():
-    c = Conditions(runs_at_once(spans_log({"a": (3, 0, 1), "b": (3, 1.5, 1)})))
-    assert c.runs.alone and not c.unchecked
-    assert "WARNING" not in c.text() and "ran alone" in c.text()
-    side = Conditions(runs_at_once(spans_log({"a": (3, 0, 1), "b": (3, 0.5, 1)})))
-    assert side.unchecked and "WARNING" in side.text() and side.to_dict()["unchecked"] is True
 
 
 # no crashes, 150 samples at 0.1 s: 10 workers need 14 intervals (1.4 s), 12 need 12 (1.2 s)

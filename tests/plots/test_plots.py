@@ -281,11 +281,19 @@ def test_plots_accept_a_log_that_is_still_running(ax):
 
 
 @pytest.mark.parametrize(
-    "name", ["plot_throughput", "plot_latency", "plot_timeline", "plot_run", "plot_sweep"]
+    ("name", "data"),
+    [
+        ("plot_throughput", "df"),
+        ("plot_latency", "df"),
+        ("plot_timeline", "df"),
+        ("plot_run", "df"),
+        ("plot_sweep", "verdict"),
+        ("plot_success_map", "grid"),
+    ],
 )
-def test_the_data_comes_first_and_everything_else_by_keyword(name):
+def test_the_data_comes_first_and_everything_else_by_keyword(name, data):
     params = list(inspect.signature(getattr(plots, name)).parameters.values())
-    assert params[0].name == "df" and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert params[0].name == data and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert [p.name for p in params[1:] if p.kind is not inspect.Parameter.KEYWORD_ONLY] == []
     assert "ax" in [p.name for p in params[1:]]  # Axes-level take it; plot_run takes it to refuse it
 
@@ -369,19 +377,22 @@ def test_timeline_data_of_a_run_still_running_has_no_outcome():
 
 
 def test_sweep_view_without_drawing():
+    from workerlab.thresholds.verdict import threshold
+
     df = sweep(perfect_run(2, 8, run_id="a"), perfect_run(4, 8, run_id="b"), perfect_run(4, 8, run_id="c"))
-    view = plots.sweeps.sweep_view(df, deadline=2.0, level=0.9)
+    view = plots.sweeps.sweep_view(threshold(df, 2.0, 0.9))
     runs = view.runs
     assert runs["workers"].tolist() == [2, 4, 4]
     assert runs["reached"].all() and runs["met"].tolist() == [False, True, True]
     jitter = (runs["x"] - runs["workers"]).abs()
     assert (jitter <= 0.12).all() and (jitter > 0).all()  # sideways, a little, so dots do not overlap
-    assert view.counts.tolist() == [2, 4] and view.verdict.workers == 4 and view.samples == 8
+    assert view.counts.tolist() == [2, 4] and view.verdict.workers == 4
+    assert (view.deadline, view.level) == (2.0, 0.9)  # the verdict's own
     slowest = runs["elapsed_s"].max()
     assert not view.far and view.top == approx(max(slowest, 2.0) * 1.12)
-    far = plots.sweeps.sweep_view(df, deadline=100.0)
+    far = plots.sweeps.sweep_view(threshold(df, 100.0))
     assert far.far and far.top < 100.0 and far.verdict.workers == 2
-    one_count = plots.sweeps.sweep_view(perfect_run(3, 6).frame(), deadline=9.0)
+    one_count = plots.sweeps.sweep_view(threshold(perfect_run(3, 6).frame(), 9.0))
     assert (one_count.runs["x"] == one_count.runs["workers"]).all()  # one count: no jitter
 
 

@@ -1,6 +1,6 @@
 """Whole searches with the real planner agree with the exact per-side tables; the verdict's words.
 
-No process runs here: searches are simulated (``workerlab.thresholds.simulate``) and verdicts built
+No process runs here: searches are simulated (``tests/support/simulate.py``) and verdicts built
 from hand-made tables.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from support.simulate import search_errors, simulate_search
 
 from workerlab.thresholds.decider import Decider
 from workerlab.thresholds.exact import inconclusive
 from workerlab.thresholds.result import SearchResult
-from workerlab.thresholds.simulate import search_errors, simulate_search
 from workerlab.thresholds.stats import monotonicity_violations, search_table
 
 

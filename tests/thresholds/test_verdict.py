@@ -1,4 +1,5 @@
-"""The threshold: exact (Clopper-Pearson) intervals, the per-count table and the sweep plot, on hand-built logs.
+"""The threshold: exact (Clopper-Pearson) intervals, the per-count table, the conditions and the sweep plot,
+on hand-built logs.
 
 No process runs here: the logs are constructed (``tests/logbuilder.py``), so every figure is
 known exactly. Real sweeps are in ``batch/test_sweep.py``.
@@ -7,7 +8,6 @@ known exactly. Real sweeps are in ``batch/test_sweep.py``.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,11 +18,12 @@ from logbuilder import LogBuilder, perfect_run
 from logbuilder import sweep as concat_logs
 
 import workerlab as wl
+from workerlab.analysis.overlap import RunsAtOnce
+from workerlab.model.interference import Interference
 from workerlab.thresholds.stats import cp_interval
-from workerlab.thresholds.verdict import repeats_needed
+from workerlab.thresholds.verdict import Conditions, SweepVerdict, repeats_needed
 
 approx = pytest.approx
-Z2 = NormalDist().inv_cdf(0.975) ** 2  # 3.8414588...
 
 
 # -- statistics on constructed logs -------------------------------------------------------
@@ -151,9 +152,9 @@ def test_plot_sweep_shows_runs_median_bound_deadline_rate_and_threshold(construc
     df = constructed[constructed.run_id != "w13-r1"]
     fig = plt.figure(figsize=(9, 5))
     ax = fig.add_subplot()
-    assert wl.plot_sweep(df, ax=ax, level=0.7) is ax
     th = wl.threshold(df, level=0.7)
     assert th.workers == 15  # 16: 3/4 = 0.75 >= 0.7
+    assert wl.plot_sweep(th, ax=ax) is ax
     assert len(one(ax, "runs").get_offsets()) == 9  # every run that reached the target is a point
     assert len(one(ax, "not_reached").get_offsets()) == 1
     median = one(ax, "median")
@@ -178,18 +179,26 @@ def test_plot_sweep_shows_runs_median_bound_deadline_rate_and_threshold(construc
 def test_plot_sweep_draws_the_model_curve_beside_the_measured_share(constructed):
     df = constructed[constructed.run_id != "w16-r4"]
     model = wl.Model(interval=1.0, mtbf=0)  # no crashes: 13 and 14 workers miss 10 s, 15 and 16 meet it
-    ax = wl.plot_sweep(df, model=model)
+    pred = model.predict(range(12, 19), 150, 10.0, 300, seed=0)
+    ax = wl.plot_sweep(wl.threshold(df), model=pred)
     twin = [a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax][0]
     curve = one(twin, "model")
-    assert list(curve.get_xdata()) == [13, 14, 15, 16]
+    assert list(curve.get_xdata()) == [13, 14, 15, 16]  # the prediction over the swept counts only
     assert list(curve.get_ydata()) == approx([0.0, 0.0, 1.0, 1.0])
     assert "model" in [h.get_label() for h in twin.get_legend().legend_handles][-3]
     plt.close("all")
 
 
-def test_plot_success_map_from_a_model():
+def test_the_success_map_is_computed_by_the_model_and_drawn_by_the_plot():
     model = wl.Model(interval=1.0, mtbf=30.0)
-    ax = wl.plot_success_map(model, workers=range(13, 17), mtbf=[10.0, 30.0, 1e6], runs=300)
+    grid = model.success_map(range(13, 17), mtbf=[10.0, 30.0, 1e6], runs=300)
+    assert list(grid.columns) == ["workers", "mtbf", "p_meet", "own", "samples", "deadline_s"]
+    assert len(grid) == 12 and grid.loc[grid["own"], "mtbf"].unique().tolist() == [30.0]
+    assert (grid["samples"] == 150).all() and (grid["deadline_s"] == 10.0).all()
+    by_cell = grid.set_index(["mtbf", "workers"])["p_meet"]
+    assert by_cell[(30.0, 15)] == model.predict([15], runs=300, seed=0)["p_meet"].iloc[0]
+    ax = wl.plot_success_map(grid)
+    assert "P(150 samples within 10 s)" in ax.get_title()
     image = next(im for im in ax.images if im.get_gid() == "success_map")
     z = image.get_array()
     assert z.shape == (3, 4)  # MTBF down, workers across
@@ -202,12 +211,40 @@ def test_plot_success_map_from_a_model():
     plt.close("all")
 
 
-def test_plot_sweep_refuses_an_empty_log():
-    from workerlab.log import events
+def test_the_plots_take_computed_results_and_say_so_when_given_their_input(constructed):
+    figures = plt.get_fignums()
+    with pytest.raises(TypeError, match=r"wl\.threshold\(df\)"):
+        wl.plot_sweep(constructed)
+    with pytest.raises(TypeError, match="Model.predict"):
+        wl.plot_sweep(wl.threshold(constructed), model=wl.Model())
+    with pytest.raises(TypeError, match=r"model\.success_map"):
+        wl.plot_success_map(wl.Model())
+    no_runs = SweepVerdict(None, wl.threshold(constructed).table.iloc[:0], False, None, 0.95, 10.0)
+    with pytest.raises(ValueError, match="no runs"):
+        wl.plot_sweep(no_runs)
+    assert plt.get_fignums() == figures  # refused before drawing anything
 
-    with pytest.raises(ValueError, match="empty"):
-        wl.plot_sweep(events.empty())
-    plt.close("all")
+
+def test_a_verdict_carries_its_judged_runs_and_its_log(constructed):
+    th = wl.threshold(constructed, 9.5)
+    assert th.events is constructed
+    assert th.judged["run_id"].tolist() == list(dict.fromkeys(constructed["run_id"]))
+    assert th.judged["met"].sum() == th.table["successes"].sum() == 7  # 13 (8.86 s), 15 and 16 (9.06 s)
+    assert th.judged["reached"].sum() == len(th.judged) - 1  # the failed 16-worker run
+
+
+# -- the conditions ---------------------------------------------------------------------------
+
+
+def test_conditions_warn_only_when_runs_shared_the_machine_unmeasured():
+    alone = Conditions(RunsAtOnce(runs=2, overlapped=0, mean=1.0, max=1))
+    assert not alone.unchecked and "WARNING" not in alone.text() and "ran alone" in alone.text()
+    shared = RunsAtOnce(runs=2, overlapped=2, mean=1.5, max=2, per_count={3: (1.5, 2)})
+    side = Conditions(shared)
+    assert side.unchecked and "WARNING" in side.text() and side.to_dict()["unchecked"] is True
+    measured = Conditions(shared, Interference(at_once=2))
+    assert not measured.unchecked and "WARNING" not in measured.text()
+    assert measured.to_dict()["interference"]["at_once"] == 2
 
 
 def test_interval_labels_follow_the_confidence(constructed):

@@ -23,6 +23,7 @@ from helpers import FAST, pid_alive, wait_for_async
 import workerlab as wl
 from workerlab.engine import procs
 from workerlab.log import events
+from workerlab.plots.live import LiveFigure
 
 board = importlib.import_module("workerlab.ui.dashboard")
 render = importlib.import_module("workerlab.ui.render")
@@ -167,8 +168,8 @@ def test_a_live_snapshot_of_a_real_run_draws():
     for records, run in snaps:
         frame = run.frame(records)
         assert not ((frame.event == "stop") & (frame.worker_id == 0)).any()  # still running
-        assert figures.render_png(frame, live=True).startswith(PNG)
-    assert figures.render_png(df).startswith(PNG)
+        assert LiveFigure().render(frame, deadline=10.0, live=True)[0].startswith(PNG)
+    assert LiveFigure().render(df, deadline=10.0)[0].startswith(PNG)
 
 
 @pytest.mark.slow
@@ -340,4 +341,4 @@ def test_it_is_a_widget_with_a_readable_stand_in_and_checked_defaults():
 
 def test_the_plot_is_shown_at_the_frames_own_width():
     assert board.PLOT_MAX_WIDTH == f"{int(figures.FIG_SIZE[0] * figures.FIG_DPI)}px"
-    assert figures.new_figure().figure.get_size_inches()[0] * figures.FIG_DPI == 1040
+    assert render.new_figure().figure.get_size_inches()[0] * figures.FIG_DPI == 1040

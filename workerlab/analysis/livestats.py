@@ -41,7 +41,7 @@ class LiveStats:
     """The counters of a run so far: rate, time left against the deadline, faults.
 
     ``now_s`` is the run time of the snapshot; ``rate`` is kept samples per second over the
-    last ``window_s`` seconds (NaN before the first sample); ``eta_s`` the time to the target
+    last ``rate_window`` seconds (NaN before the first sample); ``eta_s`` the time to the target
     at that rate (0 once reached, NaN if unknown). ``outcome`` is None while the run goes on.
     """
 
@@ -49,7 +49,6 @@ class LiveStats:
     samples: int
     target: int
     rate: float
-    window_s: float
     eta_s: float
     deadline: float | None
     crashes: int
@@ -118,7 +117,6 @@ def _stats(
         samples=n_kept,
         target=target,
         rate=rate,
-        window_s=window,
         eta_s=eta,
         outcome=outcome,
         elapsed_s=float(kept_t[-1]) if reached else math.nan,

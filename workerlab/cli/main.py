@@ -222,6 +222,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     from workerlab.batch.sweep import sweep
     from workerlab.log import events, persist
+    from workerlab.thresholds.verdict import threshold
 
     counts = parse_workers(args.workers)
     options = _batch_run_options(args)
@@ -232,7 +233,8 @@ def _sweep(args: argparse.Namespace) -> int:
     wall = time.monotonic() - start
     if args.out:
         persist.save(df, args.out)
-    rep = cli_format.sweep_report(df, args.deadline, args.level, confidence=args.confidence)
+    verdict = threshold(df, args.deadline, args.level, confidence=args.confidence)  # judged once, here
+    rep = cli_format.sweep_report(verdict)
     rep["wall_s"] = wall
     if args.plot:
         from matplotlib.figure import Figure
@@ -240,9 +242,7 @@ def _sweep(args: argparse.Namespace) -> int:
         from workerlab.plots import plot_sweep
 
         fig = Figure(figsize=(10, 5), layout="constrained")
-        plot_sweep(
-            df, ax=fig.add_subplot(), deadline=args.deadline, level=args.level, confidence=args.confidence
-        )
+        plot_sweep(verdict, ax=fig.add_subplot())
         fig.savefig(args.plot, dpi=110)
     if rep["failed_runs"] == rep["runs"]:
         first = events.run_stops(df)["message"].fillna("(no message)").iloc[0]

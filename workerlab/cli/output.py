@@ -53,33 +53,30 @@ def failure(error: Exception, df: Any) -> str:
     return str(error)
 
 
-def sweep_report(df: Any, deadline: float, level: float, *, confidence: float = 0.95) -> dict[str, Any]:
-    """A sweep as a JSON-ready dict: per-worker-count rows, the threshold, and run times.
+def sweep_report(verdict: Any) -> dict[str, Any]:
+    """A sweep's verdict (``wl.threshold``) as a JSON-ready dict: per-worker-count rows, the threshold,
+    and run times, all read from the verdict (its table, judged runs and event log).
 
-    ``confidence`` is that of the intervals; the threshold's dict carries it, and
-    ``format_sweep`` labels the intervals with it."""
+    The threshold's dict carries the intervals' confidence; ``format_sweep`` labels them with it."""
     import pandas as pd
 
-    from workerlab.analysis.judge import judge_log
     from workerlab.log import events
-    from workerlab.thresholds.verdict import threshold
 
-    th = threshold(df, deadline=deadline, level=level, confidence=confidence)
-    judged = judge_log(df, deadline)
-    rows = [{k: jsonable(v) for k, v in row.items()} for row in th.table.to_dict("records")]
+    df, judged = verdict.events, verdict.judged
+    rows = [{k: jsonable(v) for k, v in row.items()} for row in verdict.table.to_dict("records")]
     stops = events.run_stops(df)
     durations = stops.groupby("run_id", sort=False)["t"].max()
     outcomes = stops["outcome"].fillna("")
     return {
         "rows": rows,
-        "threshold": th.to_dict(),
+        "threshold": verdict.to_dict(),
         "runs": int(pd.unique(df["run_id"]).size),
         "failed_runs": int((outcomes == "failed").sum()),
         "not_reached_runs": int((~judged["reached"]).sum()),
         "run_time_sum_s": float(durations.sum()),
         "elapsed_sum_s": float(judged["elapsed_s"].sum()),
-        "deadline_s": deadline,
-        "level": level,
+        "deadline_s": verdict.deadline,
+        "level": verdict.level,
     }
 
 

@@ -59,12 +59,6 @@ class StartLimiter:
         self._lock = threading.Lock()
         self._waiters: deque[_Waiter] = deque()
 
-    @property
-    def in_use(self) -> int:
-        """Slots held right now."""
-        with self._lock:
-            return self.slots - self._free
-
     async def acquire(self) -> None:
         with self._lock:
             if self._free and not self._waiters:

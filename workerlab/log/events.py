@@ -62,9 +62,6 @@ PROCESS_ENDS: tuple[str, ...] = ("crash", "stall", "stop")
 #: ``worker_id`` of the run-level ``stop`` row; worker slots are 1..n_workers.
 RUN_ROW = 0
 
-#: How a run ended, as the run-level ``stop`` row says it.
-OUTCOMES: tuple[str, ...] = ("reached", "timeout", "failed", "stopped", "cancelled")
-
 # The run-level row's detail, anchored: a message may itself contain "; ", "=" or "target=".
 _RUN_STOP_RE = re.compile(r"\Atarget=(\d+) outcome=(\w+)(?: t0=(\d+(?:\.\d*)?))?(?:; (.*))?\Z", re.DOTALL)
 
@@ -180,26 +177,26 @@ def from_records(
     if not records:
         df = empty()
         return df
-    cols = list(zip(*records))
-    event = pd.Categorical(cols[0], categories=EVENT_DTYPE.categories)
+    cols = dict(zip(RECORD_FIELDS, zip(*records)))
+    event = pd.Categorical(cols["event"], categories=EVENT_DTYPE.categories)
     is_sample = np.asarray(event == "sample")
     seq = np.cumsum(is_sample)
-    t = np.asarray(cols[5], dtype="float64")
+    t = np.asarray(cols["t"], dtype="float64")
     n = len(records)
     df = pd.DataFrame(
         {
             "run_id": pd.array([run_id] * n, dtype="string"),
             "n_workers": np.full(n, n_workers, dtype="int64"),
-            "worker_id": np.asarray(cols[1], dtype="int64"),
-            "pid": pd.array(cols[2], dtype="Int64"),
-            "port": pd.array(cols[3], dtype="Int64"),
+            "worker_id": np.asarray(cols["worker_id"], dtype="int64"),
+            "pid": pd.array(cols["pid"], dtype="Int64"),
+            "port": pd.array(cols["port"], dtype="Int64"),
             "event": event,
-            "value": pd.array(cols[4], dtype="Int64"),
+            "value": pd.array(cols["value"], dtype="Int64"),
             "seq": pd.array(np.where(is_sample, seq, 0), dtype="Int64"),
             "kept": pd.array(seq <= samples, dtype="boolean"),
             "t": t,
             "timestamp": pd.to_datetime(wall0 + t, unit="s", utc=True).astype(SCHEMA["timestamp"]),
-            "detail": pd.array(cols[6], dtype="string"),
+            "detail": pd.array(cols["detail"], dtype="string"),
         }
     )
     df.loc[~is_sample, ["seq", "kept"]] = pd.NA

@@ -28,11 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from workerlab.analysis.overlap import RunsAtOnce
 from workerlab.model.model import Model
 
 __all__ = [
-    "Conditions",
     "Interference",
     "estimate",
     "with_costs",
@@ -185,38 +183,6 @@ def estimate(
         p_costs=p_costs,
         alone=frozenset(alone),
     )
-
-
-@dataclass(frozen=True)
-class Conditions:
-    """The conditions a result's runs were measured under (part of the result): how many ran at
-    once (``runs``, from the logs) and, for a search, the ``interference`` its pilot measured."""
-
-    runs: RunsAtOnce
-    interference: Interference | None = None
-
-    @property
-    def unchecked(self) -> bool:
-        """Runs shared the machine with no measurement that this left their outcome alone."""
-        return not self.runs.alone and (self.interference is None or not self.interference.measured)
-
-    def text(self) -> str:
-        lines = [self.runs.text()]
-        if self.interference is not None:
-            lines.append(self.interference.text())
-        if self.unchecked:
-            lines.append(
-                "WARNING: runs shared the machine and the interference was not measured: each run's "
-                "elapsed time may be longer than one run alone's (sweep with parallel=1 to rule it out)"
-            )
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "runs_at_once": self.runs.to_dict(),
-            "interference": None if self.interference is None else self.interference.to_dict(),
-            "unchecked": self.unchecked,
-        }
 
 
 #: the costs that depend on how busy the machine is: start-up, connect, restart, the start-up waves

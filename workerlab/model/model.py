@@ -13,15 +13,15 @@ It mirrors what the collector does (workerlab/collector.py) with the costs of th
   and restarted like a crash;
 - the run ends at the S-th number (``elapsed``).
 
-``simulate`` draws many runs at once with numpy; ``predict`` turns them into a success curve.
+``simulate`` draws many runs at once with numpy; ``predict`` turns them into a success curve,
+``success_map`` into a grid of them over the MTBF.
 ``workerlab.model.calibration.calibrate`` estimates a model from event logs.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,8 +41,11 @@ __all__ = [
     "DEFAULT_RESTART",
     "MTBF_CONFIDENCE",
     "FEW_WAVES",
+    "MTBF_INTERVALS",
 ]
 
+#: the MTBFs of ``Model.success_map``, in intervals of the model (10 = crash-prone, as the original may be)
+MTBF_INTERVALS = (5, 7.5, 10, 15, 20, 30, 45, 60, 120)
 #: one-sided confidence of the MTBF planned with when no crash was seen (its lower bound)
 MTBF_CONFIDENCE = 0.95
 #: fewer measured start-up waves than this and the repr says the start-up rests on few observations
@@ -211,25 +214,12 @@ class Model:
 
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values (tuples become lists)."""
+        """Plain JSON-ready values (tuples become lists); ``Model(**d)`` rebuilds the model."""
         d = asdict(self)
         for name in ("start", "connect", "restart"):
             d[name] = list(d[name])
         d["first_wave"] = [list(w) for w in d["first_wave"]]
         return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str | dict[str, Any]) -> Model:
-        """The model ``to_json`` wrote (a string or the parsed dict)."""
-        d = json.loads(text) if isinstance(text, str) else dict(text)
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown Model fields: {sorted(unknown)}")
-        return cls(**d)
 
     # -- simulation -------------------------------------------------------------------------
     def simulate(
@@ -288,6 +278,37 @@ class Model:
                 "bound_s": "float64",
             }
         )
+
+    def success_map(
+        self,
+        workers: Any = range(1, 17),
+        samples: int = 150,
+        deadline: float = DEADLINE,
+        *,
+        mtbf: Any = None,
+        runs: int = 2000,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """``predict``'s ``p_meet`` over worker counts x MTBF (what-if: a worker that crashes more or less).
+
+        ``mtbf``: seconds (default: ``MTBF_INTERVALS`` of this model's interval, and its own MTBF).
+        One row per cell: ``workers, mtbf, p_meet``, and ``own`` (the row's MTBF is this model's),
+        ``samples`` and ``deadline_s`` (what the cell predicts), so that ``wl.plot_success_map``
+        draws the frame alone.
+        """
+        if mtbf is None:
+            values = sorted({round(m * self.interval, 9) for m in MTBF_INTERVALS} | {self.mtbf} - {0.0})
+        else:
+            values = [float(m) for m in mtbf]
+        counts = [int(workers)] if isinstance(workers, (int, np.integer)) else [int(w) for w in workers]
+        frames = [
+            self.replace(mtbf=m)
+            .predict(counts, samples, deadline, runs, seed=seed)[["workers", "p_meet"]]
+            .assign(mtbf=m, own=bool(np.isclose(m, self.mtbf)))
+            for m in values
+        ]
+        grid = pd.concat(frames, ignore_index=True)[["workers", "mtbf", "p_meet", "own"]]
+        return grid.assign(samples=int(samples), deadline_s=float(deadline))
 
     def replace(self, **changes: Any) -> Model:
         """A copy with some figures changed (what-if: another MTBF, lead, pace)."""

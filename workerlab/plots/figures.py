@@ -4,9 +4,9 @@ Axes-level plots (``plot_throughput``, ``plot_latency``, ``plot_timeline``, ``pl
 an ``ax``; the functions here own their figure. ``plot_run`` returns a bare ``Figure``, not
 registered with pyplot, so that a notebook shows it once and a script can ``savefig`` it.
 
-The dashboard's frames (:func:`render_png`) are drawn by ``plots.live.LiveFigure``, whose
-artists are made once and updated frame after frame; the dashboard calls it in its rendering
-thread.
+The dashboard's frames are drawn by ``plots.live.LiveFigure``, whose artists are made once and
+updated frame after frame; the dashboard calls it in its rendering thread (``draw_once`` here
+warms that thread up).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from workerlab.analysis import runs as analysis
 from workerlab.config import DEADLINE
 from workerlab.log import tidy
 from workerlab.plots.latency import plot_latency
-from workerlab.plots.live import FIG_DPI, FIG_SIZE, LiveFigure
+from workerlab.plots.live import FIG_DPI, FIG_SIZE
 from workerlab.plots.throughput import plot_throughput
 from workerlab.plots.timeline import plot_timeline
 
-__all__ = ["plot_run", "render_png", "new_figure", "draw_once", "FIG_SIZE", "FIG_DPI"]
+__all__ = ["plot_run", "draw_once", "FIG_SIZE", "FIG_DPI"]
 
 
 def plot_run(
@@ -55,23 +55,6 @@ def plot_run(
     name = f"run {rid}" + (f" (1 of {n_runs} runs in this log)" if n_runs > 1 and run_id is None else "")
     fig.suptitle(f"{name}\n{report.title(row, deadline=deadline)}", fontsize="medium")
     return fig
-
-
-def new_figure() -> LiveFigure:
-    """A dashboard frame's figure (``plots.live.LiveFigure``), to pass to :func:`render_png` again and again."""
-    return LiveFigure()
-
-
-def render_png(
-    df: pd.DataFrame, *, deadline: float | None = DEADLINE, fig: LiveFigure | None = None, live: bool = False
-) -> bytes:
-    """Throughput, crash timeline and latencies of the event log ``df`` as one PNG frame.
-
-    ``live``: ``df`` is a snapshot of a run in progress (titles say so). Pass the previous
-    frame's ``fig`` (from :func:`new_figure`) to update its artists in place; the dashboard
-    uses ``LiveFigure.render``, which also returns the run's counters.
-    """
-    return (fig if fig is not None else LiveFigure()).render(df, deadline=deadline, live=live)[0]
 
 
 def draw_once() -> None:

@@ -1,9 +1,9 @@
-"""``plot_sweep``: a sweep at a glance, elapsed time per worker count and the success rate."""
+"""``plot_sweep``: a sweep's verdict at a glance, elapsed time per worker count and the success rate."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,6 @@ from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from workerlab.analysis import runs as analysis
-from workerlab.config import DEADLINE
 from workerlab.plots.style import (
     COLORS,
     DEADLINE_STRETCH,
@@ -25,10 +23,7 @@ from workerlab.plots.style import (
     new_axes,
     threshold_line,
 )
-
-if TYPE_CHECKING:
-    from workerlab.model.model import Model
-    from workerlab.thresholds.verdict import Threshold
+from workerlab.thresholds.verdict import SweepVerdict
 
 __all__ = ["plot_sweep", "sweep_view", "SweepView"]
 
@@ -39,36 +34,43 @@ class SweepView:
 
     #: ``workers, x, elapsed_s, reached, met``: one row per run, ``x`` its jittered position
     runs: pd.DataFrame
-    #: the sweep's threshold, its ``table`` one row per worker count
-    verdict: Threshold
-    deadline: float
-    level: float
+    #: the sweep's verdict, its ``table`` one row per worker count
+    verdict: SweepVerdict
     #: the deadline is far above the data and stays off the axis
     far: bool
     #: the top of the elapsed-time axis (s)
     top: float
-    #: the target a model would predict for: the runs' target, else the most samples of a run
-    samples: int
+
+    @property
+    def deadline(self) -> float:
+        return self.verdict.deadline
+
+    @property
+    def level(self) -> float:
+        return self.verdict.level
 
     @property
     def counts(self) -> np.ndarray:
         return self.verdict.table["workers"].to_numpy(dtype="int64")
 
 
-def sweep_view(
-    df: pd.DataFrame, *, deadline: float = DEADLINE, level: float = 0.95, confidence: float = 0.95
-) -> SweepView:
-    """The runs, the threshold and the axis limits of ``plot_sweep`` (raises ``ValueError`` for an empty log)."""
-    from workerlab.analysis.judge import judge
-    from workerlab.thresholds.verdict import threshold
+def sweep_view(verdict: SweepVerdict) -> SweepView:
+    """The runs and the axis limits of ``plot_sweep``, from the verdict's own judged runs and table.
 
-    summ = analysis.summary(df, deadline=deadline)
-    if summ.empty:
-        raise ValueError("the event log is empty: there is no sweep to plot")
-    th = threshold(df, deadline=deadline, level=level, confidence=confidence)
-    n = len(summ)
-    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, n) if len(th.table) > 1 else np.zeros(n)
-    judged = judge(summ)
+    Nothing is judged or counted here: the verdict (``wl.threshold``) did that once. Raises
+    ``TypeError`` for anything but a ``SweepVerdict`` (an event log: pass ``wl.threshold(df)``),
+    ``ValueError`` for a verdict without runs.
+    """
+    if not isinstance(verdict, SweepVerdict):
+        raise TypeError(
+            f"plot_sweep draws a sweep's verdict, not a {type(verdict).__name__}: pass wl.threshold(df) "
+            "(its deadline, level and confidence are the verdict's)"
+        )
+    judged, table = verdict.judged, verdict.table
+    if judged.empty:
+        raise ValueError("the verdict has no runs: there is no sweep to plot")
+    n = len(judged)
+    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, n) if len(table) > 1 else np.zeros(n)
     runs = pd.DataFrame(
         {
             "workers": judged["workers"].to_numpy(dtype="float64"),
@@ -79,57 +81,51 @@ def sweep_view(
     )
     runs.insert(1, "x", runs["workers"].to_numpy() + jitter)
     reached_el = runs.loc[runs["reached"], "elapsed_s"].to_numpy()
-    data_top = float(
-        np.nanmax(np.concatenate([reached_el, th.table["median_bound_s"].to_numpy()]), initial=0.0)
-    )
+    data_top = float(np.nanmax(np.concatenate([reached_el, table["median_bound_s"].to_numpy()]), initial=0.0))
+    deadline = verdict.deadline
     far = deadline > DEADLINE_STRETCH * data_top > 0
-    target = summ["target"].dropna()
     return SweepView(
         runs=runs,
-        verdict=th,
-        deadline=deadline,
-        level=level,
+        verdict=verdict,
         far=far,
         top=(data_top if far else max(data_top, deadline)) * 1.12 or 1.0,
-        samples=int(target.iloc[0]) if len(target) else int(summ["samples"].max()),
     )
 
 
-def plot_sweep(
-    df: pd.DataFrame,
-    *,
-    ax: Axes | None = None,
-    deadline: float = DEADLINE,
-    level: float = 0.95,
-    confidence: float = 0.95,
-    model: Model | pd.DataFrame | None = None,
-) -> Axes:
-    """A sweep at a glance: elapsed time per worker count against the deadline, and the success rate.
+def plot_sweep(verdict: SweepVerdict, *, ax: Axes | None = None, model: pd.DataFrame | None = None) -> Axes:
+    """A sweep's verdict at a glance: elapsed time per worker count against the deadline, and the success rate.
 
-    Every run that reached its target is a point (slightly jittered sideways; blue met the
-    deadline, orange missed it), runs that never reached it are ✕ at the top edge; the median
-    elapsed time per count is a line, the bound of a perfect system a dashed line, the deadline
-    a horizontal line. On a second y axis (right): the share of runs that met the deadline with
-    its exact (Clopper-Pearson) interval at ``confidence``, and ``level``. The threshold of ``workerlab.threshold``
-    is a vertical line; the title says it in words. A deadline far above the data stays off the
-    axis and the legend says so. ``model`` (a ``wl.Model``, or its ``predict`` frame) adds the
-    predicted share per count (``p_meet``) on the right axis, beside the measured one, over every
-    count from the smallest to the largest swept (``gid="model"``). Returns the main Axes (the
-    twin is ``ax.get_shared_x_axes().get_siblings(ax)``). What it shows is ``sweep_view``.
+    ``verdict`` is ``wl.threshold(df)`` of a sweep's event log: the plot draws its judged runs and
+    its table at its deadline, level and confidence, and computes nothing again. Every run that
+    reached its target is a point (slightly jittered sideways; blue met the deadline, orange missed
+    it), runs that never reached it are ✕ at the top edge; the median elapsed time per count is a
+    line, the bound of a perfect system a dashed line, the deadline a horizontal line. On a second
+    y axis (right): the share of runs that met the deadline with its exact (Clopper-Pearson)
+    interval, and the level. The threshold is a vertical line; the title says it in words. A
+    deadline far above the data stays off the axis and the legend says so. ``model``: a
+    ``Model.predict`` frame (``workers, p_meet``), made for the sweep's target and deadline, adds
+    the predicted share per count on the right axis over the counts from the smallest to the largest
+    swept (``gid="model"``). Returns the main Axes (the twin is
+    ``ax.get_shared_x_axes().get_siblings(ax)``). What it shows is ``sweep_view``.
     """
-    view = sweep_view(df, deadline=deadline, level=level, confidence=confidence)
+    view = sweep_view(verdict)
+    if model is not None and not isinstance(model, pd.DataFrame):
+        raise TypeError(
+            "model= takes the prediction to draw, a Model.predict frame: "
+            "model.predict(range(first, last + 1), samples, deadline)"
+        )
     ax = new_axes(ax, (8.5, 4.8))
     handles = _draw_runs(ax, view)
     ax.set_ylim(0, view.top)
     handles += _draw_not_reached(ax, view)
     twin = ax.twinx()
     handles += _draw_share(twin, view, model)
-    th, counts = view.verdict, view.counts
+    th, counts, deadline, level = view.verdict, view.counts, view.deadline, view.level
     if th.workers is not None:
-        verdict = "conclusive" if th.conclusive else "strong" if th.strong else "not yet conclusive"
-        label = f"threshold: {th.workers} workers ({verdict})"
+        word = "conclusive" if th.conclusive else "strong" if th.strong else "not yet conclusive"
+        label = f"threshold: {th.workers} workers ({word})"
         handles.append(threshold_line(ax, th.workers, label=label, lw=1.4, alpha=0.8))
-        title = f"threshold: {th.workers} workers meet {deadline:g} s ({verdict} at {level:g})"
+        title = f"threshold: {th.workers} workers meet {deadline:g} s ({word} at {level:g})"
     else:
         title = f"no worker count tested meets {deadline:g} s in {level:g} of runs"
     n_counts = f"{len(counts)} worker count{'s' if len(counts) != 1 else ''}"
@@ -201,7 +197,7 @@ def _draw_not_reached(ax: Axes, view: SweepView) -> list[Artist]:
     return [Line2D([], [], ls="", marker="X", color=COLORS["crash"], label=label)]
 
 
-def _draw_share(twin: Axes, view: SweepView, model: Model | pd.DataFrame | None) -> list[Artist]:
+def _draw_share(twin: Axes, view: SweepView, model: pd.DataFrame | None) -> list[Artist]:
     """On the right axis: the share meeting the deadline with its interval, the model's, the level."""
     tab, counts = view.verdict.table, view.counts
     lo, hi = tab["ci_low"].to_numpy(dtype="float64"), tab["ci_high"].to_numpy(dtype="float64")
@@ -237,14 +233,12 @@ def _draw_share(twin: Axes, view: SweepView, model: Model | pd.DataFrame | None)
     return handles
 
 
-def _model_curve(twin: Axes, model: Model | pd.DataFrame, view: SweepView) -> list[Line2D]:
-    """The model's predicted share meeting the deadline per count, on the right axis."""
-    if isinstance(model, pd.DataFrame):
-        pred = model
-    else:
-        counts = range(int(view.counts.min()), int(view.counts.max()) + 1)
-        pred = model.predict(counts, view.samples, view.deadline, 4000, seed=0)
-    return model_line(twin, pred["workers"], pred["p_meet"], color=COLORS["model"], lw=1.3, size=3.5)
+def _model_curve(twin: Axes, pred: pd.DataFrame, view: SweepView) -> list[Line2D]:
+    """The predicted share meeting the deadline per count (``pred``: ``workers, p_meet``), on the right
+    axis, over the swept counts."""
+    w = pred["workers"].to_numpy(dtype="int64")
+    shown = pred[(w >= view.counts.min()) & (w <= view.counts.max())].sort_values("workers")
+    return model_line(twin, shown["workers"], shown["p_meet"], color=COLORS["model"], lw=1.3, size=3.5)
 
 
 def _dot(color: str, label: str) -> Line2D:

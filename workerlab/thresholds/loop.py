@@ -28,13 +28,14 @@ from workerlab.batch.spec import SpecMaker
 from workerlab.engine.stop import Stop
 from workerlab.errors import ConfigError
 from workerlab.log import events
-from workerlab.model.interference import Conditions, Interference
+from workerlab.model.interference import Interference
 from workerlab.model.model import Model
 from workerlab.thresholds.decider import Decider, NextStep
 from workerlab.thresholds.pilot import PILOT_RUNS, Pilot
 from workerlab.thresholds.result import SearchResult, SearchStatus, assemble
 from workerlab.thresholds.settings import SearchSettings
 from workerlab.thresholds.stats import search_table
+from workerlab.thresholds.verdict import Conditions
 
 __all__ = ["SearchLoop", "PREDICT_RUNS"]
 

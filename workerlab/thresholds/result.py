@@ -27,10 +27,9 @@ from workerlab.thresholds.stats import (
     repeats_needed,
     smallest_qualifying,
 )
-from workerlab.thresholds.verdict import Threshold
+from workerlab.thresholds.verdict import Conditions, Threshold
 
 if TYPE_CHECKING:
-    from workerlab.model.interference import Conditions
     from workerlab.model.model import Model
 
 __all__ = ["SearchResult", "SearchStatus", "assemble"]

@@ -8,6 +8,9 @@ of a fresh sweep would (never "a few more" of these: that voids the confidence).
 
 ``Threshold`` is what every answer to the question shares; a sweep's answer is a
 ``SweepVerdict`` (this module), a search's a ``SearchResult`` (``workerlab.thresholds.result``).
+Both carry the ``Conditions`` their runs were measured under (this module too: part of the result).
+A ``SweepVerdict`` also carries its runs as judged once and its event log, so that what draws or
+prints it (``wl.plot_sweep``, ``workerlab sweep``) never judges them again.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from workerlab.analysis.judge import judge_log
-from workerlab.analysis.overlap import runs_at_once
+from workerlab.analysis.judge import JUDGED_COLUMNS, judge_log
+from workerlab.analysis.overlap import RunsAtOnce, runs_at_once
 from workerlab.config import DEADLINE, share
-from workerlab.model.interference import Conditions
+from workerlab.log import events as event_log
+from workerlab.model.interference import Interference
 from workerlab.thresholds.stats import (
     CONFIDENCE,
     TABLE_DTYPES,
@@ -35,10 +39,43 @@ __all__ = [
     "threshold",
     "Threshold",
     "SweepVerdict",
+    "Conditions",
     "repeats_needed",
     "CONFIDENCE",
     "TABLE_DTYPES",
 ]
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The conditions a result's runs were measured under (part of the result): how many ran at
+    once (``runs``, from the logs) and, for a search, the ``interference`` its pilot measured."""
+
+    runs: RunsAtOnce
+    interference: Interference | None = None
+
+    @property
+    def unchecked(self) -> bool:
+        """Runs shared the machine with no measurement that this left their outcome alone."""
+        return not self.runs.alone and (self.interference is None or not self.interference.measured)
+
+    def text(self) -> str:
+        lines = [self.runs.text()]
+        if self.interference is not None:
+            lines.append(self.interference.text())
+        if self.unchecked:
+            lines.append(
+                "WARNING: runs shared the machine and the interference was not measured: each run's "
+                "elapsed time may be longer than one run alone's (sweep with parallel=1 to rule it out)"
+            )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs_at_once": self.runs.to_dict(),
+            "interference": None if self.interference is None else self.interference.to_dict(),
+            "unchecked": self.unchecked,
+        }
 
 
 @dataclass(frozen=True)
@@ -67,7 +104,7 @@ class Threshold:
     deadline: float
     confidence: float = CONFIDENCE
     conclusive: bool = False
-    #: how many runs ran at once, and the interference measured (``workerlab.model.interference``)
+    #: how many runs ran at once, and the interference measured (``Conditions``)
     conditions: Conditions | None = field(default=None, repr=False)
 
     def row(self, workers: int | None = None) -> pd.Series | None:
@@ -110,7 +147,15 @@ class Threshold:
 
 @dataclass(frozen=True)
 class SweepVerdict(Threshold):
-    """The threshold of a fixed sweep's runs (``wl.threshold``); see ``Threshold`` for the fields."""
+    """The threshold of a fixed sweep's runs (``wl.threshold``); see ``Threshold`` for the fields.
+
+    ``judged``: every run of the sweep, judged once (``workerlab.analysis.judge``: ``run_id, workers,
+    reached, met, elapsed_s, bound_s``), the per-run evidence behind ``table``; ``events``: the
+    sweep's event log. ``wl.plot_sweep(verdict)`` draws both.
+    """
+
+    judged: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=JUDGED_COLUMNS), repr=False)
+    events: pd.DataFrame = field(default_factory=event_log.empty, repr=False)
 
     def __str__(self) -> str:
         """The sentence, and a warning when runs shared the machine (``conditions``)."""
@@ -220,4 +265,6 @@ def threshold(
         confidence=confidence,
         conclusive=conclusive,
         conditions=Conditions(runs_at_once(df)),
+        judged=judged,
+        events=df,
     )

@@ -1,15 +1,16 @@
 """After a run: is any of its worker processes still alive, is any of its ports still bound?
 
-Both read the kernel's tables in ``/proc`` for the pids and ports of a run's event log. Used by
-:func:`workerlab.testing.groundtruth.check_run`, and so by the tests, the soak and the benchmarks.
+Both ask psutil about the pids and ports of a run's event log (it reads the kernel's tables in
+``/proc``). Used by :func:`support.groundtruth.check_run`, and so by the tests, the soak and the
+benchmarks.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 import pandas as pd
+import psutil
 
 from workerlab.engine.ports import bindable
 
@@ -17,16 +18,15 @@ __all__ = ["orphans", "bound_ports"]
 
 
 def _cmdline(pid: int) -> list[str] | None:
-    """argv of a live, non-zombie process; None if there is none with this pid."""
+    """argv of a live, non-zombie process; None if there is none with this pid, [] if it is not ours to read."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
-                return None
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().decode(errors="replace").split("\0")
-    except (FileNotFoundError, ProcessLookupError):
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc.cmdline()
+    except psutil.NoSuchProcess:  # ZombieProcess included
         return None
-    except PermissionError:  # pragma: no cover - someone else's process: not ours
+    except psutil.AccessDenied:  # pragma: no cover - someone else's process
         return []
 
 
@@ -47,39 +47,13 @@ def orphans(df: pd.DataFrame) -> list[int]:
     return sorted(set(left))
 
 
-def _listen_inodes(port: int) -> set[str]:
-    """Socket inodes of IPv4/IPv6 TCP sockets bound to ``port`` (from /proc/net)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    if int(parts[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(parts[9])
-        except (OSError, StopIteration, IndexError, ValueError):
-            continue
-    return inodes
-
-
 def _holders(port: int) -> set[int]:
-    """Pids of the processes holding a socket on ``port`` (those we may inspect)."""
-    inodes = {f"socket:[{i}]" for i in _listen_inodes(port)}
-    found: set[int] = set()
-    if not inodes:
-        return found
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in os.scandir(f"/proc/{entry.name}/fd"):
-                if os.readlink(fd.path) in inodes:
-                    found.add(int(entry.name))
-                    break
-        except OSError:
-            continue
-    return found
+    """Pids of the processes holding a TCP socket bound to ``port`` (those we may inspect)."""
+    return {
+        c.pid
+        for c in psutil.net_connections(kind="tcp")
+        if c.pid is not None and c.laddr and c.laddr.port == port
+    }
 
 
 def bound_ports(df: pd.DataFrame, *, settle: float = 0.05) -> tuple[list[int], list[int]]:

@@ -1,4 +1,4 @@
-"""workerlab.testing.groundtruth: comparing an event log with the workers' sent log, orphans and ports.
+"""support.groundtruth: comparing an event log with the workers' sent log, orphans and ports.
 
 Hand-built logs (LogBuilder) and sent logs give known answers for every counter; one real run
 with the emulator's -sentLog checks the whole path end to end.
@@ -17,8 +17,8 @@ from helpers import FAST, free_port
 from logbuilder import LogBuilder
 
 import workerlab as wl
-from workerlab.testing import groundtruth as gt
-from workerlab.testing.groundtruth import SentLog
+from support import groundtruth as gt
+from support.groundtruth import SentLog
 
 
 def write_sent(path: Path, rows: list[tuple[int, int]]) -> Path:

@@ -20,12 +20,12 @@ with the event log, process by process:
   worker, a system-wide clock on Linux, the same as ``t0``.
 * **wrong worker** — a sample row whose ``worker_id`` is not the slot that spawned its pid.
 
-:func:`check_run` adds the process-level checks of :mod:`workerlab.testing.leftovers`: no worker process left
+:func:`check_run` adds the process-level checks of :mod:`support.leftovers`: no worker process left
 (by pid, the process's command line confirming it is still ours and not a reused pid) and no worker
 port left bound.
 
-Standard library plus pandas only (it reads the event log); no test-only dependency, so the soak,
-the benchmarks and the tests can all use it.
+Standard library, pandas (it reads the event log) and, through ``leftovers``, psutil: the soak, the
+benchmarks and the tests all use it.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from support.leftovers import bound_ports, orphans
 from workerlab.log import events
-from workerlab.testing.leftovers import bound_ports, orphans
 
 __all__ = [
     "SentLog",

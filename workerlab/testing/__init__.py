@@ -1,1 +1,0 @@
-"""Checks for tests and benchmarks: a log against what workers sent, and nothing left behind."""
