@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from workerlab.batch.spec import BatchSettings
 from workerlab.config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, START_TIMEOUT, RunOptions
 from workerlab.engine import sync
 from workerlab.engine.stop import Stop, checked
@@ -86,18 +87,15 @@ async def find_threshold_async(
     the ``SearchResult`` of what was measured (``interrupted`` true); so does a kernel interrupt
     that lands in a run. Cancelling the call stops every run and re-raises.
     """
-    settings = SearchSettings.check(
+    batch = BatchSettings.check(
         workers,
         samples=samples,
         deadline=deadline,
-        level=level,
-        confidence=confidence,
-        model=model,
-        max_runs=max_runs,
         parallel=parallel,
         max_live_workers=max_live_workers,
         options=RunOptions.resolve(options, locals()),
     )
+    settings = SearchSettings.check(batch, level=level, confidence=confidence, model=model, max_runs=max_runs)
     search = SearchLoop(settings, client=client, progress=progress, on_update=on_update, stop=checked(stop))
     sync.when_abandoned(search.abandon)  # under the blocking call: every run's processes, Dask tasks too
     return await search.run()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from workerlab.batch.spec import BatchSettings
-from workerlab.config import RunOptions, share
+from workerlab.config import share
 from workerlab.errors import ConfigError
 from workerlab.model.model import Model
 
@@ -26,33 +25,15 @@ class SearchSettings:
 
     @classmethod
     def check(
-        cls,
-        workers: int | Iterable[int],
-        *,
-        samples: int,
-        deadline: float,
-        level: float,
-        confidence: float,
-        model: Model | None,
-        max_runs: int,
-        parallel: int | None,
-        max_live_workers: int,
-        options: RunOptions,
+        cls, batch: BatchSettings, *, level: float, confidence: float, model: Model | None, max_runs: int
     ) -> SearchSettings:
-        """Check every argument of a search; ``ConfigError`` before anything is spawned."""
+        """Check a search's own arguments beside its checked ``batch`` settings; ``ConfigError``
+        before anything is spawned."""
         level, confidence = share("level", level), share("confidence", confidence)
         if model is not None and not isinstance(model, Model):
             raise ConfigError(f"model must be a wl.Model (e.g. wl.calibrate(logs)), got {model!r}")
         if not (isinstance(max_runs, int) and max_runs >= 1):
             raise ConfigError(f"max_runs must be a whole number >= 1, got {max_runs!r}")
-        batch = BatchSettings.check(
-            workers,
-            samples=samples,
-            deadline=deadline,
-            parallel=parallel,
-            max_live_workers=max_live_workers,
-            options=options,
-        )
         return cls(batch, level, confidence, max_runs, model)
 
     @property
