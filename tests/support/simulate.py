@@ -31,19 +31,30 @@ SIDES = {
 
 
 def simulate_search(
-    pred: Mapping[int, float], truth: Mapping[int, float], rng: np.random.Generator, batch: int = 4, **kw
+    pred: Mapping[int, float],
+    truth: Mapping[int, float],
+    rng: np.random.Generator,
+    batch: int = 4,
+    shared: Mapping[int, float] | None = None,
+    **kw,
 ) -> tuple[NextStep, Decider]:
-    """One search: up to ``batch`` runs per wanted count started at once, ending in a random order."""
+    """One search: up to ``batch`` runs per wanted count started at once, ending in a random order.
+
+    ``truth``: each count's success rate alone; ``shared``: its rate when its runs share the
+    machine (default: the same), used for the runs of a count the decider lets share
+    (``Decider.alone_counts`` when they start), as the search's launching rule does."""
     sp = Decider(pred, **kw)
     while True:
         step = sp.step()
         if step.done:
             return step, sp
+        alone = sp.alone_counts()
+        rate = {w: truth[w] if shared is None or w in alone else shared.get(w, truth[w]) for w in step.runs}
         started = [(w, sp.start(w)) for w, r in step.runs.items() for _ in range(min(r, batch))]
         met = rng.random(len(started))
         for j in rng.permutation(len(started)):
             w, i = started[j]
-            sp.record(w, i, bool(met[j] < truth[w]))
+            sp.record(w, i, bool(met[j] < rate[w]))
 
 
 @dataclass(frozen=True)

@@ -67,18 +67,40 @@ def test_a_decision_counts_runs_in_start_order():
     assert sp.runs[14].update() == BELOW and sp.runs[14].counted() == (1, 3)
 
 
-def test_the_candidate_moves_up_when_shown_below_and_keeps_its_plan_as_the_count_below():
-    sp = Decider(PRED)
+def test_the_candidate_moves_up_when_shown_below_alone_and_keeps_its_plan_as_the_count_below():
+    sp = Decider(PRED, alone={15})  # 15's runs run alone from the first (e.g. the pilot said so)
     sp.step()
     plan15 = sp.runs[15].plan
     feed(sp, 16, [True] * SCREEN_RUNS)  # a screen: 16's plan starts from zero runs later
     feed(sp, 15, [False] * 12)
     step = sp.step()
     assert step.candidate == 16 and step.below == 15 and sp.runs[15].decision == BELOW
-    assert sp.runs[15].plan is plan15 and sp.runs[16].plan_from == SCREEN_RUNS
+    assert sp.runs[15].plan is plan15 and sp.runs[15].alone and sp.runs[15].shared is None
+    assert sp.runs[16].plan_from == SCREEN_RUNS
     assert step.runs[16] >= sp.runs[16].plan.looks[0] and 15 not in step.runs  # type: ignore[union-attr]
     # the model was shown wrong at 15: 16's plan is chosen to stay powerful at 0.99 too
     assert sp.model_wrong and sp.runs[16].plan.operating(0.99).power >= 0.8  # type: ignore[union-attr]
+
+
+def test_a_candidate_whose_shared_runs_say_below_is_decided_again_alone_by_a_fresh_plan():
+    sp = Decider(PRED)  # no count alone: the candidate's runs may share the machine
+    step = sp.step()
+    assert 15 not in sp.alone_counts() and 14 in sp.alone_counts()  # the count below runs alone
+    shared = sp.runs[15].plan
+    feed(sp, 15, [False] * 12)  # shared runs that fail: no evidence of "below"
+    step = sp.step()
+    again = sp.runs[15]
+    assert step.candidate == 15 and again.decision is None and not sp.model_wrong
+    assert again.shared is not None and again.shared[0] == 0  # what the shared runs said, kept
+    assert again.alone and again.plan_from == 12 and 15 in sp.alone_counts()
+    assert again.plan is not None and again.plan.looks == shared.looks  # type: ignore[union-attr]
+    assert step.runs[15] == again.plan.looks[0]  # a fresh plan from zero runs
+    # the same failures alone decide "below": the candidate moves up, 15 is its count below
+    feed(sp, 15, [False] * 12)
+    step = sp.step()
+    assert step.candidate == 16 and step.below == 15 and sp.runs[15].decision == BELOW and sp.model_wrong
+    decided = {d["workers"]: d for d in sp.decisions()}
+    assert decided[15]["alone"] and decided[15]["shared"] == again.shared
 
 
 def test_the_candidate_moves_down_when_the_count_below_meets():

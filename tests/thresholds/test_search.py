@@ -22,6 +22,7 @@ import pytest
 from helpers import CLI, ROOT, start_cli, wait_gone
 
 import workerlab as wl
+from workerlab.analysis.overlap import overlap
 from workerlab.engine.stop import Stop
 from workerlab.log import events
 from workerlab.thresholds.pilot import PILOT_RUNS
@@ -264,3 +265,20 @@ def test_a_search_whose_pilot_runs_all_fail_raises_the_collect_error_itself():
         wl.find_threshold(
             deadline=1.0, samples=10, workers=[1, 2], worker_bin="/bin/false", start_timeout=1, progress=False
         )
+
+
+@pytest.mark.slow
+def test_the_count_below_runs_alone_while_the_candidate_shares_the_machine():
+    """With a given model and three runs at once, the candidate's runs share the machine; every run
+    of the count below (the one a "below" decision rests on) ran with nothing beside it."""
+    th = wl.find_threshold(**SEARCH, model=wl.Model(interval=0.05, mtbf=0), parallel=3, seed=4)
+    assert th.conclusive and th.workers == 6
+    assert th.events is not None
+    o = overlap(th.events).set_index("run_id")
+    below = [r for r in o.index if r.endswith("-w2")]
+    candidate = [r for r in o.index if r.endswith("-w6")]
+    assert below and (o.loc[below, "in_flight_max"] == 1).all()
+    assert (o.loc[candidate, "in_flight_max"] >= 2).any()  # the candidate's runs did share
+    decided = {d["workers"]: d for d in th.decisions}
+    assert decided[2]["alone"] and decided[2]["decision"] == "below" and not decided[6]["alone"]
+    assert_no_process_left(th)

@@ -20,12 +20,20 @@ runs are ever added to it). When c is shown below, c + 1 becomes the candidate w
 count below (already decided); when the count below is shown to meet, it becomes the candidate
 and the next smaller count gets a below plan. Each count keeps the plan it was first given; a
 count screened before it became decisive starts its plan from zero runs.
+
+Runs that share the machine are not the experiment a run alone is. Every "below" rests on runs
+alone: a count planned as the count below runs alone (``alone_counts``), and a candidate whose
+plan ran side by side and says "below" is decided again, by a fresh plan whose runs all run alone
+(its shared runs are reported, never counted as evidence of "below"). A "meets" may rest on runs
+side by side, under the assumption that sharing the machine can only slow a run (so a shared
+"meets" implies "meets" alone). Counts in ``alone`` (the interference the pilot measured, or every
+count when runs go one at a time) run alone from their first planned run.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -70,14 +78,24 @@ class CountRuns:
     started: int = 0
     results: dict[int, bool] = field(default_factory=dict)
     decision: str | None = None
+    alone: bool = False  # the plan's runs run alone
+    shared: tuple[int, int] | None = None  # (successes, runs) of a shared plan that said "below"
     _seen: tuple[int, int] = (0, 0)  # (failures, runs) of the plan's prefix already given to decide
 
-    def fix(self, aim: str, level: float, confidence: float, most: int, robust: bool = False) -> None:
+    def fix(
+        self, aim: str, level: float, confidence: float, most: int, robust: bool = False, alone: bool = False
+    ) -> None:
         """Fix this count's plan now, before its first counted run (a no-op if it has one)."""
         if self.plan is not None:
             return
         self.plan = choose(aim, clip(self.p_pred), level, confidence, most, robust)
-        self.aim, self.plan_from = aim, self.started
+        self.aim, self.plan_from, self.alone = aim, self.started, alone
+
+    def again_alone(self) -> None:
+        """Drop a plan whose runs shared the machine and said "below": a fresh plan, its runs alone,
+        decides (the shared runs are kept in ``shared`` for the report, not counted)."""
+        self.shared = self.counted()
+        self.plan, self.aim, self.decision, self._seen = None, None, None, (0, 0)
 
     def counted(self) -> tuple[int, int]:
         """(successes, runs) of the plan's runs that decide: the prefix in start order, to the decision."""
@@ -133,6 +151,7 @@ class Decider:
         level: float = 0.95,
         confidence: float = 0.95,
         max_runs: int = 400,
+        alone: Iterable[int] = (),
     ) -> None:
         if isinstance(predicted, pd.DataFrame):
             predicted = dict(zip(predicted["workers"].astype(int), predicted["p_meet"].astype(float)))
@@ -141,6 +160,7 @@ class Decider:
         self.level, self.confidence, self.max_runs = level, confidence, max_runs
         self.total = 0
         self.model_wrong = False  # a count the model expected to meet was shown below
+        self.alone = {int(w) for w in alone}  # counts whose planned runs run alone from the first
         self.first: tuple[int, int] | None = None  # the first candidate and count below: the power's
         ok = [all(predicted[v] >= level for v in self.counts[i:]) for i in range(len(self.counts))]
         self.candidate: int | None = self.counts[ok.index(True)] if any(ok) else None
@@ -157,6 +177,10 @@ class Decider:
         """The run started ``index``-th at ``workers`` ended, meeting the deadline or not."""
         self.runs[workers].results[index] = bool(met)
 
+    def alone_counts(self) -> set[int]:
+        """The counts whose runs must run alone now: planned as the count below, or in ``alone``."""
+        return self.alone | {w for w, r in self.runs.items() if r.plan is not None and r.alone}
+
     def below_of(self, c: int) -> int | None:
         i = self.counts.index(c)
         return self.counts[i - 1] if i > 0 else None
@@ -166,7 +190,10 @@ class Decider:
         """Fix ``w``'s plan if it has none: robust once a count predicted to meet was shown below
         (other counts' runs, independent of this one's, so its plan is still fixed before its own)."""
         c = self.runs[w]
-        c.fix(aim, self.level, self.confidence, PLAN_MAX_RUNS, self.model_wrong)  # max_runs caps the search
+        alone = aim == BELOW or w in self.alone  # every "below" rests on runs alone
+        c.fix(
+            aim, self.level, self.confidence, PLAN_MAX_RUNS, self.model_wrong, alone
+        )  # max_runs caps the search
         if c.plan is not None and self.first is None and aim == BELOW:
             self.first = (self.candidate, w)  # type: ignore[assignment]
         return c.update()
@@ -180,6 +207,10 @@ class Decider:
         while True:
             c = self.candidate
             got = self._fix(c, MEETS)
+            if got == BELOW and not self.runs[c].alone:  # shared runs are no evidence of "below"
+                self.runs[c].again_alone()
+                self.alone.add(c)
+                got = self._fix(c, MEETS)
             if got == BELOW:
                 if c == self.counts[-1]:
                     return NextStep(
@@ -239,7 +270,8 @@ class Decider:
 
     # -- what the verdict reports ----------------------------------------------------------------
     def decisions(self) -> list[dict]:
-        """Per count with a plan: its role, plan, decision and the runs it counted."""
+        """Per count with a plan: its role, plan, decision and the runs it counted; whether they ran
+        alone, and what an earlier plan's shared runs said (``shared``: (successes, runs), or None)."""
         out = []
         for w in self.counts:
             r = self.runs[w]
@@ -258,6 +290,8 @@ class Decider:
                     decision=r.decision,
                     successes=k,
                     runs=n,
+                    alone=r.alone,
+                    shared=r.shared,
                 )
             )
         return out

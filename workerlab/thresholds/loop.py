@@ -118,7 +118,12 @@ class SearchLoop:
         self.pred = await asyncio.to_thread(
             self.model.predict, list(s.batch.counts), s.batch.samples, s.batch.deadline, PREDICT_RUNS, s.seed
         )
-        self.decider = Decider(self.pred, level=s.level, confidence=s.confidence, max_runs=s.max_runs)
+        # the counts that run alone from their first planned run: where the pilot found that sharing
+        # changes p_meet; all of them when runs go one at a time anyway
+        alone = self.batch.alone | (set(s.batch.counts) if self.batch.parallel == 1 else set())
+        self.decider = Decider(
+            self.pred, level=s.level, confidence=s.confidence, max_runs=s.max_runs, alone=alone
+        )
         self.phase = "measuring"
         self._notify()
 
@@ -141,6 +146,7 @@ class SearchLoop:
             if self.next not in step.runs:
                 counts = sorted(step.runs)
                 self.next = self.rng.choices(counts, weights=[step.runs[w] for w in counts])[0]
+            self.batch.alone.update(self.decider.alone_counts())  # every "below" on runs alone
             if not self.batch.can_start(self.next):
                 return step
             spec = self.specs.make(self.next)
