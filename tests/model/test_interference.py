@@ -7,9 +7,10 @@ import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from workerlab.analysis.overlap import overlap, runs_at_once
-from workerlab.model.interference import TOLERANCE, estimate, with_costs
+from workerlab.model.interference import TOLERANCE, estimate, matched_shift, with_costs
 from workerlab.model.model import Model
 
 
@@ -52,8 +53,10 @@ COUNTS = [5, 10, 12, 15]
 
 def test_a_shift_sends_only_the_counts_it_moves_across_the_deadline_alone():
     # side by side 0.2 s slower: 10 workers (1.4 s + start-up, ~1.52 s) miss 1.6 s, 12 (~1.28 s) still make it
-    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=[0.05, 0.06], side_overhead=[0.2, 0.25], at_once=2)
-    assert i.measured and i.shift_s == pytest.approx(0.17) and i.shift_high_s == pytest.approx(0.20)
+    alone, side = [(10, 0.05), (10, 0.051)], [(10, 0.20), (10, 0.201)]
+    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=alone, side_overhead=side, at_once=2)
+    assert i.measured and i.shift_s == pytest.approx(0.15)
+    assert i.shift_low_s < i.shift_s < i.shift_high_s < 0.16 and i.confidence == 0.95
     assert i.p_alone[10] > 0.99 and i.p_side[10] < 0.01
     assert i.alone == {10}  # 5 is hopeless both ways, 12 and 15 meet it both ways
     assert all(abs(i.p_alone[c] - i.p_side[c]) <= TOLERANCE for c in (5, 12, 15))
@@ -63,18 +66,41 @@ def test_a_shift_sends_only_the_counts_it_moves_across_the_deadline_alone():
 
 
 def test_no_shift_shares_every_count():
-    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=[0.05, 0.06], side_overhead=[0.04, 0.05], at_once=2)
-    assert i.alone == frozenset() and i.shift_high_s == 0.0
+    alone, side = [(10, 0.05), (10, 0.06)], [(10, 0.04), (10, 0.05)]
+    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=alone, side_overhead=side, at_once=2)
+    assert i.alone == frozenset() and i.shift_s == pytest.approx(-0.01) and i.shift_low_s < 0 < i.shift_high_s
 
 
-def test_a_pilot_half_without_a_reached_run_tells_nothing_so_every_count_that_can_meet_it_runs_alone():
-    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=[math.nan], side_overhead=[0.1], at_once=2)
+def test_the_shift_compares_each_count_with_itself_alone():
+    """Overhead grows with the count; with no interference at all, a run of 15 side by side against
+    a run of 14 alone would read a shift of ~90 ms. Like with like it reads none."""
+    alone = [(15, 0.159), (14, 0.068)]
+    side = [(15, 0.160), (15, 0.158), (14, 0.070), (14, 0.066)]
+    shift, low, high = matched_shift(alone, side)
+    assert shift == pytest.approx(0.0, abs=1e-9) and low < 0 < high
+    assert max(v for _, v in side) - min(v for _, v in alone) > 0.09  # what max minus min read
+    # the interval at its level, exactly: t with the pooled within-count spread (2 degrees of freedom)
+    sd = math.sqrt((2 * 0.001**2 + 2 * 0.002**2) / 2)
+    half = stats.t.ppf(0.975, 2) * sd * math.sqrt(2 * (2 + 2**2 / 1)) / 4
+    assert high == pytest.approx(half) and matched_shift(alone, side, 0.5)[2] < high
+
+
+@pytest.mark.parametrize(
+    "alone, side",
+    [
+        ([(10, math.nan)], [(10, 0.1)]),  # no run alone reached the target
+        ([(12, 0.05)], [(10, 0.1), (10, 0.1)]),  # no count measured both ways
+        ([(10, 0.05)], [(10, 0.1)]),  # one run each: no spread to measure
+    ],
+)
+def test_a_pilot_that_cannot_tell_sends_every_count_that_can_meet_it_alone(alone, side):
+    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=alone, side_overhead=side, at_once=2)
     assert math.isinf(i.shift_high_s) and i.alone == {10, 12, 15}
     assert i.to_dict()["shift_high_s"] is None and "unknown" in i.text()
 
 
 def test_nothing_measured_one_at_a_time():
-    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=[0.05], side_overhead=[], at_once=1)
+    i = estimate(MODEL, COUNTS, 150, 1.6, alone_overhead=[(10, 0.05)], side_overhead=[], at_once=1)
     assert not i.measured and i.alone == frozenset() and "not measured" in i.text()
 
 
@@ -89,12 +115,12 @@ def test_start_up_slower_side_by_side_sends_a_count_alone_even_when_the_overhead
         COUNTS,
         150,
         1.6,
-        alone_overhead=[0.05, 0.06],
-        side_overhead=[0.04, 0.05],
+        alone_overhead=[(10, 0.05), (10, 0.06)],
+        side_overhead=[(10, 0.04), (10, 0.05)],
         at_once=4,
         cost_models=costs,
     )
-    assert i.shift_high_s == 0.0 and i.p_alone[10] == i.p_side[10]  # the overheads alone would share 10
+    assert abs(i.p_alone[10] - i.p_side[10]) <= TOLERANCE  # the overheads alone would share 10
     a, b = i.p_costs[10]
     assert a > 0.99 and b < a - TOLERANCE and 10 in i.alone
     assert 12 not in i.alone and 15 not in i.alone  # enough slack either way
@@ -104,8 +130,8 @@ def test_start_up_slower_side_by_side_sends_a_count_alone_even_when_the_overhead
         COUNTS,
         150,
         1.6,
-        alone_overhead=[0.05],
-        side_overhead=[0.05],
+        alone_overhead=[(10, 0.05), (10, 0.05)],
+        side_overhead=[(10, 0.05), (10, 0.05)],
         at_once=4,
         cost_models=costs[:1] * 2,
     )

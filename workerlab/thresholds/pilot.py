@@ -2,8 +2,8 @@
 
 Without a given model the search first runs ``PILOT_RUNS`` runs at the counts a prior model (the
 worker's settings, this machine's default costs) finds likely: ``PILOT_ALONE`` one at a time, then
-``PILOT_SIDE`` side by side (as many at once as the search would run: four of 16 workers fill the
-default capacity of 64 live workers). A model is calibrated from them (``wl.calibrate``) and the
+``PILOT_SIDE`` of the same counts side by side (as many at once as the search would run: four of
+16 workers fill the default capacity of 64 live workers). A model is calibrated from them (``wl.calibrate``) and the
 interference of runs side by side is estimated (``workerlab.model.interference``): the search then
 runs alone the counts where sharing the machine changes the predicted p_meet, and no more runs at
 once than the pilot measured side by side (beyond that, unmeasured).
@@ -61,7 +61,9 @@ class Pilot:
         self.finished: list[Finished] = []
 
     def _counts(self) -> list[int]:
-        """The counts a prior model finds likely, the same ones, the likeliest first, in both halves."""
+        """The counts a prior model finds likely, largest first: the ``PILOT_ALONE`` of the first half,
+        then the same counts again side by side (each as often), so that every run side by side has
+        runs of its own count alone to be compared with (``interference.matched_shift``)."""
         b = self.settings.batch
         cfg = b.options.config(b.counts[-1], b.samples)
         mtbf = float(flag_value(cfg.extra_args, "mtbf") or DEFAULT_MTBF)  # the emulator's default
@@ -69,8 +71,8 @@ class Pilot:
         prior = Model(interval=cfg.interval, lead=lead, mtbf=mtbf).predict(
             list(b.counts), b.samples, b.deadline, runs=2000, seed=0
         )
-        level = self.settings.level
-        return pilot_counts(prior, level, PILOT_ALONE) + pilot_counts(prior, level, PILOT_SIDE)
+        alone = pilot_counts(prior, self.settings.level, PILOT_ALONE)
+        return alone + [w for w in alone for _ in range(PILOT_SIDE // len(alone))]
 
     async def run(self, batch: Batch, specs: SpecMaker) -> PilotOutcome | None:
         """Run the pilot on ``batch``; None if it was stopped (its runs are in ``finished``)."""
@@ -116,10 +118,10 @@ class Pilot:
         return PilotOutcome(self.finished, model, interference, at_once)
 
 
-def _overheads(finished: list[Finished]) -> list[float]:
-    """Each judged run's elapsed time over its bound (NaN where it did not reach the target)."""
+def _overheads(finished: list[Finished]) -> list[tuple[int, float]]:
+    """Each judged run's workers and elapsed time over its bound (NaN where it did not reach the target)."""
     judged: list[Judgement] = [f.judged for f in finished if f.judged is not None]
-    return [j.elapsed_s - j.bound_s if j.reached else math.nan for j in judged]
+    return [(j.workers, j.elapsed_s - j.bound_s if j.reached else math.nan) for j in judged]
 
 
 def pilot_counts(prior: pd.DataFrame, level: float, runs: int = 4) -> list[int]:
