@@ -52,3 +52,24 @@ def spawned(monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(procs, "spawn", spawn)
     return calls
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A real Dask scheduler with two worker processes on loopback, one ``workerlab-run`` unit each
+    (one run per Dask worker at a time), shared by the tests that need processes: starting one
+    costs seconds."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address="127.0.0.1:0",  # loopback only, any free port
+            resources={"workerlab-run": 1},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

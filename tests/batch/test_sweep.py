@@ -345,10 +345,9 @@ def test_a_batch_ends_on_its_stop_token_and_keeps_what_it_cut_off():
 
 
 @pytest.mark.slow
-def test_a_batch_on_a_dask_cluster_of_two_processes_stops_its_runs_in_flight():
+def test_a_batch_on_a_dask_cluster_of_two_processes_stops_its_runs_in_flight(dask_client):
     """The batch's stop reaches runs on Dask workers (a ``distributed.Event`` each run watches):
     they end ``stopped`` with their partial logs, not ``cancelled``, and leave nothing running."""
-    distributed = pytest.importorskip("distributed")
     from workerlab.batch.progress import Progress
     from workerlab.batch.runner import Batch
     from workerlab.batch.spec import BatchSettings, RunSpec
@@ -376,19 +375,7 @@ def test_a_batch_on_a_dask_cluster_of_two_processes_stops_its_runs_in_flight():
             await task
         return batch.take()
 
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=2,
-            processes=True,
-            host="127.0.0.1",
-            protocol="tcp",
-            dashboard_address="127.0.0.1:0",
-            resources={"workerlab-run": 1},
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        finished = asyncio.run(main(client))
+    finished = asyncio.run(main(dask_client))
     assert sorted(f.spec.run_id for f in finished) == ["dask-a", "dask-b"]
     for f in finished:
         assert f.judged is None  # cut off: not a measurement
@@ -476,4 +463,29 @@ def test_sweep_async_stops_on_a_token_set_by_another_task():
     assert df.run_id.nunique() == 2 and set(events.run_stops(df).outcome) == {"stopped"}
     for _, g in df.groupby("run_id"):
         assert 0 < (g.event == "sample").sum() < 100_000
+        assert_clean(g)
+
+
+@pytest.mark.slow
+def test_a_sweep_stopped_on_a_dask_cluster_ends_its_runs_stopped_and_leaves_nothing(dask_client):
+    """The public sweep, stopped while runs are in flight on two Dask worker processes."""
+    from workerlab.engine.stop import Stop
+
+    stop = Stop()
+
+    def on_start() -> None:
+        asyncio.get_running_loop().call_later(2.0, stop.set, "enough")
+
+    async def main() -> pd.DataFrame:
+        on_start()
+        return await wl.sweep_async(
+            [2], 2, 100_000, interval=FAST, mtbf=0, progress=False, client=dask_client, stop=stop
+        )
+
+    with pytest.raises(wl.SweepStopped) as got:
+        asyncio.run(main())
+    df = got.value.events
+    assert df is not None and df["run_id"].nunique() == 2
+    for _, g in df.groupby("run_id"):
+        assert events.run_stops(g)["outcome"].tolist() == ["stopped"]
         assert_clean(g)

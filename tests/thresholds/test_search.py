@@ -100,21 +100,24 @@ def test_a_given_model_skips_the_pilot():
 
 
 @pytest.mark.slow
-def test_the_search_on_a_process_based_dask_cluster():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=4,
-            processes=True,
-            host="127.0.0.1",
-            protocol="tcp",
-            dashboard_address="127.0.0.1:0",  # loopback only, any free port
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        th = wl.find_threshold(**SEARCH, client=client)
+def test_the_search_on_a_process_based_dask_cluster(dask_client):
+    th = wl.find_threshold(**SEARCH, client=dask_client)
     assert_conclusive_at_6(th)
+
+
+@pytest.mark.slow
+def test_a_search_stopped_on_a_dask_cluster_ends_its_runs_stopped_and_leaves_nothing(dask_client):
+    stop = Stop()
+
+    def on_update(status: SearchStatus) -> None:
+        if status.phase == "measuring" and status.running and not stop.is_set():
+            asyncio.get_running_loop().call_later(0.3, stop.set, "enough")  # while runs are in flight
+
+    th = wl.find_threshold(**SEARCH, client=dask_client, stop=stop, on_update=on_update)
+    assert th.interrupted and not th.conclusive and th.events is not None
+    outcomes = events.run_stops(th.events)["outcome"]
+    assert "cancelled" not in set(outcomes) and (outcomes == "stopped").any()
+    assert_no_process_left(th)
 
 
 def _interrupt_after(measured: int):
