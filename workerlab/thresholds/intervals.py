@@ -153,8 +153,8 @@ def plan_interval(
         )
     space = outcomes(plan, confidence)
     f, n = np.array([failures]), np.array([runs])
-    worst, best = (space.rank[plan.ending(f, n, w)[0][0], plan.ending(f, n, w)[1][0]] for w in (True, False))
-    return float(space.low[worst]), float(space.high[best])
+    (kw, fw), (kb, fb) = (plan.ending(f, n, w)[:2] for w in (True, False))
+    return float(space.low[space.rank[kw[0], fw[0]]]), float(space.high[space.rank[kb[0], fb[0]]])
 
 
 def endings(plan: Plan, confidence: float | None = None) -> tuple[np.ndarray, ...]:
