@@ -34,6 +34,8 @@ BENCHMARKS = [
     "soak.py",
     "threshold_search.py",
     "interference.py",
+    "plan_power.py",
+    "interval_coverage.py",
 ]
 
 

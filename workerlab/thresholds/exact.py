@@ -9,15 +9,16 @@ dynamic programming over (look, failures so far): every look counts, early stops
 
 Both decisions are monotone in the runs, so P(meets | p) grows with ``p`` and P(below | p)
 shrinks: the largest wrong "meets" over p < level, and wrong "below" over p >= level, are their
-values at p = level (``Plan.errors()``). The planner's rules come from one-sided Clopper-Pearson
-bounds at a per-look error gamma, raised as far as the exact error of the whole plan allows, and
-it only returns plans whose two errors are at most (1 - confidence) / 2. See
-docs/threshold-statistics.md for what is guaranteed and what is assumed.
+values at p = level (``Plan.errors()``). The planner spends each side's error (1 - confidence) / 2
+over the looks, unequally where that buys power (most of it on the first look, say), exactly by
+the same dynamic program, and returns only plans certified on both sides. Intervals exact for a
+plan: ``workerlab.thresholds.intervals``. See docs/threshold-statistics.md for what is assumed.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -99,22 +100,22 @@ class Plan:
     def max_runs(self) -> int:
         return self.looks[-1]
 
-    def _codes(self, start: int, failures: np.ndarray, runs: int, worst: bool) -> np.ndarray:
-        """Decision from look ``start`` on, -1 meets / 0 inconclusive / 1 below, for each count of
-        ``failures`` after ``runs`` runs if no further run fails (or, ``worst``, every one does)."""
-        out = np.zeros(failures.shape, dtype=np.int8)
-        open_ = np.ones(failures.shape, dtype=bool)
-        for n, a, r in zip(self.looks[start:], self.meets[start:], self.below[start:]):
-            f = failures + (n - runs if worst else 0)
-            for hit, code in ((open_ & (f <= a), -1), (open_ & (f >= r), 1)):
-                out[hit] = code
-                open_ &= ~hit
-        return out
+    def ending(self, failures: np.ndarray, runs: np.ndarray, worst: bool = False) -> tuple[np.ndarray, ...]:
+        """(look index, failures, decision -1 meets / 0 inconclusive / 1 below) where the plan ends
+        from ``failures`` after ``runs`` runs (broadcast) if every later run succeeds (or, ``worst``,
+        fails): the first look from ``runs`` on whose rule decides, else the last look."""
+        look = np.full(np.broadcast(failures, runs).shape, len(self.looks) - 1)
+        f, code = failures + (self.max_runs - runs if worst else 0) + 0 * look, np.zeros_like(look)
+        for k, (n, a, r) in enumerate(zip(self.looks, self.meets, self.below)):
+            fk = failures + (n - runs if worst else 0)
+            for hit, c in ((fk <= a, -1), (fk >= r, 1)):
+                hit = hit & (runs <= n) & (code == 0)
+                look, f, code = np.where(hit, k, look), np.where(hit, fk, f), np.where(hit, c, code)
+        return look, f, code
 
-    def _settled(self, failures: np.ndarray, runs: int) -> np.ndarray:
+    def _settled(self, failures: np.ndarray, runs: np.ndarray) -> np.ndarray:
         """Where all further runs succeeding and all failing give the same decision: its code, else 2."""
-        k = int(np.searchsorted(self.looks, runs))
-        best, worst = self._codes(k, failures, runs, False), self._codes(k, failures, runs, True)
+        best, worst = self.ending(failures, runs)[2], self.ending(failures, runs, True)[2]
         return np.where(best == worst, best, 2)
 
     def decide(self, failures: int, runs: int) -> str | None:
@@ -124,16 +125,18 @@ class Plan:
         one; the rules are monotone, so then every path does), which leaves every error as it is."""
         if not 0 <= failures <= runs <= self.max_runs:
             raise ValueError(f"{failures} failures in {runs} runs is outside the plan (0..{self.max_runs})")
-        code = int(self._settled(np.array([failures]), runs)[0])
+        code = int(self._settled(np.array([failures]), np.array(runs))[0])
         return None if code == 2 else (MEETS, INCONCLUSIVE, BELOW)[code + 1]
 
     def runs_one_by_one(self, p: float) -> float:
         """Exact expected runs at true rate ``p`` when runs start one at a time and the plan stops
         as soon as ``decide`` decides (``Operating.expected_runs`` runs whole looks)."""
+        runs = np.arange(self.max_runs + 1)
+        going = self._settled(runs[None, :], runs[:, None]) == 2  # [runs, failures]: undecided
         v = np.array([1.0])  # P(failures = f and undecided) after n runs
         total = 0.0
         for n in range(self.max_runs):
-            v = np.where(self._settled(np.arange(n + 1), n) == 2, v, 0.0)
+            v = np.where(going[n, : n + 1], v, 0.0)
             total += float(v.sum())
             v = np.append(v * p, 0.0) + np.insert(v * (1 - p), 0, 0.0)
         return total
@@ -186,91 +189,87 @@ def _tails(level: float, most: int) -> tuple[np.ndarray, np.ndarray]:
     return stats.binom.cdf(f, n, 1 - level), stats.binom.sf(f - 1, n, 1 - level)
 
 
-def _looks(aim: str, counts: tuple[int, ...], gamma: float, level: float, most: int) -> list[int]:
-    """Per failure count f in ``counts``, the look where f failures decide ``aim`` at one-sided
-    error ``gamma``: the fewest runs whose CP lower bound with f failures reaches ``level``
-    (``MEETS``), or the most runs whose CP upper bound with f failures stays under it (``BELOW``);
-    -1 where there is none within ``most`` runs."""
+#: the share of the aim's error (1 - confidence) / 2 a plan's first look may spend, all of it and
+#: down: most of it on the first look buys power at later looks for a few runs more at the first
+FIRST_SHARES = (1.0, 0.98, 0.95, 0.92, 0.88, 0.82, 0.75, 0.65, 0.5, 0.35, 0.2)
+#: the rest is spent over looks 2..K: cumulatively ((k - 1) / (K - 1)) ** spread of it by look k
+SPREADS = (0.5, 1.0, 2.0)
+
+
+def _spend(
+    aim: str, counts: tuple[int, ...], first: float, spread: float, level: float, confidence: float, most: int
+) -> Plan | None:
+    """The plan deciding ``aim`` with ``counts[k]`` failures at look k, spending the aim's error at
+    p = level exactly: up to ``first`` x half by the first look (half = (1 - confidence) / 2), by
+    look k that plus the rest x ((k - 1) / (K - 1)) ** ``spread``. ``MEETS``: each look at the fewest
+    runs within it (more runs, less error); ``BELOW``: at the most. The other decision is left out
+    here, which can only overstate the aim's error, then added by ``_other_side``. None if a look
+    does not fit within ``most`` runs."""
     cdf, sf = _tails(level, most)
-    out = []
-    for f in counts:
-        if aim == MEETS:
-            ok = cdf[:, f] <= gamma
-            out.append(int(np.argmax(ok)) if ok.any() else -1)
-        else:
-            n = min(int((sf[:, f] <= gamma).sum()) - 1, most)
-            out.append(n if n >= f else -1)
-    return out
-
-
-def _build(aim: str, counts: tuple[int, ...], gamma: float, level: float, confidence: float, most: int):  # noqa: E501
-    """The plan deciding ``aim`` with f failures at the looks of ``_looks``, the other decision at
-    the same looks by Bonferroni (each look at error half / looks): None if a look is missing."""
-    looks = _looks(aim, counts, gamma, level, most)
-    if min(looks) < 1 or any(b <= a for a, b in zip(looks, looks[1:])):
-        return None
-    cdf, sf = _tails(level, most)
-    other = (1 - confidence) / 2 / len(looks)
-    meets, below = [], []
-    for n, f in zip(looks, counts):
-        if aim == MEETS:
-            meets.append(f)
-            below.append(int(np.argmax(sf[n, : n + 2] <= other)) if sf[n, n] <= other else n + 1)
-        else:
-            below.append(f)
-            meets.append(int((cdf[n, : n + 1] <= other).sum()) - 1)
-    return Plan(level, confidence, tuple(looks), tuple(meets), tuple(below))
-
-
-def _one_side(plan: Plan, aim: str) -> float:
-    """Upper bound of the ``aim`` error: the plan without the other decision (which only ever takes
-    runs away from ``aim``), computed exactly at p = level."""
-    if aim == MEETS:  # stop (as "below") once no later look can say meets: same P(meets)
-        last = plan.meets[-1] + 1
-        bare = Plan(plan.level, plan.confidence, plan.looks, plan.meets, (last,) * len(plan.looks))
-        return bare.operating(plan.level).meets
-    bare = Plan(plan.level, plan.confidence, plan.looks, (-1,) * len(plan.looks), plan.below)
-    return bare.operating(plan.level).below
-
-
-@functools.lru_cache(maxsize=16384)
-def _fit(aim: str, counts: tuple[int, ...], level: float, confidence: float, most: int) -> Plan | None:
-    """The plan with the largest per-look gamma whose ``aim`` error (exact, whole plan) is at most
-    half = (1 - confidence) / 2 (bisection on log gamma), then certified on both sides."""
     half = (1 - confidence) / 2
+    top = counts[-1] + 1 if aim == MEETS else counts[-1]  # failures that can still decide ``aim``
+    j, v = np.arange(top), np.eye(1, top)[0]  # at p = level: P(failures = j, undecided)
+    spent, start, prev, looks = 0.0, 0.0, 0, []
+    for k, t in enumerate(counts):
+        m = np.arange(1, most - prev + 1)[:, None]  # the runs this look may add
+        gap = np.clip(t - j, 0, None)
+        err = spent + ((cdf[m, gap] * (j <= t)) if aim == MEETS else sf[m, gap]) @ v
+        goal = half * first if k == 0 else start + (half - start) * (k / (len(counts) - 1)) ** spread
+        hit = np.flatnonzero((err + TOL <= goal) & ((prev + m[:, 0] >= t) | (aim == MEETS)))
+        if not hit.size:
+            return None
+        i = int(hit[0] if aim == MEETS else hit[-1])
+        n, spent = prev + i + 1, float(err[i])
+        start = spent if k == 0 else start
+        v = np.convolve(v, _pmf(n - prev, 1 - level))[:top]
+        v[(j <= t) if aim == MEETS else (j >= t)] = 0.0
+        looks.append(n)
+        prev = n
+    return Plan(level, confidence, tuple(looks), *_other_side(aim, counts, tuple(looks), level, half))
 
-    def ok(gamma: float) -> Plan | None:
-        p = _build(aim, counts, gamma, level, confidence, most)
-        return p if p is not None and _one_side(p, aim) + TOL <= half else None
 
-    cdf, sf = _tails(level, most)  # below this gamma a look falls outside 1..most runs
-    floor = cdf[most, counts[-1]] if aim == MEETS else max(sf[f, f] for f in counts)
-    best = ok(half)
-    if best is None and floor < half:
-        best = ok(floor)
-        lo, hi = math.log(floor), math.log(half)
-        for _ in range(12 if best is not None else 0):
-            mid = (lo + hi) / 2
-            got = ok(math.exp(mid))
-            lo, hi, best = (mid, hi, got) if got is not None else (lo, mid, best)
-    return best if best is not None and best.certified() else None
+def _other_side(
+    aim: str, counts: tuple[int, ...], looks: tuple[int, ...], level: float, half: float
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(meets, below) of the plan deciding ``aim`` with ``counts`` failures at ``looks``: the other
+    decision at each look as soon as its exact error so far, with every rule before it (p = level),
+    stays within half x k / K (spent evenly over the K looks)."""
+    v, prev, spent, rules = np.array([1.0]), 0, 0.0, []
+    for k, (n, t) in enumerate(zip(looks, counts)):
+        v = np.convolve(v, _pmf(n - prev, 1 - level))  # P(failures = f, undecided) after n runs
+        goal, prev = half * (k + 1) / len(looks) - TOL, n
+        if aim == MEETS:
+            v[: t + 1] = 0.0
+            ok = np.flatnonzero(spent + np.cumsum(v[::-1])[::-1] <= goal)  # P(failures >= r)
+            rules.append((t, max(int(ok[0]), t + 1) if ok.size else n + 1))
+            spent, v = spent + float(v[rules[-1][1] :].sum()), v[: rules[-1][1]]
+        else:
+            v = v[:t]
+            ok = np.flatnonzero(spent + np.cumsum(v) <= goal)  # P(failures <= a)
+            rules.append((int(ok[-1]) if ok.size else -1, t))
+            spent += float(v[: rules[-1][0] + 1].sum())
+            v[: rules[-1][0] + 1] = 0.0
+    meets, below = zip(*rules)
+    return tuple(meets), tuple(below)
 
 
 def _patterns(aim: str, level: float, confidence: float, most: int) -> list[tuple[int, ...]]:
-    """Failure counts at the looks: one look at f failures, or K looks at f0, f0 + s, ..."""
+    """Failure counts at the looks: one look at f failures; 2 or 3 looks from f0 on, each allowing 1
+    to 3 failures more than the one before; 4 or 5 looks from f0 on in equal steps of 1 to 3."""
     cdf, sf = _tails(level, most)
     half = (1 - confidence) / 2
     if aim == MEETS:  # the most failures a single look within ``most`` runs can allow
         first, limit = 0, max(int((cdf[most, :] <= half).sum()) - 1, 1)
     else:  # the fewest failures that show "below" only with ``most`` runs or more
         first, limit = 1, int(np.argmax(sf[most, :] <= half)) + 1
-    starts = sorted({first, first + 1, first + 2, *range(first, limit + 1, 3)})
     out = {(f,) for f in range(first, limit + 1)}
-    for f0 in starts:
-        for s in (1, 2, 3):
-            for k in range(2, 6):
-                if f0 + s * (k - 1) <= limit:
-                    out.add(tuple(f0 + s * i for i in range(k)))
+    steps = [*itertools.product((1, 2, 3), repeat=1), *itertools.product((1, 2, 3), repeat=2)]
+    steps += [(s,) * k for s in (1, 2, 3) for k in (3, 4)]
+    for f0 in sorted({first, first + 1, first + 2, *range(first, limit + 1, 3)}):
+        for step in steps:
+            counts = tuple(itertools.accumulate(step, initial=f0))
+            if counts[-1] <= limit:
+                out.add(counts)
     return sorted(out)
 
 
@@ -280,8 +279,13 @@ def candidates(aim: str, level: float, confidence: float, max_runs: int) -> tupl
     certified (whatever the prediction: it only picks among these)."""
     if aim not in (MEETS, BELOW) or max_runs < 1 or not (0 < level < 1 and 0 < confidence < 1):
         raise ValueError(f"no plans for aim {aim!r}, level {level}, confidence {confidence}, {max_runs} runs")
-    fits = (_fit(aim, c, level, confidence, max_runs) for c in _patterns(aim, level, confidence, max_runs))
-    return tuple(dict.fromkeys(p for p in fits if p is not None))
+    plans = (
+        _spend(aim, counts, first, spread, level, confidence, max_runs)
+        for counts in _patterns(aim, level, confidence, max_runs)
+        for first in (FIRST_SHARES if len(counts) > 1 else (1.0,))
+        for spread in (SPREADS if len(counts) > 2 else (1.0,))
+    )
+    return tuple(dict.fromkeys(p for p in plans if p is not None and p.certified()))
 
 
 def plan_runs(
@@ -300,29 +304,25 @@ def plan_runs(
     aiming at ``MEETS`` above a lower level) with the fewest expected runs at ``p_pred``; where none
     has it, the most powerful. ``aim``: ``MEETS`` for a candidate, ``BELOW`` for the count below it
     (the other decision stops early when the prediction was wrong). Runs are counted by whole looks,
-    or with ``one_by_one`` one at a time as ``Plan.decide`` stops them (re-ranking the best 8)."""
+    or with ``one_by_one`` one at a time as ``Plan.decide`` stops them (re-ranking the best 8 and
+    the best of each first look among the most powerful)."""
     if not 0 < p_pred < 1:
         raise ValueError(f"p_pred must be a success rate strictly between 0 and 1, got {p_pred}")
     if also is None:
         also = (ROBUST_RATE,) if aim == MEETS and p_pred > ROBUST_RATE > level else ()
     ranked = []
     for plan in candidates(aim, level, confidence, max_runs):
-        pred = plan.operating(p_pred)
-        others = [plan.operating(p) for p in also]
-        key = (
-            -min(pred.power, power),
-            -min([o.power for o in others] + [power]),
-            round(pred.expected_runs, 9),
-            round(sum(o.expected_runs for o in others), 9),
-            plan.max_runs,
-            plan.looks,
-        )
-        ranked.append((key, plan))
+        pred, others = plan.operating(p_pred), [plan.operating(p) for p in also]
+        powers = (-min(pred.power, power), -min([o.power for o in others] + [power]))
+        runs = (round(pred.expected_runs, 9), round(sum(o.expected_runs for o in others), 9))
+        ranked.append(((*powers, *runs, plan.max_runs, plan.looks), plan))
     if not ranked:
         raise ValueError(f"no plan of at most {max_runs} runs can decide at level {level:g}")
     ranked.sort(key=lambda kp: kp[0])
-    if one_by_one:
-        top = [(k[:2], round(p.runs_one_by_one(p_pred), 9), k[2:], p) for k, p in ranked[:8]]
+    if one_by_one:  # deciding early favours longer first looks: also the best plan of each first look
+        firsts = {p.looks[0]: (k, p) for k, p in reversed(ranked) if k[:2] == ranked[0][0][:2]}
+        pool = dict.fromkeys([*ranked[:8], *sorted(firsts.values(), key=lambda kp: kp[0])])
+        top = [(k[:2], round(p.runs_one_by_one(p_pred), 9), k[2:], p) for k, p in pool]
         return min(top, key=lambda t: t[:3])[3]
     return ranked[0][1]
 
