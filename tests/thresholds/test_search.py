@@ -219,6 +219,23 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     assert rep["model"]["interval"] == pytest.approx(0.05, rel=0.05)
     assert {r["workers"] for r in rep["table"]} == {2, 6}
     assert wl.load(out)["run_id"].nunique() == rep["runs_used"]
+    assert rep["answer"][0] == rep["sentence"] and len(rep["answer"]) <= 8 and rep["fresh_run"] is None
+
+
+@pytest.mark.slow
+def test_cli_prints_the_short_answer_and_the_details_only_when_asked():
+    common = [*CLI, "threshold", *ARGS, "--level", "0.8", "--no-progress"]
+    short = subprocess.run(common, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    full = subprocess.run([*common, "--details"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert short.returncode == full.returncode == 0, short.stderr + full.stderr
+    lines = short.stdout.splitlines()
+    assert (
+        lines[0] == "6 workers meet 1.46 s in >= 80% of runs (conclusive, 95% confidence)" and len(lines) <= 8
+    )
+    answer, details = full.stdout.split("\n\n", 1)
+    assert (
+        answer.splitlines()[0] == lines[0] and "plans (each fixed before" in details and "Model (" in details
+    )
 
 
 @pytest.mark.slow
