@@ -201,7 +201,7 @@ def model_line(model: Model | None) -> str:
         else f"MTBF {'>= ' if model.mtbf_is_bound else ''}{model.mtbf:.3g} s"
     )
     src = f"model from {model.runs} runs" if model.runs else "a given model"
-    return f"holds for: {said} (interval {model.interval:.3g} s, lead {model.lead:.3g} s, {crash}; {src})"
+    return f"holds for: {said} (interval {model.interval:.3g} s, lead {model.lead:.2f} s, {crash}; {src})"
 
 
 def typical_run_s(events: pd.DataFrame | None, table: pd.DataFrame, deadline: float) -> float:

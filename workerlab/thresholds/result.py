@@ -226,7 +226,10 @@ def _cost(th: SearchResult) -> str:
 def _next(th: SearchResult) -> str:
     fresh = th.fresh_run()
     if fresh is None:
-        return f"next: use {th.workers} workers here; result.details() has the plans, power, screens, table and model"
+        return (
+            f"next: use {th.workers} workers here; the plans, power, screens, table and model: "
+            "result.details() (workerlab threshold --details)"
+        )
     return (
         "next: a fresh search would decide it (all its runs new: adding runs to these would void the "
         f"confidence): {fresh.command} ({fresh.estimate()})"
