@@ -28,7 +28,16 @@ RUNS = RunsAtOnce(
 )
 CONDITIONS = Conditions(
     RUNS,
-    Interference(at_once=4, alone_overhead_s=(0.1, 0.11), side_overhead_s=(0.1, 0.12), shift_s=0.004),
+    Interference(
+        at_once=4,
+        alone_overhead_s=(0.1, 0.11),
+        side_overhead_s=(0.1, 0.12),
+        alone_workers=(15, 16),
+        side_workers=(15, 16),
+        shift_s=0.004,
+        shift_low_s=-0.02,
+        shift_high_s=0.03,
+    ),
 )
 MODEL = Model(interval=0.2, mtbf=6.0, runs=6)
 

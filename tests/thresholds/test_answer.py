@@ -71,7 +71,8 @@ def test_a_conclusive_answer_leads_with_its_count_and_conclusion_then_evidence_m
         in margin
     )
     assert cost.startswith(f"cost: {th.runs_used} runs (6 pilot, 78 measured) in 210 s wall, up to 4 at once")
-    assert "runs at once up to 4" in conditions and "14 workers alone" in conditions and "+4 ms" in conditions
+    assert "runs at once up to 4" in conditions and "14 workers alone" in conditions
+    assert "interference: +4 ms side by side (95% CI -20 to +30 ms)" in conditions
     assert holds.startswith(
         "holds for: this machine and worker as measured (interval 0.2 s, lead 0.00 s, MTBF 6 s"
     )

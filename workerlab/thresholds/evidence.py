@@ -185,9 +185,11 @@ def conditions_line(runs: RunsAtOnce | None, interference: Interference | None, 
     if interference is None or not interference.measured:
         shared = "" if runs.alone else " (WARNING: runs shared the machine)"
         return out + "; interference: not measured" + shared
-    if math.isfinite(interference.shift_s):
-        return out + f"; interference: {interference.shift_s * 1e3:+.0f} ms median shift side by side"
-    return out + "; interference: unknown (a pilot half reached no target)"
+    i = interference
+    if math.isfinite(i.shift_s) and math.isfinite(i.shift_high_s):
+        ci = f"{i.confidence:.0%} CI {i.shift_low_s * 1e3:+.0f} to {i.shift_high_s * 1e3:+.0f} ms"
+        return out + f"; interference: {i.shift_s * 1e3:+.0f} ms side by side ({ci})"
+    return out + "; interference: unknown (no count measured both alone and side by side)"
 
 
 def model_line(model: Model | None) -> str:

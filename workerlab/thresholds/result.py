@@ -256,10 +256,15 @@ def answer_lines(th: SearchResult) -> list[str]:
 def _decision(th: SearchResult, d: dict[str, Any]) -> str:
     w = d["workers"]
     role = "the answer" if w == th.workers else "the count below" if w == th.below else d["role"]
-    return (
+    said = (
         f"{w} workers ({role}; its plan aimed to show it {d['aim']}, predicted {d['p_pred']:.3f}): "
-        f"{d['plan']} -> {d['decision'] or 'undecided'} ({d['successes']}/{d['runs']} counted, in start order)"
+        f"{d['plan']} -> {d['decision'] or 'undecided'} ({d['successes']}/{d['runs']} counted, in start order"
     )
+    said += ", alone)" if d.get("alone") else ")"
+    if d.get("shared"):
+        k, n = d["shared"]
+        said += f"; before it, a plan side by side said below at {k}/{n} (not evidence: decided again alone)"
+    return said
 
 
 def _plans(th: SearchResult) -> list[str]:
