@@ -289,6 +289,7 @@ def test_plots_accept_a_log_that_is_still_running(ax):
         ("plot_run", "df"),
         ("plot_sweep", "verdict"),
         ("plot_success_map", "grid"),
+        ("plot_search", "result"),
     ],
 )
 def test_the_data_comes_first_and_everything_else_by_keyword(name, data):
@@ -415,3 +416,44 @@ def test_measured_shares_of_a_search_table_without_drawing():
     assert shares["workers"].tolist() == [13, 14] and shares["label"].tolist() == ["1/5", "8/8"]
     assert shares["below"].tolist() == approx([0.16, 0.32])
     assert shares["above"].tolist() == approx([0.42, 0.0])
+
+
+def test_plot_search_draws_the_answer_of_a_result_each_counts_evidence_against_the_level(ax):
+    from answers import search
+
+    th = search()  # 15 workers conclusive, 14 below, 16 screened, 13 only predicted
+    assert plots.plot_search(th, ax=ax) is ax
+    # the level across, once
+    assert one(ax, "level").get_ydata()[0] == approx(th.level)
+    # one interval per measured count, from the result's own evidence (its plans' counted runs)
+    f = th.to_frame()
+    ran = f[f["runs"] > 0]
+    (measured,) = [c for c in ax.containers if c.get_label().startswith("measured")]
+    assert measured.get_label() == "measured share (95% fixed-sample CI)"
+    assert measured.lines[0].get_xdata().tolist() == ran["workers"].tolist() == [14, 15, 16]
+    bars = measured.lines[2][0].get_segments()
+    assert len(bars) == 3
+    assert [s[0][1] for s in bars] == approx(ran["ci_low"].tolist())
+    assert [s[1][1] for s in bars] == approx(ran["ci_high"].tolist())
+    assert [t.get_text() for t in ax.texts] == ["0/2", "72/72", "3/3"]  # 14's plan counted 2 of its 3 runs
+    # the model's curve over every allowed count, the answer marked, the count below marked
+    assert one(ax, "model").get_xdata().tolist() == [13, 14, 15, 16]
+    answer = one(ax, "threshold")
+    assert answer.get_xdata()[0] == 15 and answer.get_label() == "answer: 15 workers"
+    below = one(ax, "below")
+    assert below.get_xdata().tolist() == [14] and "count below: 14 workers (below)" in below.get_label()
+    assert ax.get_title(loc="left") == th.sentence
+
+
+def test_plot_search_says_an_answer_that_is_not_conclusive_and_refuses_a_second_level(ax):
+    from answers import search
+
+    th = search(stop_after=20)
+    plots.plot_search(th, ax=ax)
+    assert one(ax, "threshold").get_label() == "answer: 15 workers so far, not conclusive"
+    with pytest.raises(TypeError, match="takes the level and the answer from the result"):
+        plots.plot_search(th, level=0.9)
+    # a search's table as it runs is still drawn (the threshold widget's live picture)
+    fresh = Figure().add_subplot()
+    plots.plot_search(th.table, level=0.9, ax=fresh)
+    assert one(fresh, "level").get_ydata()[0] == approx(0.9) and by_gid(fresh, "below") == []

@@ -64,9 +64,11 @@ def test_a_larger_count_clearly_worse_is_flagged_and_a_screen_is_called_a_screen
     t = _table({14: (0, 2), 15: (72, 72), 16: (0, 3)})
     assert monotonicity_violations(t) == [(15, 16)]  # 0/3: high end 0.71 < 15's low end 0.95
     th = _result(t, screened=[16], violations=monotonicity_violations(t), conclusive=True)
-    text = str(th)
+    text = th.details()
     assert "screened larger counts (a screen, not evidence of meeting): 16: 0/3" in text
     assert "monotonicity violated: 16 workers measured clearly worse than 15" in text
+    # the short answer keeps the warning: it is against the answer's own assumption
+    assert str(th).splitlines()[-1].startswith("WARNING: more workers measured clearly worse (16 workers")
     assert th.to_dict()["monotonicity_violations"] == [[15, 16]]
     assert monotonicity_violations(_table({15: (72, 72), 16: (3, 3)})) == []
 
@@ -78,10 +80,11 @@ def test_the_verdict_reports_plans_power_and_the_count_below_not_examined():
         sp.record(15, sp.start(15), True)
     step = sp.step()
     th = _result(_table({15: (72, 72)}), sp, below_examined=False, reason=step.reason)
-    text = str(th)
-    assert not th.conclusive and text.startswith("not conclusive") and "conclusive at" not in text
+    assert not th.conclusive and str(th).startswith("15 workers so far: not conclusive")
+    assert "the count below (14) not examined" in str(th).splitlines()[1]
+    text = th.details()
     assert "was not examined" in text and "power of these plans: P(conclusive) 0.93" in text
-    assert "15 workers, planned as the candidate (predicted 0.999): at 72 runs" in text
+    assert "15 workers (the answer; its plan aimed to show it meets, predicted 0.999): at 72 runs" in text
     d = th.to_dict()
     assert d["below_examined"] is False and d["power"]["at_0.99"] == pytest.approx(0.99**72)
 
@@ -89,7 +92,7 @@ def test_the_verdict_reports_plans_power_and_the_count_below_not_examined():
 def test_an_inconclusive_count_in_numbers_warns_against_adding_runs():
     u = inconclusive(70, 72, 0.999, 0.95, 0.95)
     th = _result(_table({14: (0, 2), 15: (70, 72)}), undecided=[u], workers=None, strong=False)
-    text = str(th)
+    text = th.details()
     assert "inconclusive: 70/72 met (0.972, 95% CI 0.903-0.997)" in text
     assert "a fresh plan would need about" in text and "all of them new" in text and "void" in text
     assert th.to_dict()["undecided"][0]["fresh_runs"] == u.fresh_runs

@@ -73,17 +73,18 @@ def test_a_small_search_is_conclusive_and_leaves_nothing():
     phases = [s.phase for s in statuses]
     assert phases[0] == "pilot" and "measuring" in phases and phases[-1] == "done"
     assert statuses[-1].verdict is th and statuses[-1].runs_used == th.runs_used
-    # what it prints: the answer, the evidence beside the prediction, the assumptions
+    # what it prints: the answer at a glance; behind it the evidence beside the prediction, the assumptions
     text = str(th)
-    assert text.startswith("6 workers meet 1.46 s in at least 0.8 of runs: conclusive")
+    assert text.startswith("6 workers meet 1.46 s in >= 80% of runs (conclusive, 95% confidence)")
+    assert len(text.splitlines()) <= 8 and "runs at once" in th._repr_html_() and th.fresh_run() is None
     # mtbf=0: no crash seen, so the model plans with the MTBF's lower bound and says so
     for words in ("assumptions", "lead", "no crash in", "model p_meet", "pilot"):
-        assert words in text
+        assert words in th.details()
     # the measured interval is printed (its last digits depend on the machine's timing)
-    printed = re.search(r"interval (\d+(?:\.\d+)?) s", text)
+    printed = re.search(r"interval (\d+(?:\.\d+)?) s", th.details())
     assert printed is not None and float(printed.group(1)) == pytest.approx(th.model.interval, rel=1e-3)
     assert th.model.interval == pytest.approx(0.05, rel=0.05)
-    assert "assumptions" in th._repr_html_() and "<table" in th._repr_html_()
+    assert th.settings is not None and th.settings.batch.samples == 60
 
 
 @pytest.mark.slow
@@ -95,7 +96,7 @@ def test_a_given_model_skips_the_pilot():
     # the bound of 2 workers is exactly 29 intervals, 1.45 s: measured as the count below, beside the answer
     t = th.table.set_index("workers")
     assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
-    assert ", 2 workers 0/" in str(th).splitlines()[0]
+    assert "; 2 workers met 0/" in str(th).splitlines()[1]  # the evidence for the count below
     assert th.conclusive and th.workers == 6
 
 
@@ -135,7 +136,14 @@ def test_an_interrupt_returns_what_was_measured_with_no_worker_left():
     th = wl.find_threshold(**SEARCH, on_update=_interrupt_after(3))
     assert th.interrupted and not th.conclusive
     assert int(th.table["runs"].sum()) >= 3
-    assert "stopped before a conclusive answer" in str(th)
+    assert "stopped before a conclusive answer" in str(th).splitlines()[0]
+    # the fresh search that would decide: the settings' flags (no seed), its time from the runs' logs
+    fresh = th.fresh_run()
+    assert (
+        fresh is not None
+        and "--samples 60 --deadline 1.46 --level 0.8 --interval 0.05 --mtbf 0" in fresh.command
+    )
+    assert fresh.runs is not None and 0 < fresh.run_s < 60 and fresh.command in str(th)
     assert_no_process_left(th)
 
 
@@ -211,6 +219,23 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     assert rep["model"]["interval"] == pytest.approx(0.05, rel=0.05)
     assert {r["workers"] for r in rep["table"]} == {2, 6}
     assert wl.load(out)["run_id"].nunique() == rep["runs_used"]
+    assert rep["answer"][0] == rep["sentence"] and len(rep["answer"]) <= 8 and rep["fresh_run"] is None
+
+
+@pytest.mark.slow
+def test_cli_prints_the_short_answer_and_the_details_only_when_asked():
+    common = [*CLI, "threshold", *ARGS, "--level", "0.8", "--no-progress"]
+    short = subprocess.run(common, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    full = subprocess.run([*common, "--details"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert short.returncode == full.returncode == 0, short.stderr + full.stderr
+    lines = short.stdout.splitlines()
+    assert (
+        lines[0] == "6 workers meet 1.46 s in >= 80% of runs (conclusive, 95% confidence)" and len(lines) <= 8
+    )
+    answer, details = full.stdout.split("\n\n", 1)
+    assert (
+        answer.splitlines()[0] == lines[0] and "plans (each fixed before" in details and "Model (" in details
+    )
 
 
 @pytest.mark.slow

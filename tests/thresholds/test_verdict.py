@@ -21,7 +21,7 @@ import workerlab as wl
 from workerlab.analysis.overlap import RunsAtOnce
 from workerlab.model.interference import Interference
 from workerlab.thresholds.stats import cp_interval
-from workerlab.thresholds.verdict import Conditions, SweepVerdict, repeats_needed
+from workerlab.thresholds.verdict import TABLE_DTYPES, Conditions, SweepVerdict, repeats_needed
 
 approx = pytest.approx
 
@@ -94,8 +94,15 @@ def test_threshold_table_and_answer(constructed):
     assert text.startswith("15 workers meet 10 s in 3/3 runs (95% CI 0.29–1.00): not yet conclusive at 0.95")
     # a fresh sweep of 72, never "69 more" of these: topping up runs that looked good voids the confidence
     assert "a fresh sweep of 72 repeats" in text and "would not keep the stated confidence" in text
+    assert "at that count (about 72 runs x " in text and " min, one at a time)" in text  # its time, measured
     assert "69" not in text and "14 workers: 0/3" in text
-    assert "<table" in th._repr_html_() and "15 workers meet" in th._repr_html_()
+    # short in a notebook too: the sentence and the runs at once; the table is behind details()
+    html = th._repr_html_()
+    assert html.startswith("<p><b>15 workers meet") and "<table" not in html and "runs at once" in html
+    assert "not_reached" in th.details() and len(str(th).splitlines()) <= 8
+    assert th.to_frame().dtypes.astype(str).to_dict() == TABLE_DTYPES
+    md = th.to_markdown().splitlines()
+    assert md[0].startswith("| workers | runs |") and len(md) == 2 + 4 and md[3].startswith("| 14 | 3 | 0 |")
     d = th.to_dict()
     assert (d["workers"], d["strong"], d["repeats_needed"], d["runs"], d["successes"]) == (
         15,

@@ -147,6 +147,9 @@ def _parser() -> argparse.ArgumentParser:
         th, seed="emulator: seed for a reproducible search", timeout="give up on a run after this"
     )
     _output_options(th, out="save the event log of every run", plot=None)
+    th.add_argument(
+        "--details", action="store_true", help="after the answer: plans, power, screens, table, model"
+    )
 
     sub.add_parser(
         "worker", help="the worker emulator: workerlab worker -workerId N -port P ...", add_help=False
@@ -282,6 +285,8 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.out and th.events is not None:
         persist.save(th.events, args.out)
     print(json.dumps(th.to_dict(), default=cli_format.jsonable) if args.json else th)
+    if args.details and not args.json:
+        print(f"\n{th.details()}")
     if th.interrupted:
         return _fail(f"{INTERRUPTED} (above: what was measured)", 130)
     return 0

@@ -5,7 +5,8 @@ given (else on a new pyplot figure) and return the Axes; nothing calls ``plt.sho
 backend is chosen here. What they draw is the tidy event log (one run or a sweep) or a result
 computed elsewhere, never computed again in the plot: ``plot_sweep`` takes a sweep's verdict
 (``wl.threshold``), ``plot_success_map`` a model's ``success_map`` frame, ``plot_search`` a
-search's table. ``plot_run`` is figure-level: it refuses ``ax`` and returns a bare ``Figure``.
+search's result (``wl.find_threshold``: the picture of its answer, drawn from ``result.to_frame()``)
+or, while a search runs, its table. ``plot_run`` is figure-level: it refuses ``ax`` and returns a bare ``Figure``.
 How a plot lays out its data is computed apart from its drawing, so it can be tested without
 matplotlib: ``workerlab.analysis.curves`` (throughput, timeline), ``sweeps.sweep_view`` and
 ``search_progress.measured_shares``; the rest comes from ``workerlab.analysis.runs`` and
@@ -13,7 +14,7 @@ matplotlib: ``workerlab.analysis.curves`` (throughput, timeline), ``sweeps.sweep
 
 One module per plot: ``throughput``, ``latency``, ``timeline``, ``sweeps``, ``maps`` (a model's
 success map over workers x MTBF), ``overlay`` (the throughput of several runs, labelled by their
-settings), ``search_progress`` (a threshold search as it stands), ``figures`` (``plot_run``) and ``live`` (the dashboard's frames, whose artists are
+settings), ``search_progress`` (a threshold search's answer, or the search as it stands), ``figures`` (``plot_run``) and ``live`` (the dashboard's frames, whose artists are
 updated in place; its panels are in ``live_panels``); ``style`` holds the colours, markers and lines they share
 (deadline, level, threshold, model), so a crash looks the same everywhere.
 

@@ -205,6 +205,7 @@ class SearchLoop:
             prediction=self.pred,
             pilot_runs=self.pilot_runs,
             interrupted=self.batch.stopping,
+            settings=s,
             conditions=None
             if df is None
             else Conditions(runs_at_once(df, set(self.index)), self.interference),

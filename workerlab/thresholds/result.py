@@ -1,32 +1,32 @@
 """A search's answer (``SearchResult``) and its progress (``SearchStatus``), assembled here from what
-the search measured (``assemble``), and put in words, a table and JSON.
+the search measured (``assemble``), and put in words, a frame, Markdown and JSON.
 
-``SearchResult`` is what ``wl.find_threshold`` returns: the
-answer, what it cost, per count the measured successes with their exact (Clopper-Pearson)
-interval beside the model's prediction, each decisive count's plan and decision, the plans'
-power, the screened larger counts (a screen, not evidence) and any monotonicity violation, and
-the assumptions the answer rests on (the model's measured interval, lead and MTBF).
+``SearchResult`` is what ``wl.find_threshold`` returns. Printed (``str``, and the notebook's text
+and HTML forms alike) it is the answer at a glance, in at most 8 lines: the count and the
+conclusion first; the evidence for it and for the count below (k/n with its interval, named for
+what it is); the margin (median and p95 elapsed against the deadline); the cost (runs, wall time,
+most runs at once); the conditions it holds under (runs at once, interference; this machine and
+worker as measured); what to do next: for a result that is not conclusive, the fresh search that
+would decide (its command and its time), never more runs added to these. Everything else (the
+plans, their power, the screens, the full table, the model) is ``details()``; the numbers per count
+are ``to_frame()`` and ``to_markdown()`` (``workerlab.thresholds.evidence``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from workerlab.thresholds import evidence
 from workerlab.thresholds.decider import Decider, NextStep, clip
+from workerlab.thresholds.evidence import FreshRun
 from workerlab.thresholds.exact import BELOW, MEETS, Inconclusive, inconclusive
-from workerlab.thresholds.stats import (
-    ci_label,
-    cp_interval,
-    monotonicity_violations,
-    repeats_needed,
-    smallest_qualifying,
-)
+from workerlab.thresholds.settings import SearchSettings
+from workerlab.thresholds.stats import ci_label, monotonicity_violations, repeats_needed, smallest_qualifying
 from workerlab.thresholds.verdict import Conditions, Threshold
 
 if TYPE_CHECKING:
@@ -69,7 +69,8 @@ class SearchResult(Threshold):
     end under the smaller's low end) and ``undecided`` (a decisive count left without a decision,
     in numbers: ``workerlab.thresholds.exact.Inconclusive``); its ``table``
     has a row per allowed count with the model's ``p_pred``, ``median_pred_s`` and ``bound_s``
-    beside the measured figures (``runs`` 0 where none ran).
+    beside the measured figures (``runs`` 0 where none ran); ``settings``: the search's checked
+    settings (what ``fresh_run`` repeats; None in a result built by hand).
     """
 
     runs_used: int = 0
@@ -86,70 +87,189 @@ class SearchResult(Threshold):
     screened: list[int] = field(default_factory=list)
     violations: list[tuple[int, int]] = field(default_factory=list)
     undecided: list[Inconclusive] = field(default_factory=list)
+    settings: SearchSettings | None = field(default=None, repr=False)
 
     @property
     def sentence(self) -> str:
-        return sentence(self)
+        """The first line: the count and the conclusion."""
+        return headline(self)
+
+    @property
+    def below(self) -> int | None:
+        """The count the conclusion needs below the answer: the next smaller allowed one."""
+        if self.workers is None:
+            return None
+        smaller = self.table.loc[self.table["workers"] < self.workers, "workers"]
+        return int(smaller.iloc[-1]) if len(smaller) else None
+
+    def lines(self) -> list[str]:
+        """The answer at a glance, at most 8 lines (the module docstring says which)."""
+        return answer_lines(self)
 
     def __str__(self) -> str:
-        return text(self)
+        return "\n".join(self.lines())
 
-    def _repr_html_(self) -> str:
-        return html_text(self)
+    _repr_pretty_ = Threshold._repr_pretty_  # IPython takes a class's own __repr__ before a base's
+
+    def details(self) -> str:
+        """Everything behind the answer: why, the cost in parts, the conditions in full, each plan
+        and its decision, the power, the screens, the full table and the model."""
+        return details(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per allowed count (``workerlab.thresholds.evidence.FRAME_DTYPES``): the evidence
+        each count's decision rests on, its interval and the interval's kind, the measured times,
+        the prediction, the runs at once. For a report: ``to_markdown()``, ``to_frame().to_csv(path)``."""
+        c = self.conditions
+        return evidence.evidence_frame(
+            self.table,
+            self.decisions,
+            answer=self.workers,
+            below=self.below,
+            screened=self.screened,
+            per_count={} if c is None else c.runs.per_count,
+            confidence=self.confidence,
+        )
+
+    def fresh_run(self) -> FreshRun | None:
+        """The fresh search that would decide what this result left open (None when conclusive):
+        ``.command`` and its time, ``.estimate()`` (``workerlab.thresholds.evidence.fresh_run``)."""
+        if self.conclusive or self.table.empty:
+            return None
+        return evidence.fresh_run(
+            self.to_frame(),
+            self.decisions,
+            answer=self.workers,
+            stopped=self.interrupted,
+            settings=self.settings,
+            events=self.events,
+            deadline=self.deadline,
+            level=self.level,
+            confidence=self.confidence,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return search_dict(self) | super().to_dict()
 
 
-def _ci(r: pd.Series) -> str:
-    return f"{r['ci_low']:.2f}–{r['ci_high']:.2f}"
+def _pct(v: float) -> str:
+    return f"{v * 100:.4g}%"
 
 
-def _said(th: SearchResult, w: int) -> str:
-    """``w`` workers' plan runs (counted in start order, to the decision) and its interval."""
-    r = th.row(w)
-    d = next((d for d in th.decisions if d["workers"] == w), None)
-    if d is not None and d["runs"]:
-        lo, hi = cp_interval(d["successes"], d["runs"], th.confidence)
-        return f"{w} workers {d['successes']}/{d['runs']} met ({ci_label(th.confidence)} {lo:.2f}–{hi:.2f})"
-    assert r is not None
-    return f"{w} workers {int(r['successes'])}/{int(r['runs'])} met ({ci_label(th.confidence)} {_ci(r)})"
-
-
-def sentence(th: SearchResult) -> str:
-    """The answer in one sentence, with the two counts that decide it; "conclusive" only where it is."""
-    dl, conf = f"{th.deadline:g} s", f"{th.confidence * 100:.4g}%"
+def headline(th: SearchResult) -> str:
+    """The first line: the count and the conclusion; "conclusive" only where it is."""
+    q = f"meet {th.deadline:g} s in >= {_pct(th.level)} of runs"
+    conf = f"{_pct(th.confidence)} confidence"
     if th.conclusive and th.workers is not None:
-        said = _said(th, th.workers)
-        below = th.table[th.table["workers"] < th.workers].tail(1)  # the next smaller count allowed
-        if not below.empty:
-            said += ", " + _said(th, int(below["workers"].iloc[0]))
-        return (
-            f"{th.workers} workers meet {dl} in at least {th.level:g} of runs: conclusive at {conf} "
-            f"confidence ({said})"
-        )
-    head = "stopped before a conclusive answer" if th.interrupted else "not conclusive"
+        return f"{th.workers} workers {q} (conclusive, {conf})"
+    state = "stopped before a conclusive answer" if th.interrupted else "not conclusive"
     if th.workers is not None:
-        r = th.row()
-        assert r is not None
-        head += (
-            f"; so far {th.workers} workers meet {dl} in {int(r['successes'])}/{int(r['runs'])} runs "
-            f"({ci_label(th.confidence)} {_ci(r)})"
-        )
-    return head + (f": {th.reason}" if th.reason else "")
+        return f"{th.workers} workers so far: {state} whether they {q} ({conf})"
+    counts = th.table["workers"]
+    span = f"{counts.min()}–{counts.max()}" if len(counts) else "no"
+    return f"No count of {span} workers shown to {q}: {state} ({conf})"
 
 
-def _decision(d: dict[str, Any]) -> str:
-    role = "the candidate" if d["aim"] == MEETS else "the count below"
+def _said(f: pd.DataFrame, w: int, confidence: float) -> str:
+    """``15 workers met 72/72 (95% fixed-sample CI 0.95–1.00: meets)``, from ``to_frame``'s rows."""
+    if w not in f.index or f.loc[w, "runs"] == 0:
+        return f"{w} workers not measured"
+    r = f.loc[w]
+    said: str = f": {r['decision']}" if not pd.isna(r["decision"]) else ""
+    said = said or (": a screen, not evidence" if r["role"] == "screen" else ": its plan still open")
     return (
-        f"{d['workers']} workers, planned as {role} (predicted {d['p_pred']:.3f}): {d['plan']} -> "
-        f"{d['decision'] or 'undecided'} ({d['successes']}/{d['runs']} counted, in start order)"
+        f"{w} workers met {r['successes']}/{r['runs']} ({_pct(confidence)} {r['ci_kind']} CI "
+        f"{r['ci_low']:.2f}–{r['ci_high']:.2f}{said})"
     )
+
+
+def _evidence(th: SearchResult, f: pd.DataFrame) -> str:
+    """The evidence for the answer and for the count below (or for the last plans, with no answer)."""
+    b = th.below
+    if th.workers is not None:
+        counts = [th.workers, *([b] if b is not None else [])]
+    else:
+        counts = [int(d["workers"]) for d in th.decisions][-2:]
+    said = [_said(f, w, th.confidence) for w in counts] or ["nothing measured yet"]
+    if th.workers is not None and b is None and th.workers != 1:
+        said.append(f"the count below ({th.workers - 1}) not examined")
+    why = "" if th.conclusive or th.interrupted or not th.reason else f"; {th.reason}"
+    return "evidence: " + "; ".join(said) + why
+
+
+def _margin(th: SearchResult) -> list[str]:
+    """The answer's median and p95 elapsed against the deadline (none without a measured answer)."""
+    r = th.row()
+    if r is None or not r["runs"]:
+        return []
+    med, p95 = r["median_elapsed_s"], r["p95_elapsed_s"]
+    if math.isnan(p95):
+        return [f"margin: no run of {th.workers} workers reached the target"]
+    gap = th.deadline - p95
+    left = f"{gap:.2g} s to spare at p95" if gap >= 0 else f"p95 {-gap:.2g} s over it"
+    return [
+        f"margin: {th.workers} workers took {med:.3g} s median, {p95:.3g} s p95 against the "
+        f"{th.deadline:g} s deadline ({left})"
+    ]
+
+
+def _cost(th: SearchResult) -> str:
+    measured = int(th.table["runs"].sum())
+    other = (th.runs_used or 0) - measured - th.pilot_runs
+    parts = [f"{th.pilot_runs} pilot"] if th.pilot_runs else []
+    parts.append(f"{measured} measured")
+    if other > 0:
+        parts.append(f"{other} stopped unfinished")
+    return f"{th.runs_used} runs ({', '.join(parts)}) in {th.wall_s or 0:.0f} s wall"
+
+
+def _next(th: SearchResult) -> str:
+    fresh = th.fresh_run()
+    if fresh is None:
+        return (
+            f"next: use {th.workers} workers here; the plans, power, screens, table and model: "
+            "result.details() (workerlab threshold --details)"
+        )
+    return (
+        "next: a fresh search would decide it (all its runs new: adding runs to these would void the "
+        f"confidence): {fresh.command} ({fresh.estimate()})"
+    )
+
+
+def answer_lines(th: SearchResult) -> list[str]:
+    """The answer at a glance, at most 8 lines (the module docstring says which)."""
+    c = th.conditions
+    most = "" if c is None else f", up to {c.runs.max} at once"
+    out = [headline(th), _evidence(th, th.to_frame().set_index("workers")), *_margin(th)]
+    out.append(f"cost: {_cost(th)}{most}")
+    counts = [w for w in (th.workers, th.below) if w is not None]
+    out += [
+        evidence.conditions_line(None if c is None else c.runs, None if c is None else c.interference, counts)
+    ]
+    out += [evidence.model_line(th.model), _next(th)]
+    if th.violations:
+        pairs = "; ".join(f"{large} workers worse than {small}" for small, large in th.violations)
+        out.append(f"WARNING: more workers measured clearly worse ({pairs}), against the answer's assumption")
+    return out
+
+
+def _decision(th: SearchResult, d: dict[str, Any]) -> str:
+    w = d["workers"]
+    role = "the answer" if w == th.workers else "the count below" if w == th.below else d["role"]
+    said = (
+        f"{w} workers ({role}; its plan aimed to show it {d['aim']}, predicted {d['p_pred']:.3f}): "
+        f"{d['plan']} -> {d['decision'] or 'undecided'} ({d['successes']}/{d['runs']} counted, in start order"
+    )
+    said += ", alone)" if d.get("alone") else ")"
+    if d.get("shared"):
+        k, n = d["shared"]
+        said += f"; before it, a plan side by side said below at {k}/{n} (not evidence: decided again alone)"
+    return said
 
 
 def _plans(th: SearchResult) -> list[str]:
     """The plans, their power, the screen, violations and undecided counts, in words."""
-    out = [_decision(d) for d in th.decisions]
+    out = [_decision(th, d) for d in th.decisions]
     pw = th.power
     if pw.get("at_predicted") is not None:
         out.append(
@@ -171,80 +291,22 @@ def _plans(th: SearchResult) -> list[str]:
     return out
 
 
-def _cost(th: SearchResult) -> str:
-    measured = int(th.table["runs"].sum())
-    other = (th.runs_used or 0) - measured - th.pilot_runs
-    parts = [f"{th.pilot_runs} pilot"] if th.pilot_runs else []
-    parts.append(f"{measured} measured")
-    if other > 0:
-        parts.append(f"{other} stopped unfinished")
-    return f"{th.runs_used} runs ({', '.join(parts)}) in {th.wall_s or 0:.0f} s wall"
-
-
-def _shown(th: SearchResult) -> tuple[pd.DataFrame, list[int]]:
-    """The rows worth printing (measured, or predicted between 0.01 and 1) and the counts left out."""
-    t = th.table
-    keep = (t["runs"] > 0) | t["p_pred"].between(0.01, 0.999)
-    return t[keep], t.loc[~keep, "workers"].astype(int).tolist()
-
-
-def _span(counts: list[int]) -> str:
-    """``[1, 2, 3, 5]`` -> ``"1–3, 5"``."""
-    groups: list[list[int]] = []
-    for c in counts:
-        if groups and c == groups[-1][-1] + 1:
-            groups[-1].append(c)
-        else:
-            groups.append([c])
-    return ", ".join(f"{g[0]}" if len(g) == 1 else f"{g[0]}–{g[-1]}" for g in groups)
-
-
-def _fmt(v: Any, spec: str) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
-
-
-def text(th: SearchResult) -> str:
-    """str() of a search's ``Threshold``: answer, cost, evidence beside the model, assumptions."""
-    rows, left = _shown(th)
-    out = [sentence(th), _cost(th), *([th.conditions.text()] if th.conditions else []), *_plans(th), ""]
-    out.append(
-        f" workers  runs  met  share  {ci_label(th.confidence):<10}  median s   p95 s | model p_meet  median s | bound s"
-    )
-    for _, r in rows.iterrows():
-        ci = "    –    " if r["runs"] == 0 else _ci(r)
-        out.append(
-            f"{int(r['workers']):8d}  {int(r['runs']):4d}  {int(r['successes']):3d}  "
-            f"{_fmt(r['success_rate'], '5.2f'):>5}  {ci:<10}  {_fmt(r['median_elapsed_s'], '7.2f'):>8}  "
-            f"{_fmt(r['p95_elapsed_s'], '6.2f'):>6} |  {_fmt(r['p_pred'], '11.3f'):>11}  "
-            f"{_fmt(r['median_pred_s'], '8.2f'):>8} | {_fmt(r['bound_s'], '7.2f'):>7}"
-        )
-    if left:
-        out.append(f"not measured: {_span(left)} workers (the model: p_meet below 0.01 or above 0.999)")
+def details(th: SearchResult) -> str:
+    """``SearchResult.details()``: the first line, then everything behind it."""
+    out = [headline(th), *([f"why: {th.reason}"] if th.reason else []), f"cost: {_cost(th)}"]
+    out += [th.conditions.text()] if th.conditions else []
+    out += ["", "plans (each fixed before its count's first counted run):", *_plans(th), ""]
+    out += evidence.table_lines(th.table, ci_label(th.confidence))
     if th.model is not None:
         out += ["", "assumptions: the answer holds for a worker and machine like this", repr(th.model)]
+    out += ["", "per count: result.to_frame(), .to_markdown(), .to_frame().to_csv(path)"]
     return "\n".join(out)
 
 
-def html_text(th: SearchResult) -> str:
-    """_repr_html_ of a search's ``Threshold``."""
-    rows, left = _shown(th)
-    table = rows.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="–")
-    parts = [f"<p><b>{html.escape(sentence(th))}</b></p>", f"<p>{html.escape(_cost(th))}</p>"]
-    parts += [f"<p>{html.escape(line)}</p>" for line in _plans(th)] + [table]
-    if left:
-        parts.append(
-            f"<p>not measured: {html.escape(_span(left))} workers (the model: p_meet below 0.01 or above 0.999)</p>"
-        )
-    if th.model is not None:
-        parts.append(
-            "<p>assumptions: the answer holds for a worker and machine like this</p>"
-            f"<pre>{html.escape(repr(th.model))}</pre>"
-        )
-    return "\n".join(parts)
-
-
 def search_dict(th: SearchResult) -> dict[str, Any]:
-    """The search's own JSON keys (``SearchResult.to_dict`` adds the threshold's)."""
+    """The search's own JSON keys (``SearchResult.to_dict`` adds the threshold's): ``answer`` is its
+    lines, ``fresh_run`` the fresh search's command and time (None when conclusive)."""
+    fresh = th.fresh_run()
 
     def plain(v: Any) -> Any:
         if hasattr(v, "item"):
@@ -266,6 +328,8 @@ def search_dict(th: SearchResult) -> dict[str, Any]:
         "screened": th.screened,
         "monotonicity_violations": [list(v) for v in th.violations],
         "undecided": [dataclasses.asdict(u) | {"text": u.text()} for u in th.undecided],
+        "answer": th.lines(),
+        "fresh_run": None if fresh is None else fresh.to_dict(),
     }
 
 
@@ -307,7 +371,8 @@ def assemble(
 ) -> SearchResult:
     """The ``SearchResult`` of a search's state: its ``table`` of measured runs, its ``decider``
     (None: stopped before the plans were fixed), and the ``facts`` it reports as they are
-    (``runs_used``, ``wall_s``, ``model``, ``events``, ``prediction``, ``pilot_runs``, ``interrupted``)."""
+    (``runs_used``, ``wall_s``, ``model``, ``events``, ``prediction``, ``pilot_runs``, ``interrupted``,
+    ``settings``)."""
     step = decider.step() if decider is not None else None
     conclusive = bool(step is not None and step.done and step.conclusive)
     measured = table[table["runs"] > 0]

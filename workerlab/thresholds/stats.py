@@ -4,6 +4,8 @@ Every interval of a threshold's table is the two-sided Clopper-Pearson interval 
 threshold's confidence (``cp_interval``): exact for a fixed number of runs, so it never covers
 less than it says there.
 
+A per-count frame in Markdown for reports: ``markdown``.
+
 The bottom of ``workerlab.thresholds``: it imports nothing of the folder. The exact plans
 (``exact``), the sweep's verdict (``verdict``), the search's decisions (``decider``) and its
 result (``result``) build on it.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +33,7 @@ __all__ = [
     "count_table",
     "smallest_qualifying",
     "ci_label",
+    "markdown",
 ]
 
 #: default confidence of the intervals a threshold reports
@@ -172,3 +176,19 @@ def smallest_qualifying(table: pd.DataFrame, level: float) -> int | None:
 def ci_label(confidence: float) -> str:
     """The interval's name in tables and sentences: ``"95% CI"``, ``"80% CI"``, ``"99.5% CI"``."""
     return f"{confidence * 100:.4g}% CI"
+
+
+def _cell(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float | np.floating):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """``frame`` as a GitHub Markdown table (missing values as "–"); no extra dependency."""
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---:" if frame[c].dtype.kind in "if" else "---" for c in frame.columns) + "|"
+    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])

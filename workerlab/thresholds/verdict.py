@@ -31,6 +31,7 @@ from workerlab.thresholds.stats import (
     TABLE_DTYPES,
     ci_label,
     count_table,
+    markdown,
     repeats_needed,
     smallest_qualifying,
 )
@@ -118,12 +119,39 @@ class Threshold:
         """The answer in one plain sentence."""
         raise NotImplementedError
 
+    def lines(self) -> list[str]:
+        """The answer at a glance, a few lines (``str`` and the HTML form); the rest is ``details()``."""
+        return [self.sentence]
+
     def __str__(self) -> str:
-        return self.sentence
+        return "\n".join(self.lines())
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's and the notebook's text form: the same lines as ``str``, not the field dump."""
+        p.text(str(self))
 
     def _repr_html_(self) -> str:
-        table = self.table.to_html(index=False, float_format=lambda v: f"{v:.2f}", na_rep="–")
-        return f"<p><b>{html.escape(self.sentence)}</b></p>{table}"
+        """The same lines as ``str``, the first in bold."""
+        first, *rest = (html.escape(line) for line in self._html_lines())
+        return f"<p><b>{first}</b></p>" + ("\n<p>" + "<br>\n".join(rest) + "</p>" if rest else "")
+
+    def _html_lines(self) -> list[str]:
+        return self.lines()
+
+    def details(self) -> str:
+        """Everything behind the answer: the conditions in full and the per-count table."""
+        c = self.conditions
+        out = [self.sentence, *([c.text()] if c is not None else []), "", self.table.to_string(index=False)]
+        return "\n".join(out)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-count table (``TABLE_DTYPES``), a copy: for a report, ``to_markdown()`` or
+        ``to_frame().to_csv(path)``."""
+        return self.table.copy()
+
+    def to_markdown(self) -> str:
+        """``to_frame()`` as a Markdown table (missing values as "–")."""
+        return markdown(self.to_frame())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the threshold and its evidence (CLI ``--json``)."""
@@ -157,10 +185,18 @@ class SweepVerdict(Threshold):
     judged: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=JUDGED_COLUMNS), repr=False)
     events: pd.DataFrame = field(default_factory=event_log.empty, repr=False)
 
-    def __str__(self) -> str:
-        """The sentence, and a warning when runs shared the machine (``conditions``)."""
+    def lines(self) -> list[str]:
+        """The sentence, and the runs at once with a warning when runs shared the machine
+        (``conditions``); ``details()`` adds the per-count table. ``str`` is the sentence alone when
+        every run ran alone; the HTML form always says how many ran at once."""
         c = self.conditions
-        return self.sentence + ("" if c is None or c.runs.alone else "\n" + c.text())
+        return [self.sentence] + ([] if c is None or c.runs.alone else c.text().splitlines())
+
+    _repr_pretty_ = Threshold._repr_pretty_  # IPython takes a class's own __repr__ before a base's
+
+    def _html_lines(self) -> list[str]:
+        c = self.conditions
+        return self.lines() + ([] if c is None or not c.runs.alone else [c.runs.text()])
 
     @property
     def sentence(self) -> str:
@@ -194,6 +230,14 @@ class SweepVerdict(Threshold):
             f"({ci_label(self.confidence)} {best['ci_low']:.2f}–{best['ci_high']:.2f})"
         )
 
+    def _time_of(self, runs: int) -> str:
+        """`` (about 72 runs x 9.1 s = 11 min, one at a time)``: runs x the median run measured."""
+        ends = event_log.run_stops(self.events)["t"].dropna() if not self.events.empty else pd.Series([])
+        if ends.empty:
+            return ""
+        each = float(ends.median())
+        return f" (about {runs} runs x {each:.2g} s = {runs * each / 60:.2g} min, one at a time)"
+
     def _verdict(self, runs: int) -> str:
         assert self.workers is not None
         below = self.table[self.table["workers"] < self.workers]
@@ -209,9 +253,9 @@ class SweepVerdict(Threshold):
             # a fresh sweep, not more repeats: topping these up until they look good voids the confidence
             fresh = repeats_needed(0, 0, self.level, self.confidence)
             verdict = (
-                f": not yet conclusive at {self.level:g} — a fresh sweep of {fresh} repeats at that count, "
-                "every one meeting the deadline, would show it (adding repeats to these runs would not keep "
-                "the stated confidence)"
+                f": not yet conclusive at {self.level:g} — a fresh sweep of {fresh} repeats at that count"
+                f"{self._time_of(fresh) if fresh else ''}, every one meeting the deadline, would show it (adding repeats to "
+                "these runs would not keep the stated confidence)"
             )
         else:
             verdict = f": a level of {self.level:g} cannot be shown by repeats"
