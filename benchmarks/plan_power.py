@@ -83,6 +83,26 @@ def row(planner, when: str, way: str, aim: str, p_pred: float) -> dict:
     return out | {"runs_one_by_one_at_p_pred": plan.runs_one_by_one(p_pred)}
 
 
+HEADS = {
+    exact.MEETS: "| predicted | planner | plan | P(meets) / P(conclusive) at 0.97 | 0.98 | 0.99 | 0.995 "
+    "| E[runs] at 1 | 0.999 | 0.99 (by looks / one by one) | P(meets), P(below) at 0.95 |",
+    exact.BELOW: "| predicted | planner | plan | P(below) there | E[runs] there (by looks / one by one) "
+    "| P(meets), P(below) at 0.95 |",
+}
+
+
+def cells(r: dict) -> str:
+    """A row's figures after its plan: power and runs (a candidate's at fixed rates, a count below's there)."""
+    if r["aim"] == exact.MEETS:
+        power = " | ".join(f"{r[f'meets_{p}']:.3f} / {r[f'conclusive_{p}']:.3f}" for p in RATES)
+        return (
+            power
+            + " | "
+            + " | ".join(f"{r[f'runs_{p}']:.1f} / {r[f'runs_one_by_one_{p}']:.1f}" for p in COSTS)
+        )
+    return f"{r['power_at_p_pred']:.3f} | {r['runs_at_p_pred']:.1f} / {r['runs_one_by_one_at_p_pred']:.1f}"
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "# Power of the one-count plans, before and after",
@@ -93,35 +113,12 @@ def markdown(rows: list[dict]) -> str:
         "",
     ]
     for way in WAYS:
-        lines += [f"## Candidates, {way}", ""]
-        lines += [
-            "| predicted | planner | plan | P(meets) / P(conclusive) at 0.97 | 0.98 | 0.99 | 0.995 "
-            "| E[runs] at 1 | 0.999 | 0.99 (by looks / one by one) | P(meets), P(below) at 0.95 |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for r in rows:
-            if r["way"] != way or r["aim"] != exact.MEETS:
-                continue
-            power = " | ".join(f"{r[f'meets_{p}']:.3f} / {r[f'conclusive_{p}']:.3f}" for p in RATES)
-            cost = " | ".join(f"{r[f'runs_{p}']:.1f} / {r[f'runs_one_by_one_{p}']:.1f}" for p in COSTS)
-            err = f"{r['errors'][0]:.7f}, {r['errors'][1]:.7f}"
-            lines.append(f"| {r['p_pred']} | {r['planner']} | {r['plan']} | {power} | {cost} | {err} |")
-        lines += ["", f"## Counts below, {way}", ""]
-        lines += [
-            "| predicted | planner | plan | P(below) there | E[runs] there (by looks / one by one) "
-            "| P(meets), P(below) at 0.95 |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in rows:
-            if r["way"] != way or r["aim"] != exact.BELOW:
-                continue
-            p = r["p_pred"]
-            cost = f"{r['runs_at_p_pred']:.1f} / {r['runs_one_by_one_at_p_pred']:.1f}"
-            err = f"{r['errors'][0]:.7f}, {r['errors'][1]:.7f}"
-            lines.append(
-                f"| {p} | {r['planner']} | {r['plan']} | {r['power_at_p_pred']:.3f} | {cost} | {err} |"
-            )
-        lines.append("")
+        for aim, title in ((exact.MEETS, "Candidates"), (exact.BELOW, "Counts below")):
+            lines += [f"## {title}, {way}", "", HEADS[aim], "|---" * HEADS[aim].count(" | ") + "|---|"]
+            for r in (r for r in rows if r["way"] == way and r["aim"] == aim):
+                err = f"{r['errors'][0]:.7f}, {r['errors'][1]:.7f}"
+                lines.append(f"| {r['p_pred']} | {r['planner']} | {r['plan']} | {cells(r)} | {err} |")
+            lines.append("")
     return "\n".join(lines)
 
 
