@@ -429,13 +429,15 @@ def test_plot_search_draws_the_answer_of_a_result_each_counts_evidence_against_t
     f = th.to_frame()
     ran = f[f["runs"] > 0]
     (measured,) = [c for c in ax.containers if c.get_label().startswith("measured")]
-    assert measured.get_label() == "measured share (95% fixed-sample CI)"
+    # the plans' counts have intervals exact for their plans, the screen a fixed-sample one
+    assert measured.get_label() == "measured share (95% fixed-sample / plan-exact CI)"
     assert measured.lines[0].get_xdata().tolist() == ran["workers"].tolist() == [14, 15, 16]
     bars = measured.lines[2][0].get_segments()
     assert len(bars) == 3
     assert [s[0][1] for s in bars] == approx(ran["ci_low"].tolist())
     assert [s[1][1] for s in bars] == approx(ran["ci_high"].tolist())
-    assert [t.get_text() for t in ax.texts] == ["0/2", "72/72", "3/3"]  # 14's plan counted 2 of its 3 runs
+    n = next(d["runs"] for d in th.decisions if d["workers"] == 15)
+    assert [t.get_text() for t in ax.texts] == ["0/2", f"{n}/{n}", "3/3"]  # what each plan counted
     # the model's curve over every allowed count, the answer marked, the count below marked
     assert one(ax, "model").get_xdata().tolist() == [13, 14, 15, 16]
     answer = one(ax, "threshold")

@@ -132,8 +132,14 @@ def test_a_conclusive_end_and_an_inconclusive_count_ends_the_search():
     feed(sp, 14, [False] * 2)
     feed(sp, 16, [True] * SCREEN_RUNS)
     plan = sp.runs[15].plan
-    assert plan is not None and plan.looks == (72,)  # 72 of 72, else inconclusive
-    feed(sp, 15, [False] + [True] * 71)
+    assert plan is not None and len(plan.looks) > 1 and plan.meets[:2] == (0, 1)
+    # one failure goes on to the next look instead of ending the search
+    feed(sp, 15, [False] + [True] * (plan.looks[0] - 1))
+    step = sp.step()
+    assert not step.done and sp.runs[15].decision is None and step.runs[15] == plan.looks[1] - plan.looks[0]
+    # a failure more than the last look allows, and fewer than "below" needs: inconclusive
+    misses = plan.meets[-1] + 1
+    feed(sp, 15, [False] * (misses - 1) + [True] * (plan.max_runs - plan.looks[0] - misses + 1))
     step = sp.step()
     assert step.done and not step.conclusive and step.runs == {} and "inconclusive" in step.reason
 
@@ -141,13 +147,14 @@ def test_a_conclusive_end_and_an_inconclusive_count_ends_the_search():
 def test_a_search_starting_at_the_candidate_is_not_conclusive():
     sp = Decider({15: 0.999, 16: 1.0})
     sp.step()
-    feed(sp, 15, [True] * 72)
+    n = sp.runs[15].plan.looks[0]  # type: ignore[union-attr]
+    feed(sp, 15, [True] * n)
     feed(sp, 16, [True] * SCREEN_RUNS)
     step = sp.step()
     assert step.done and not step.conclusive and "not examined" in step.reason
     one = Decider({1: 0.999, 2: 1.0})  # 1 worker has no count below: conclusive
     one.step()
-    feed(one, 1, [True] * 72)
+    feed(one, 1, [True] * n)
     feed(one, 2, [True] * SCREEN_RUNS)
     assert one.step().conclusive
 
@@ -161,8 +168,12 @@ def test_the_power_is_reported_at_the_prediction_and_at_099():
     sp = Decider({14: 0.003, 15: 0.999, 16: 1.0})
     sp.step()
     pw = sp.power()
-    assert pw["at_predicted"] == pytest.approx(0.999**72 * sp.runs[14].plan.operating(0.003).below)  # type: ignore[union-attr]
-    assert pw["at_0.99"] == pytest.approx(0.99**72 * sp.runs[14].plan.operating(0.003).below)  # type: ignore[union-attr]
+    cand, below = sp.runs[15].plan, sp.runs[14].plan
+    assert cand is not None and below is not None
+    assert pw["at_predicted"] == pytest.approx(cand.operating(0.999).meets * below.operating(0.003).below)
+    assert pw["at_0.99"] == pytest.approx(cand.operating(0.99).meets * below.operating(0.003).below)
+    assert pw["at_0.99"] >= 0.8 * below.operating(0.003).below  # the candidate's plan: power 0.8 at 0.99
+    assert cand.looks[0] <= 74  # and a first look no longer than 74 runs
 
 
 @pytest.mark.slow

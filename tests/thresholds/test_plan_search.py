@@ -76,17 +76,21 @@ def test_a_larger_count_clearly_worse_is_flagged_and_a_screen_is_called_a_screen
 def test_the_verdict_reports_plans_power_and_the_count_below_not_examined():
     sp = Decider({15: 0.999, 16: 1.0})
     step = sp.step()
-    for _ in range(72):
+    plan = sp.runs[15].plan
+    assert plan is not None
+    n = plan.looks[0]
+    for _ in range(n):
         sp.record(15, sp.start(15), True)
     step = sp.step()
-    th = _result(_table({15: (72, 72)}), sp, below_examined=False, reason=step.reason)
+    th = _result(_table({15: (n, n)}), sp, below_examined=False, reason=step.reason)
     assert not th.conclusive and str(th).startswith("15 workers so far: not conclusive")
     assert "the count below (14) not examined" in str(th).splitlines()[1]
     text = th.details()
-    assert "was not examined" in text and "power of these plans: P(conclusive) 0.93" in text
-    assert "15 workers (the answer; its plan aimed to show it meets, predicted 0.999): at 72 runs" in text
+    power = plan.operating(0.999).meets
+    assert "was not examined" in text and f"power of these plans: P(conclusive) {power:.2f}" in text
+    assert f"15 workers (the answer; its plan aimed to show it meets, predicted 0.999): at {n} runs" in text
     d = th.to_dict()
-    assert d["below_examined"] is False and d["power"]["at_0.99"] == pytest.approx(0.99**72)
+    assert d["below_examined"] is False and d["power"]["at_0.99"] == pytest.approx(plan.operating(0.99).meets)
 
 
 def test_an_inconclusive_count_in_numbers_warns_against_adding_runs():

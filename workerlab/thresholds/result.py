@@ -25,6 +25,7 @@ from workerlab.thresholds import evidence
 from workerlab.thresholds.decider import Decider, NextStep, clip
 from workerlab.thresholds.evidence import FreshRun
 from workerlab.thresholds.exact import BELOW, MEETS, Inconclusive, inconclusive
+from workerlab.thresholds.intervals import plan_interval
 from workerlab.thresholds.settings import SearchSettings
 from workerlab.thresholds.stats import ci_label, monotonicity_violations, repeats_needed, smallest_qualifying
 from workerlab.thresholds.verdict import Conditions, Threshold
@@ -333,6 +334,16 @@ def search_dict(th: SearchResult) -> dict[str, Any]:
     }
 
 
+def _plan_interval(decider: Decider, d: dict[str, Any]) -> dict[str, float]:
+    """``ci_low``/``ci_high`` exact for the count's plan (``workerlab.thresholds.intervals``), from the
+    runs it counted; nothing where it counted none."""
+    r = decider.runs[d["workers"]]
+    if r.plan is None or not d["runs"]:
+        return {}
+    lo, hi = plan_interval(r.plan, d["runs"] - d["successes"], d["runs"])
+    return {"ci_low": lo, "ci_high": hi}
+
+
 def plan_report(
     plan: Decider | None, step: NextStep | None, table: pd.DataFrame, level: float, confidence: float
 ) -> dict[str, Any]:
@@ -341,7 +352,7 @@ def plan_report(
     undecided counts in numbers (estimate, interval, runs of a fresh plan)."""
     if plan is None or step is None:
         return {}
-    decisions = plan.decisions()
+    decisions = [d | _plan_interval(plan, d) for d in plan.decisions()]
     c, b = step.candidate, step.below
     undecided = [
         inconclusive(d["successes"], d["runs"], clip(d["p_pred"]), level, confidence)
