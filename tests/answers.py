@@ -14,8 +14,9 @@ from workerlab.batch.spec import BatchSettings
 from workerlab.config import RunOptions
 from workerlab.model.interference import Interference
 from workerlab.model.model import Model
+from workerlab.thresholds.assemble import assemble
 from workerlab.thresholds.decider import Decider
-from workerlab.thresholds.result import SearchResult, assemble
+from workerlab.thresholds.result import SearchResult
 from workerlab.thresholds.settings import SearchSettings
 from workerlab.thresholds.stats import search_table
 from workerlab.thresholds.verdict import Conditions

@@ -5,7 +5,7 @@
 then ``async for ended in batch.updates()``: each ended run goes to the ``Decider``
 (``workerlab.thresholds.decider``), which says which counts want runs next; the loop starts them
 as the batch's launching rule allows, counts that want runs interleaved in a random (seeded)
-order. At the end the answer is assembled by ``workerlab.thresholds.result.assemble``.
+order. At the end the answer is assembled by ``workerlab.thresholds.assemble.assemble``.
 ``workerlab.thresholds.search`` is its public face (``find_threshold``).
 """
 
@@ -30,9 +30,10 @@ from workerlab.errors import ConfigError
 from workerlab.log import events
 from workerlab.model.interference import Interference
 from workerlab.model.model import Model
+from workerlab.thresholds.assemble import assemble
 from workerlab.thresholds.decider import Decider, NextStep
 from workerlab.thresholds.pilot import PILOT_RUNS, Pilot
-from workerlab.thresholds.result import SearchResult, SearchStatus, assemble
+from workerlab.thresholds.result import SearchResult, SearchStatus
 from workerlab.thresholds.settings import SearchSettings
 from workerlab.thresholds.stats import search_table
 from workerlab.thresholds.verdict import Conditions
