@@ -35,7 +35,7 @@ from workerlab.errors import ConfigError
         (dict(seed=1.5), "seed must be a whole number"),
         (dict(run_id=""), "run_id must be a non-empty string"),
         (dict(worker_args=["-interval", "soon"]), "-interval in worker_args must be a number of seconds"),
-        (dict(worker_bin="/nonexistent/worker"), "not found"),
+        (dict(worker_bin="/nonexistent/worker"), "no such file"),
         (dict(worker_bin="/bin/true", seed=3), "only exist in the bundled emulator"),
         (dict(max_line=10), "max_line must be at least 64"),
         (dict(max_line=1 << 30), r"max_line must be at most 1048576 bytes"),
@@ -181,3 +181,41 @@ def test_resolve_refuses_what_no_call_could_run():
     # the combination is validated as a whole: an emulator flag beside a foreign binary
     with pytest.raises(ConfigError, match="only exist in the bundled emulator"):
         RunOptions.resolve(RunOptions(worker_bin="/bin/true"), interval=0.5)
+
+
+# -- ConfigError names its argument: the command line names the flag from it -----------------------
+
+
+@pytest.mark.parametrize(
+    "make, param, problem",
+    [
+        (lambda: make_config(0, 10), "workers", "must be at least 1, got 0"),
+        (lambda: RunOptions(interval=-1), "interval", "must be > 0 seconds, got -1"),
+        (lambda: RunOptions(max_line=10), "max_line", "must be at least 64, got 10"),
+        (lambda: RunOptions(worker_bin="/no/such/worker"), "worker_bin", "no such file: '/no/such/worker'"),
+        (lambda: parse_workers("5-3"), "workers", "5-3 is an empty range"),
+        (lambda: check_batch([8], max_live_workers=4), "max_live_workers", "a run of 8 workers needs 8"),
+    ],
+)
+def test_a_config_error_names_its_argument_and_says_the_problem_without_it(make, param, problem):
+    with pytest.raises(ConfigError) as info:
+        make()
+    err = info.value
+    assert err.param == param and err.problem.startswith(problem)
+    assert err.cli.startswith(problem[:4])  # the command line's wording of the same problem
+
+
+def test_hints_exist_in_both_syntaxes_where_they_differ():
+    with pytest.raises(ConfigError) as cap:
+        make_config(20, 10)
+    assert "max_workers=20" in str(cap.value) and cap.value.cli.endswith("with --max-workers 20")
+    with pytest.raises(ConfigError) as emu:
+        RunOptions(worker_bin="/bin/true", interval=0.05)
+    assert "worker_args=('-interval', '0.05')" in str(emu.value) and emu.value.param == "interval"
+    assert emu.value.cli.endswith("pass --worker-arg=-interval --worker-arg=0.05")
+
+
+def test_a_missing_binary_is_said_before_the_emulator_only_options():
+    with pytest.raises(ConfigError, match="no such file: '/no/such/worker'") as info:
+        RunOptions(worker_bin="/no/such/worker", interval=0.05, seed=1)
+    assert info.value.param == "worker_bin"

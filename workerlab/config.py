@@ -86,16 +86,16 @@ def seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number of seconds, e.g. 0.5; got {value!r}") from None
+        raise ConfigError.of(name, f"must be a number of seconds, e.g. 0.5; got {value!r}") from None
     if math.isnan(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
+        raise ConfigError.of(name, f"must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
     return v
 
 
 def share(name: str, value: object) -> float:
     """``value`` as a share strictly between 0 and 1 (a level or a confidence), or a ``ConfigError``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ConfigError(f"{name} must be between 0 and 1 (a share of runs), e.g. 0.95; got {value!r}")
+        raise ConfigError.of(name, f"must be between 0 and 1 (a share of runs), e.g. 0.95; got {value!r}")
     return float(value)
 
 
@@ -110,9 +110,9 @@ def whole(name: str, value: Any, low: int) -> int:
             raise TypeError
         n = operator.index(value)
     except TypeError:
-        raise ConfigError(f"{name} must be a whole number, e.g. {max(low, 1)}; got {value!r}") from None
+        raise ConfigError.of(name, f"must be a whole number, e.g. {max(low, 1)}; got {value!r}") from None
     if n < low:
-        raise ConfigError(f"{name} must be at least {low}, got {n}")
+        raise ConfigError.of(name, f"must be at least {low}, got {n}")
     return n
 
 
@@ -124,12 +124,19 @@ def resolve_binary(worker_bin: str | os.PathLike[str]) -> str:
         found = shutil.which(raw)
         if found:
             return found
+    problem = None
     if not path.exists():
-        raise ConfigError(f"worker binary not found: {raw!r}. Pass the path to the worker program.")
-    if path.is_dir():
-        raise ConfigError(f"worker binary {raw!r} is a directory; pass the path to the program itself.")
-    if not os.access(path, os.X_OK):
-        raise ConfigError(f"worker binary {raw!r} is not executable; run `chmod +x {raw}` first.")
+        problem = f"no such file: {raw!r}"
+    elif path.is_dir():
+        problem = f"{raw!r} is a directory, not the worker program itself"
+    elif not os.access(path, os.X_OK):
+        problem = f"{raw!r} is not executable (run `chmod +x {raw}` first)"
+    if problem is not None:
+        raise ConfigError(
+            f"worker binary: {problem}. Pass the path to the worker program.",
+            param="worker_bin",
+            problem=problem,
+        )
     return str(path.resolve())
 
 
@@ -168,21 +175,17 @@ class RunOptions:
     max_line: int = MAX_LINE
 
     def __post_init__(self) -> None:
-        if self.worker_bin is not None:
-            given = [n for n in ("interval", "mtbf", "seed") if getattr(self, n) is not None]
-            if given:
-                raise ConfigError(
-                    f"{', '.join(given)} only exist in the bundled emulator; the worker at "
-                    f"{self.worker_bin!r} may not accept them. Pass them explicitly through worker_args "
-                    f"(e.g. worker_args=('-{given[0]}', '...')) if your binary does."
-                )
+        worker_bin = None if self.worker_bin is None else resolve_binary(self.worker_bin)  # exists?
+        if worker_bin is not None:
+            self._emulator_only()
         max_line = whole("max_line", self.max_line, MAX_LINE_RANGE[0])
         if max_line > MAX_LINE_RANGE[1]:
-            raise ConfigError(
-                f"max_line must be at most {MAX_LINE_RANGE[1]} bytes (a valid line is a few bytes), got {max_line}"
+            raise ConfigError.of(
+                "max_line",
+                f"must be at most {MAX_LINE_RANGE[1]} bytes (a valid line is a few bytes), got {max_line}",
             )
         checked: dict[str, object] = {
-            "worker_bin": None if self.worker_bin is None else resolve_binary(self.worker_bin),
+            "worker_bin": worker_bin,
             "worker_args": _arguments(self.worker_args),
             "interval": _positive("interval", self.interval),
             "mtbf": _positive("mtbf", self.mtbf, allow_zero=True),
@@ -195,6 +198,22 @@ class RunOptions:
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+
+    def _emulator_only(self) -> None:
+        """Refuse the emulator's own options beside a worker binary (the original rejects unknown flags)."""
+        given = [n for n in ("interval", "mtbf", "seed") if getattr(self, n) is not None]
+        if not given:
+            return
+        name, value = given[0], getattr(self, given[0])
+        problem = f"only exists in the bundled emulator; the worker at {self.worker_bin!r} may not accept it"
+        raise ConfigError(
+            f"{', '.join(given)} only exist in the bundled emulator; the worker at {self.worker_bin!r} may not "
+            f"accept them. Pass them explicitly through worker_args (e.g. worker_args=('-{name}', "
+            f"'{value}')) if your binary does.",
+            param=name,
+            problem=problem,
+            cli=f"{problem}; if it does, pass --worker-arg=-{name} --worker-arg={value}",
+        )
 
     @classmethod
     def resolve(
@@ -243,9 +262,14 @@ class RunOptions:
         """One run's ``Config`` of ``workers`` workers and a target of ``samples`` (checked here)."""
         workers = whole("workers", workers, 1)
         if workers > self.max_workers:
+            problem = (
+                f"{workers} workers is more than the cap of {self.max_workers} (the challenge allows 16)"
+            )
             raise ConfigError(
-                f"{workers} workers is more than the cap of {self.max_workers} (the challenge allows 16); "
-                f"raise the cap on purpose with max_workers={workers} (CLI: --max-workers {workers})."
+                f"{problem}; raise the cap on purpose with max_workers={workers}.",
+                param="workers",
+                problem=f"{problem}; raise the cap on purpose with max_workers={workers}",
+                cli=f"{problem}; raise the cap on purpose with --max-workers {workers}",
             )
         samples = whole("samples", samples, 1)
         if run_id is not None and not (isinstance(run_id, str) and run_id):
@@ -302,14 +326,14 @@ def _is_default(value: object, default: object) -> bool:
 
 def _arguments(worker_args: object) -> tuple[str, ...]:
     if isinstance(worker_args, (str, bytes)):
-        raise ConfigError(
-            "worker_args must be a sequence of strings, e.g. ('-interval', '0.5'), not one string"
+        raise ConfigError.of(
+            "worker_args", "must be a sequence of strings, e.g. ('-interval', '0.5'), not one string"
         )
     try:
         return tuple(str(a) for a in worker_args)  # type: ignore[attr-defined]
     except TypeError:
-        raise ConfigError(
-            f"worker_args must be a sequence of strings, e.g. ('-interval', '0.5'); got {worker_args!r}"
+        raise ConfigError.of(
+            "worker_args", f"must be a sequence of strings, e.g. ('-interval', '0.5'); got {worker_args!r}"
         ) from None
 
 
@@ -330,16 +354,20 @@ def make_config(
 def parse_workers(spec: str) -> list[int]:
     """Worker counts from ``"A-B"``, ``"A,B,C"``, a single value, or a mix (``"1-4,8,12-16"``)."""
     counts: set[int] = set()
+
+    def bad(problem: str) -> ConfigError:
+        return ConfigError(f"bad worker counts {spec!r}: {problem}", param="workers", problem=problem)
+
     for part in str(spec).replace(" ", "").split(","):
         if not part:
-            raise ConfigError(f"bad worker counts {spec!r}: an empty item")
+            raise bad(f"an empty item in {spec!r}")
         a, dash, b = part.partition("-")
         try:
             lo = int(a)
             hi = int(b) if dash else lo
         except ValueError:
-            raise ConfigError(f"bad worker counts {spec!r}: use A-B, A,B,C or a single number") from None
+            raise bad(f"use A-B, A,B,C or a single number, got {spec!r}") from None
         if hi < lo:
-            raise ConfigError(f"bad worker counts {spec!r}: {part} is an empty range")
+            raise bad(f"{part} is an empty range")
         counts.update(range(lo, hi + 1))
     return sorted(counts)

@@ -222,7 +222,7 @@ def test_worker_that_crashes_before_any_number_backs_off_and_fails():
         (dict(workers=17), "cap of 16"),
         (dict(samples=0), "samples must be at least 1"),
         (dict(samples=-5), "samples must be at least 1"),
-        (dict(worker_bin="/nonexistent/worker"), "not found"),
+        (dict(worker_bin="/nonexistent/worker"), "no such file"),
         (dict(worker_bin="NOT_EXECUTABLE"), "not executable"),
         (dict(worker_bin="/tmp"), "directory"),
         (dict(worker_bin="/bin/true", interval=0.5), "only exist in the bundled emulator"),

@@ -254,7 +254,7 @@ def test_a_timeout_is_a_message_with_the_partial_run_shown():
         ("samples", 0, "samples must be at least 1"),
         ("interval", 0.0, "interval must be > 0"),
         ("mtbf", -1.0, "mtbf must be >= 0"),
-        ("worker_bin", "/nonexistent/worker", "not found"),
+        ("worker_bin", "/nonexistent/worker", "no such file"),
         ("deadline", 0.0, "deadline must be > 0"),
     ],
 )

@@ -71,7 +71,7 @@ class BatchSettings:
         """
         given = [workers] if isinstance(workers, int) else list(workers)
         if not given:
-            raise ConfigError("workers is empty: give at least one worker count, e.g. range(8, 17)")
+            raise ConfigError.of("workers", "is empty: give at least one worker count, e.g. range(8, 17)")
         counts = sorted({whole("every worker count", c, 1) for c in given})
         whole("repeats", repeats, 1)
         capacity = whole("max_live_workers", max_live_workers, 1)
@@ -81,9 +81,12 @@ class BatchSettings:
         for c in counts:  # every distinct run configuration, checked as collect() would
             options.config(c, samples)
         if counts[-1] > capacity:
+            problem = f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than {capacity}"
             raise ConfigError(
-                f"a run of {counts[-1]} workers needs {counts[-1]} live processes, more than "
-                f"max_live_workers={capacity}; raise it or sweep fewer workers"
+                f"{problem} (max_live_workers={capacity}); raise it or sweep fewer workers",
+                param="max_live_workers",
+                problem=f"{problem}; raise it or sweep fewer workers",
+                cli=f"{problem}; raise it to --max-live-workers {counts[-1]} or sweep fewer --workers",
             )
         return cls(tuple(counts), samples, float(deadline), parallel, max_live_workers, options)
 
