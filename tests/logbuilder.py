@@ -185,10 +185,12 @@ class LogBuilder:
         target: int | None = None,
         message: str | None = None,
         t0: float | None = None,
+        deadline: float | None = None,
     ) -> LogBuilder:
-        """The run-level ``stop`` row (``events.run_stop_record``) with target, outcome and t0, at ``t``."""
+        """The run-level ``stop`` row (``events.run_stop_record``) with target, outcome, t0 and the
+        deadline the run was made with, at ``t``."""
         record = events.run_stop_record(
-            self.target if target is None else target, outcome, message or "", t0=t0
+            self.target if target is None else target, outcome, message or "", t0=t0, deadline=deadline
         )
         self._records.append((*record[:5], float(t), record[6]))
         return self
@@ -210,12 +212,14 @@ def perfect_run(
     run_id: str = "perfect",
     start_gap: float = 0.0,
     extra: int = 0,
+    deadline: float | None = None,
 ) -> LogBuilder:
     """A run with no faults: every slot starts at 0, connects at 0.06, then streams regularly.
 
     Each worker streams until ``target + extra`` samples have arrived in total (``extra`` > 0
     gives samples after the target, which are processed but not kept); then every process gets
-    a ``stop`` row and the run-level row says ``reached``. ``start_gap`` staggers the slots.
+    a ``stop`` row and the run-level row says ``reached`` (and the ``deadline`` the run was made
+    with, if given). ``start_gap`` staggers the slots.
     """
     b = LogBuilder(n_workers=n_workers, target=target, run_id=run_id)
     total = target + extra
@@ -231,7 +235,7 @@ def perfect_run(
     end = times[-1][0] + 0.01
     for w in range(1, n_workers + 1):
         b.stop(w, end)
-    b.run_stop(end + 0.01, "reached")
+    b.run_stop(end + 0.01, "reached", deadline=deadline)
     return b
 
 

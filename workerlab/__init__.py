@@ -21,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers and IDEs read; each name re-exported as itself (``X as X``)
+    from workerlab.analysis.report import report as report
     from workerlab.analysis.runs import latencies as latencies
     from workerlab.analysis.runs import summary as summary
     from workerlab.analysis.runs import worker_summary as worker_summary
@@ -86,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "EVENTS": "workerlab.log.events",
     "SCHEMA": "workerlab.log.events",
     "summary": "workerlab.analysis.runs",
+    "report": "workerlab.analysis.report",
     "worker_summary": "workerlab.analysis.runs",
     "latencies": "workerlab.analysis.runs",
     "load": "workerlab.log.persist",

@@ -23,7 +23,7 @@ from workerlab.worker.emulator import FLAGS as _EMULATOR_FLAGS
 EMULATOR = Path(__file__).resolve().parent / "worker" / "emulator.py"
 #: the challenge's limit; callers may raise it explicitly with ``max_workers=``
 MAX_WORKERS = 16
-#: the challenge's deadline for a run (seconds): the default of every report, plot and verdict
+#: the challenge's deadline for a run (seconds), at the challenge's 1 s pace
 DEADLINE = 10.0
 #: how long a worker may take to accept connections before its start counts as failed (seconds)
 START_TIMEOUT = 10.0
@@ -35,6 +35,8 @@ MAX_LIVE_WORKERS = 64
 #: is known, and the emulator's mean lifetime (seconds): its flag defaults, defined only there
 DEFAULT_INTERVAL = cast(float, _EMULATOR_FLAGS["interval"][1])
 DEFAULT_MTBF = cast(float, _EMULATOR_FLAGS["mtbf"][1])
+#: a deadline not given is this many intervals of the pace (10 x 1 s: the challenge's 10 s)
+DEADLINE_INTERVALS = DEADLINE / DEFAULT_INTERVAL
 #: the shortest default stall limit: at compressed time 3 x interval is tens of milliseconds,
 #: and a loaded machine's scheduling hiccups (or a plot drawn in the same process) are not stalls
 STALL_FLOOR = 0.5
@@ -63,6 +65,8 @@ class Config:
     run_id: str
     max_line: int = MAX_LINE
     max_start_failures: int = 5
+    #: the deadline the run is judged at; its run-level row records it, so its log remembers it
+    deadline: float = DEADLINE
 
     def argv(self, worker_id: int, port: int, attempt: int) -> list[str]:
         """Command line of one worker process (the original's CLI, plus emulator extras)."""
@@ -71,6 +75,15 @@ class Config:
             # distinct but reproducible per worker slot and per restart
             argv += ["-seed", str(self.seed * 1_000_000 + worker_id * 1_000 + attempt)]
         return argv + list(self.extra_args)
+
+
+def paced_deadline(interval: float) -> float:
+    """The deadline of a run at pace ``interval`` when none is given: ``DEADLINE_INTERVALS`` intervals.
+
+    One rule for every call that takes a deadline (``collect``, ``sweep``, ``find_threshold``, the
+    command line, the dashboards): 10 s at the real 1 s pace, 0.5 s at 0.05 s.
+    """
+    return round(DEADLINE_INTERVALS * float(interval), 9)
 
 
 def stall_limit(interval: float, lead: float) -> float:
@@ -258,8 +271,19 @@ class RunOptions:
         lead = seconds("-lead in worker_args", lead_arg, allow_zero=True) if lead_arg else 0.0
         return pace, lead
 
-    def config(self, workers: int, samples: int, *, run_id: str | None = None) -> Config:
-        """One run's ``Config`` of ``workers`` workers and a target of ``samples`` (checked here)."""
+    def deadline(self, deadline: float | None = None) -> float:
+        """The deadline runs with these options are judged at: ``deadline`` (checked), or when None
+        ``DEADLINE_INTERVALS`` intervals of the pace (``paced_deadline(pace()[0])``: 10 s at the real
+        1 s pace, and for a foreign binary whose pace is not set)."""
+        if deadline is None:
+            return paced_deadline(self.pace()[0])
+        return seconds("deadline", deadline)
+
+    def config(
+        self, workers: int, samples: int, *, run_id: str | None = None, deadline: float | None = None
+    ) -> Config:
+        """One run's ``Config`` of ``workers`` workers and a target of ``samples`` (checked here),
+        judged at ``deadline`` (None: ``self.deadline()``, 10 intervals of the pace)."""
         workers = whole("workers", workers, 1)
         if workers > self.max_workers:
             problem = (
@@ -288,6 +312,7 @@ class RunOptions:
             timeout=self.timeout,
             run_id=run_id or uuid.uuid4().hex[:12],
             max_line=self.max_line,
+            deadline=self.deadline(deadline),
         )
 
     def _base_argv(self) -> tuple[str, ...]:

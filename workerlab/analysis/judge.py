@@ -50,13 +50,14 @@ def judge(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def judge_log(df: pd.DataFrame, deadline: float) -> pd.DataFrame:
-    """Every run of an event log judged against ``deadline`` (one row per run, in log order)."""
+def judge_log(df: pd.DataFrame, deadline: float | None = None) -> pd.DataFrame:
+    """Every run of an event log judged against ``deadline`` (one row per run, in log order; None:
+    each run's own, recorded in its log, as ``summary`` does)."""
     return judge(summary(df, deadline=deadline))
 
 
-def judge_run(df: pd.DataFrame, deadline: float) -> Judgement:
-    """The one run of ``df`` judged against ``deadline``."""
+def judge_run(df: pd.DataFrame, deadline: float | None = None) -> Judgement:
+    """The one run of ``df`` judged against ``deadline`` (None: the one its log records)."""
     row = judge_log(df, deadline).iloc[0]
     return Judgement(
         workers=int(row["workers"]),

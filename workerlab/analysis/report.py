@@ -11,14 +11,29 @@ from __future__ import annotations
 import html as _html
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
+
+from workerlab.config import DEADLINE
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from workerlab.analysis.livestats import LiveStats
 
-__all__ = ["headline", "details", "title", "text", "html", "summary_html", "live_details", "seconds", "Row"]
+__all__ = [
+    "report",
+    "Report",
+    "headline",
+    "details",
+    "title",
+    "text",
+    "html",
+    "summary_html",
+    "live_details",
+    "seconds",
+    "Row",
+]
 
 #: A ``wl.summary`` row, or the same fields in a mapping.
 Row: TypeAlias = "pd.Series | Mapping[str, Any]"
@@ -62,8 +77,20 @@ def _outcome(row: Row) -> str | None:
     return None if _na(row["outcome"]) else str(row["outcome"])
 
 
-def headline(row: Row, *, deadline: float) -> str:
-    """One line: samples, workers, time against the deadline (or how the run ended), faults."""
+def _deadline(row: Row, deadline: float | None) -> float:
+    """The deadline to report against: ``deadline`` if given, else the row's ``deadline_s`` (what the
+    run was judged at), else the challenge's 10 s."""
+    if deadline is not None:
+        return float(deadline)
+    given = row.get("deadline_s")
+    return DEADLINE if given is None or _na(given) else float(given)
+
+
+def headline(row: Row, *, deadline: float | None = None) -> str:
+    """One line: samples, workers, time against the deadline (or how the run ended), faults.
+
+    ``deadline``: None reports against the row's own (``deadline_s``), as every function here does."""
+    deadline = _deadline(row, deadline)
     took = f"{row['samples']} samples from {_count(row['workers'], 'worker')}"
     outcome = _outcome(row)
     if outcome == "reached":
@@ -93,8 +120,9 @@ def _ahead(efficiency: float, row: Row) -> str:
     return ": ahead of the bound, which assumes one number a worker per measured interval"
 
 
-def details(row: Row, *, deadline: float) -> list[tuple[str, str]]:
+def details(row: Row, *, deadline: float | None = None) -> list[tuple[str, str]]:
     """The key/value lines of the report, in reading order."""
+    deadline = _deadline(row, deadline)
     eff = row["efficiency"]
     efficiency = "n/a" if _na(eff) else f"{float(eff):.3f}" + _ahead(float(eff), row)
     met = row["deadline_met"]
@@ -112,14 +140,14 @@ def details(row: Row, *, deadline: float) -> list[tuple[str, str]]:
     ]
 
 
-def title(row: Row, *, deadline: float) -> str:
+def title(row: Row, *, deadline: float | None = None) -> str:
     """Two lines for a figure's title: the headline, then total time and measured pace."""
     lines = dict(details(row, deadline=deadline))
     second = f"total time {lines['total time']} · measured pace {lines['measured pace']}"
     return f"{headline(row, deadline=deadline)}\n{second}"
 
 
-def text(row: Row, *, deadline: float) -> str:
+def text(row: Row, *, deadline: float | None = None) -> str:
     """The report as plain text (``workerlab run``): ``run <id>: <headline>``, then aligned lines."""
     lines = details(row, deadline=deadline)
     width = max(len(key) for key, _ in lines) + 3
@@ -127,7 +155,7 @@ def text(row: Row, *, deadline: float) -> str:
     return "\n".join([f"run {row['run_id']}: {headline(row, deadline=deadline)}", *body])
 
 
-def html(row: Row, *, deadline: float) -> str:
+def html(row: Row, *, deadline: float | None = None) -> str:
     """The report as HTML (the dashboard): the headline, then a two-column table."""
     esc = _html.escape
     cells = "".join(
@@ -141,11 +169,45 @@ def html(row: Row, *, deadline: float) -> str:
     )
 
 
-def summary_html(df: pd.DataFrame, *, deadline: float) -> str:
+def summary_html(df: pd.DataFrame, *, deadline: float | None = None) -> str:
     """:func:`html` of the first run of the event log ``df`` (the dashboard's summary)."""
     from workerlab.analysis.runs import summary
 
-    return html(summary(df, deadline=deadline).iloc[0], deadline=deadline)
+    return html(summary(df, deadline=deadline).iloc[0])
+
+
+@dataclass(frozen=True)
+class Report:
+    """A log's runs in words (``wl.report``): ``text`` as ``workerlab run`` prints it, ``html`` as
+    the dashboard shows it; printed or shown in a notebook as itself."""
+
+    text: str
+    html: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def report(df: pd.DataFrame, *, run_id: str | None = None, deadline: float | None = None) -> Report:
+    """The report of each run of the event log ``df`` (or of ``run_id`` only) in words.
+
+    Each run is judged at ``deadline`` if given, else at the deadline it was made with (its log
+    records it: 10 intervals of the pace unless one was given), as ``wl.summary`` does.
+    """
+    from workerlab.analysis.runs import summary
+    from workerlab.log.tidy import select_run
+
+    rows = summary(select_run(df, run_id)[0] if run_id is not None else df, deadline=deadline)
+    if rows.empty:
+        raise ValueError("the event log is empty: there is no run to report")
+    records = [r for _, r in rows.iterrows()]
+    return Report("\n\n".join(text(r) for r in records), "".join(html(r) for r in records))
 
 
 def live_details(stats: LiveStats) -> list[tuple[str, str]]:

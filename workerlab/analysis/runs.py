@@ -61,6 +61,7 @@ SUMMARY_DTYPES: dict[str, str] = {
     "crashes": "Int64",
     "restarts": "Int64",
     "stalls": "Int64",
+    "deadline_s": "float64",
     "deadline_met": "boolean",
 }
 
@@ -207,22 +208,27 @@ def ideal_curve(n_workers: int, target: int, lead: float, interval: float) -> tu
 # -- the summaries ------------------------------------------------------------------------
 
 
-def _run_level(p: pd.DataFrame, n_runs: int) -> tuple[np.ndarray, np.ndarray]:
-    """(target, outcome) per run from its run-level row (``events.run_stops``); None if absent."""
+def _run_level(p: pd.DataFrame, n_runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(target, outcome, deadline) per run from its run-level row (``events.run_stops``): None
+    (NaN for the deadline) where absent."""
     target = np.full(n_runs, None, dtype=object)
     outcome = np.full(n_runs, None, dtype=object)
+    deadline = np.full(n_runs, np.nan)
     stops = events.run_stops(p)
-    for run, tg, oc in zip(p.loc[events.is_run_row(p), "_run"].to_numpy(), stops["target"], stops["outcome"]):
+    runs = p.loc[events.is_run_row(p), "_run"].to_numpy()
+    for run, tg, oc, dl in zip(runs, stops["target"], stops["outcome"], stops["deadline"]):
         if not (pd.isna(tg) or pd.isna(oc)):
             target[run], outcome[run] = int(tg), str(oc)
-    return target, outcome
+        if not np.isnan(dl):
+            deadline[run] = dl
+    return target, outcome, deadline
 
 
 def _empty(dtypes: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in dtypes.items()})
 
 
-def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
+def summary(df: pd.DataFrame, deadline: float | None = None) -> pd.DataFrame:
     """One row per run (order of first appearance): the figures defined in docs/event-log.md.
 
     Columns (:data:`SUMMARY_DTYPES`): run_id, workers, samples (kept), target and outcome
@@ -230,8 +236,10 @@ def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
     ``reached``, since only a reached target leaves samples unkept), numbers_processed (all
     samples), elapsed_s (last kept sample, NaN unless reached), interval_s, lead_s, bound_s
     (``lead + (ceil(target / workers) - 1) * interval``, target falling back to samples),
-    efficiency (bound / elapsed), crashes, restarts, stalls (row counts), deadline_met
-    (reached and elapsed <= ``deadline``; NA when the outcome is unknown).
+    efficiency (bound / elapsed), crashes, restarts, stalls (row counts), deadline_s (what the
+    run is judged at: ``deadline`` if given, else the one the run was made with, recorded in its
+    run-level row, else the challenge's 10 s for a log that does not say), deadline_met (reached
+    and elapsed <= deadline_s; NA when the outcome is unknown).
     """
     p, run_ids = prepare(df)
     n = len(run_ids)
@@ -246,7 +254,7 @@ def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
     processed = per_run(codes, is_sample, n)
     workers = p.groupby("_run")["n_workers"].first().reindex(range(n)).to_numpy()
     last_kept = pd.Series(t[kept]).groupby(codes[kept]).max().reindex(range(n)).to_numpy(dtype="float64")
-    target, outcome = _run_level(p, n)
+    target, outcome, recorded = _run_level(p, n)
     inferred = np.array([o is None for o in outcome]) & (processed > samples)
     outcome[inferred] = "reached"
     reached = np.array([o == "reached" for o in outcome])
@@ -260,7 +268,8 @@ def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
     elapsed = np.where(reached, last_kept, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         efficiency = np.where(elapsed > 0, bound / elapsed, np.nan)
-    met = pd.array(reached & (elapsed <= deadline), dtype="boolean")
+    judged_at = np.where(np.isnan(recorded), DEADLINE, recorded) if deadline is None else np.full(n, deadline)
+    met = pd.array(reached & (elapsed <= judged_at), dtype="boolean")
     met[~known] = pd.NA
 
     out = pd.DataFrame(
@@ -279,6 +288,7 @@ def summary(df: pd.DataFrame, deadline: float = DEADLINE) -> pd.DataFrame:
             "crashes": per_run(codes, event_mask(p, "crash"), n),
             "restarts": per_run(codes, event_mask(p, "restart"), n),
             "stalls": per_run(codes, event_mask(p, "stall"), n),
+            "deadline_s": judged_at.astype("float64"),
             "deadline_met": met,
         }
     )

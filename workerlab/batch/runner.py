@@ -290,7 +290,7 @@ class Batch:
             fut.cancel()  # the batch's event stops a run already going on a Dask worker
             raise
         except Exception as exc:  # noqa: BLE001 - the task itself broke (lost worker, ...)
-            df = failed_frame(spec, self.settings.samples, exc, None)
+            df = failed_frame(spec, self.settings.samples, exc, None, deadline=self.settings.deadline)
         finally:
             fut.release()
             self._end(spec, df, cut=False)

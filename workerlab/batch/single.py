@@ -34,16 +34,19 @@ class Finished:
     judged: Judgement | None
 
 
-def failed_frame(spec: RunSpec, samples: int, exc: BaseException, df: pd.DataFrame | None) -> pd.DataFrame:
+def failed_frame(
+    spec: RunSpec, samples: int, exc: BaseException, df: pd.DataFrame | None, *, deadline: float | None = None
+) -> pd.DataFrame:
     """The log of a run that did not reach its target.
 
     A collector log already ends with its run-level row (``Run`` records it whatever happens);
-    with no log at all (a Dask task that failed), a one-row log says the run failed and why.
+    with no log at all (a Dask task that failed), a one-row log says the run failed and why (and
+    the ``deadline`` it was to be judged at).
     """
     if df is not None and not df.empty:
         return df
     message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    row = events.run_stop_record(samples, "failed", message)
+    row = events.run_stop_record(samples, "failed", message, deadline=deadline)
     return events.from_records(
         [row], run_id=spec.run_id, n_workers=spec.workers, samples=samples, wall0=time.time()
     )
@@ -51,10 +54,11 @@ def failed_frame(spec: RunSpec, samples: int, exc: BaseException, df: pd.DataFra
 
 async def run_one(run: Run, spec: RunSpec, samples: int) -> pd.DataFrame:
     """Run one collection; its event log whether it reached the target, failed or was stopped."""
+    deadline = run.config.deadline
     try:
         return await run.run()
     except CollectError as exc:  # CollectStopped included: its log ends ``stopped``
-        return failed_frame(spec, samples, exc, exc.events)
+        return failed_frame(spec, samples, exc, exc.events, deadline=deadline)
     except Exception as exc:  # noqa: BLE001 - one broken run must not end the batch
         run.abandon()
-        return failed_frame(spec, samples, exc, run.frame())
+        return failed_frame(spec, samples, exc, run.frame(), deadline=deadline)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workerlab.config import Config, RunOptions, seconds, whole
+from workerlab.config import Config, RunOptions, whole
 from workerlab.errors import ConfigError
 
 __all__ = ["RunSpec", "BatchSettings", "SpecMaker", "run_seed"]
@@ -42,7 +42,9 @@ class BatchSettings:
     """A batch's own settings, checked by ``check`` before anything is spawned.
 
     ``counts``: the worker counts allowed, sorted; ``capacity``: live worker processes at most
-    (a run of W workers holds W); ``parallel``: runs at once at most (None: as capacity allows).
+    (a run of W workers holds W); ``parallel``: runs at once at most (None: as capacity allows);
+    ``deadline``: what every run is judged at, in seconds (a deadline not given is 10 intervals of
+    the pace, ``RunOptions.deadline``); each run's log records it.
     """
 
     counts: tuple[int, ...]
@@ -58,7 +60,7 @@ class BatchSettings:
         workers: int | Iterable[int],
         *,
         samples: int,
-        deadline: float,
+        deadline: float | None,
         parallel: int | None,
         max_live_workers: int,
         options: RunOptions,
@@ -67,7 +69,8 @@ class BatchSettings:
         """Check a batch's arguments and every distinct run it could make, before anything is spawned.
 
         Every bad input raises ``ConfigError``; ``repeats`` is checked for a sweep's sake. The
-        settings hold the distinct worker counts, sorted.
+        settings hold the distinct worker counts, sorted, and the deadline in seconds (None: 10
+        intervals of the pace).
         """
         given = [workers] if isinstance(workers, int) else list(workers)
         if not given:
@@ -77,7 +80,7 @@ class BatchSettings:
         capacity = whole("max_live_workers", max_live_workers, 1)
         if parallel is not None:
             whole("parallel (None or a number of runs)", parallel, 1)
-        seconds("deadline", deadline)
+        deadline = options.deadline(deadline)
         for c in counts:  # every distinct run configuration, checked as collect() would
             options.config(c, samples)
         if counts[-1] > capacity:
@@ -88,14 +91,14 @@ class BatchSettings:
                 problem=f"{problem}; raise it or sweep fewer workers",
                 cli=f"{problem}; raise it to --max-live-workers {counts[-1]} or sweep fewer --workers",
             )
-        return cls(tuple(counts), samples, float(deadline), parallel, max_live_workers, options)
+        return cls(tuple(counts), samples, deadline, parallel, max_live_workers, options)
 
     def config(self, spec: RunSpec) -> Config:
         """The ``Config`` of one run: the batch's options with the run's own id and seed."""
         options = self.options
         if spec.seed != options.seed:
             options = dataclasses.replace(options, seed=spec.seed)
-        return options.config(spec.workers, self.samples, run_id=spec.run_id)
+        return options.config(spec.workers, self.samples, run_id=spec.run_id, deadline=self.deadline)
 
 
 class SpecMaker:

@@ -25,7 +25,6 @@ from workerlab.batch.progress import Progress
 from workerlab.batch.runner import Batch, Finished
 from workerlab.batch.spec import BatchSettings, RunSpec, run_seed
 from workerlab.config import (
-    DEADLINE,
     MAX_LINE,
     MAX_LIVE_WORKERS,
     MAX_WORKERS,
@@ -84,7 +83,7 @@ class _Sweep:
         workers: int | Iterable[int],
         repeats: int,
         samples: int,
-        deadline: float,
+        deadline: float | None,
         parallel: int | None,
         max_live_workers: int,
         options: RunOptions,
@@ -149,7 +148,7 @@ async def sweep_async(
     repeats: int = 5,
     samples: int = 150,
     *,
-    deadline: float = DEADLINE,
+    deadline: float | None = None,
     parallel: int | None = None,
     client: Any = None,
     progress: bool = True,
@@ -199,8 +198,10 @@ async def sweep_async(
     ran at once and warns when they overlapped; ``parallel=1`` measures each run alone (the
     default stays several at once: a sweep is also for exploring, and one at a time costs several
     times the wall time). A run that fails is kept, its run-level ``stop`` row saying how it
-    ended, and the sweep goes on (a RuntimeWarning counts such runs). ``deadline`` only feeds the
-    progress bar (met / failed counts); pass it to ``threshold``.
+    ended, and the sweep goes on (a RuntimeWarning counts such runs). ``deadline``: what the runs
+    are judged at (seconds; None: 10 intervals of the pace, ``RunOptions.deadline``): it feeds the
+    progress bar (met / failed counts) and every run's log records it, so ``wl.threshold(df)``
+    judges at it.
     """
     run_options = RunOptions.resolve(options, locals())
     s = _Sweep.check(

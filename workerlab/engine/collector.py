@@ -169,7 +169,8 @@ class Run(Recorder):
         """Record how the run ended, make sure nothing of it still runs, final progress."""
         self.finished = True
         self._started.set()  # whoever waits for the start must not wait for a run that is over
-        detail = events.run_stop_detail(self.config.samples, outcome, message, t0=self.t0)
+        cfg = self.config
+        detail = events.run_stop_detail(cfg.samples, outcome, message, t0=self.t0, deadline=cfg.deadline)
         self.record("stop", events.RUN_ROW, detail=detail)
         self.abandon()  # normally a no-op: every slot stopped its own process
         self._report(bar)
@@ -286,6 +287,7 @@ async def collect_async(
     max_workers: int = MAX_WORKERS,
     max_line: int = MAX_LINE,
     run_id: str | None = None,
+    deadline: float | None = None,
     on_update: Callable[[RunStatus], Any] | None = None,
     stop: Stop | None = None,
     options: RunOptions | None = None,
@@ -300,12 +302,17 @@ async def collect_async(
     (``RunOptions.resolve``). Bad settings raise ``ConfigError`` before anything starts. Raises
     ``CollectTimeout`` / ``WorkerStartError`` (with ``.events``) when the target is not reached.
 
+    ``deadline``: what the run is judged at (seconds; the run does not stop there, see ``timeout``).
+    Not given, it is 10 intervals of the pace (``RunOptions.deadline``: 10 s at the real 1 s pace,
+    0.5 s with ``interval=0.05``). The log remembers it (its run-level row), so ``wl.summary(df)``
+    and ``wl.threshold(df)`` judge at it unless told another.
+
     ``stop``: a ``wl.Stop``; once it is set, every worker is stopped, the run-level row says
     ``outcome=stopped`` and ``CollectStopped`` carries the partial log in ``.events``, as a timeout
     does. Cancelling the task stops every worker too but returns nothing (the row says ``cancelled``).
     """
     run_options = RunOptions.resolve(options, locals())
-    config = run_options.config(workers, samples, run_id=run_id)
+    config = run_options.config(workers, samples, run_id=run_id, deadline=deadline)
     run = Run(config, progress=progress, on_update=on_update, stop=checked(stop))
     return await run.run()
 

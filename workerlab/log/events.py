@@ -63,28 +63,38 @@ PROCESS_ENDS: tuple[str, ...] = ("crash", "stall", "stop")
 RUN_ROW = 0
 
 # The run-level row's detail, anchored: a message may itself contain "; ", "=" or "target=".
-_RUN_STOP_RE = re.compile(r"\Atarget=(\d+) outcome=(\w+)(?: t0=(\d+(?:\.\d*)?))?(?:; (.*))?\Z", re.DOTALL)
+_RUN_STOP_RE = re.compile(
+    r"\Atarget=(\d+) outcome=(\w+)(?: deadline=([0-9.e+-]+|inf))?(?: t0=(\d+(?:\.\d*)?))?(?:; (.*))?\Z",
+    re.DOTALL,
+)
 
 
 class RunStop(NamedTuple):
-    """What the run-level ``stop`` row's detail says: the target, the outcome, a message, and t0.
+    """What the run-level ``stop`` row's detail says: the target, the outcome, a message, t0 and the deadline.
 
     ``t0`` is the run's ``time.monotonic()`` at ``t == 0`` (None in logs written before it was
-    recorded): it puts the log on the same clock as a worker's own timestamps.
+    recorded): it puts the log on the same clock as a worker's own timestamps. ``deadline`` is the
+    deadline the run was made to be judged at (seconds; None in logs written before it was recorded).
     """
 
     target: int
     outcome: str
     message: str = ""
     t0: float | None = None
+    deadline: float | None = None
 
 
-def run_stop_detail(target: int, outcome: str, message: str = "", *, t0: float | None = None) -> str:
-    """``detail`` of the run-level ``stop`` row: ``target=<n> outcome=<o>[ t0=<s>][; <message>]``.
+def run_stop_detail(
+    target: int, outcome: str, message: str = "", *, t0: float | None = None, deadline: float | None = None
+) -> str:
+    """``detail`` of the run-level ``stop`` row: ``target=<n> outcome=<o>[ deadline=<s>][ t0=<s>][; <message>]``.
 
-    The inverse is :func:`parse_run_stop`; the two are kept side by side on purpose.
+    The deadline is written as Python's shortest exact form of the float (``repr``), so it reads
+    back equal. The inverse is :func:`parse_run_stop`; the two are kept side by side on purpose.
     """
     detail = f"target={target} outcome={outcome}"
+    if deadline is not None:
+        detail += f" deadline={float(deadline)!r}"
     if t0 is not None:
         detail += f" t0={t0:.6f}"
     return f"{detail}; {message}" if message else detail
@@ -94,13 +104,20 @@ def parse_run_stop(detail: str | None) -> RunStop | None:
     """The :class:`RunStop` in a run-level row's ``detail``; None if it is not one."""
     if not isinstance(detail, str) or not (m := _RUN_STOP_RE.match(detail)):
         return None
-    t0 = float(m.group(3)) if m.group(3) else None
-    return RunStop(int(m.group(1)), m.group(2), m.group(4) or "", t0)
+    try:
+        deadline = float(m.group(3)) if m.group(3) else None
+    except ValueError:  # not a number after all: the row is still the run's, its deadline unknown
+        deadline = None
+    t0 = float(m.group(4)) if m.group(4) else None
+    return RunStop(int(m.group(1)), m.group(2), m.group(5) or "", t0, deadline)
 
 
-def run_stop_record(target: int, outcome: str, message: str = "", *, t0: float | None = None) -> tuple:
+def run_stop_record(
+    target: int, outcome: str, message: str = "", *, t0: float | None = None, deadline: float | None = None
+) -> tuple:
     """The run-level row as a raw record (:data:`RECORD_FIELDS`), ``t`` = 0: :func:`from_records` takes it."""
-    return ("stop", RUN_ROW, None, None, None, 0.0, run_stop_detail(target, outcome, message, t0=t0))
+    detail = run_stop_detail(target, outcome, message, t0=t0, deadline=deadline)
+    return ("stop", RUN_ROW, None, None, None, 0.0, detail)
 
 
 def is_run_row(df: pd.DataFrame) -> np.ndarray:
@@ -114,10 +131,11 @@ def is_worker_row(df: pd.DataFrame) -> np.ndarray:
 
 
 def run_stops(df: pd.DataFrame) -> pd.DataFrame:
-    """The run-level rows of ``df`` parsed: run_id, t, target (Int64), outcome, message, t0 (float64).
+    """The run-level rows of ``df`` parsed: run_id, t, target (Int64), outcome, message, t0 and
+    deadline (float64).
 
     One row per run-level row, in frame order; a detail that does not parse gives NA fields (NaN
-    ``t0`` also where the log was written before it was recorded).
+    ``t0`` and ``deadline`` also where the log was written before they were recorded).
     """
     rows = df[is_run_row(df)]
     parsed = [parse_run_stop(d) for d in rows["detail"].fillna("").tolist()]
@@ -129,8 +147,17 @@ def run_stops(df: pd.DataFrame) -> pd.DataFrame:
             "outcome": pd.array([p.outcome if p else None for p in parsed], dtype="string"),
             "message": pd.array([p.message if p else None for p in parsed], dtype="string"),
             "t0": np.array([p.t0 if p and p.t0 is not None else np.nan for p in parsed], dtype="float64"),
+            "deadline": np.array(
+                [p.deadline if p and p.deadline is not None else np.nan for p in parsed], dtype="float64"
+            ),
         }
     )
+
+
+def run_deadlines(df: pd.DataFrame) -> list[float]:
+    """The distinct deadlines the runs of ``df`` were made with, sorted (empty: none recorded)."""
+    recorded = run_stops(df)["deadline"].dropna()
+    return sorted({float(d) for d in recorded})
 
 
 # -- details of process rows that are read back ------------------------------------------

@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 
 from workerlab.analysis import report
 from workerlab.analysis import runs as analysis
-from workerlab.config import DEADLINE
 from workerlab.log import tidy
 from workerlab.plots.latency import plot_latency
 from workerlab.plots.live import FIG_DPI, FIG_SIZE
@@ -29,11 +28,12 @@ __all__ = ["plot_run", "draw_once", "FIG_SIZE", "FIG_DPI"]
 
 
 def plot_run(
-    df: pd.DataFrame, *, run_id: str | None = None, deadline: float = DEADLINE, ax: None = None
+    df: pd.DataFrame, *, run_id: str | None = None, deadline: float | None = None, ax: None = None
 ) -> Figure:
     """One figure with the three panels of a run: timeline on top, throughput and latency below.
 
-    The title is the run's report (``workerlab.analysis.report.title``). A sweep frame shows its first
+    The title is the run's report (``workerlab.analysis.report.title``), against ``deadline``
+    (None: the one the run was made with, as ``wl.summary``). A sweep frame shows its first
     run (or ``run_id``). Returns a ``matplotlib.figure.Figure`` not registered with pyplot (so
     notebooks display it once); save it with ``fig.savefig(path)``. A figure-level function
     takes no ``ax``: draw single panels with ``plot_timeline(df, ax=...)`` and the others.
@@ -46,6 +46,7 @@ def plot_run(
     rows, rid, n_runs = tidy.select_run(df, run_id)
     n_workers = int(rows["n_workers"].iloc[0])
     row = analysis.summary(rows, deadline=deadline).iloc[0]
+    deadline = float(row["deadline_s"])
     fig = Figure(figsize=(14, min(9.5, 6.6 + 0.19 * n_workers)), layout="constrained")
     top = max(0.45, min(1.25, 0.3 + 0.06 * n_workers))
     gs = fig.add_gridspec(2, 2, height_ratios=[top, 1], width_ratios=[1.1, 1])

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from workerlab.batch.spec import BatchSettings
-from workerlab.config import DEADLINE, MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, START_TIMEOUT, RunOptions
+from workerlab.config import MAX_LINE, MAX_LIVE_WORKERS, MAX_WORKERS, START_TIMEOUT, RunOptions
 from workerlab.engine import sync
 from workerlab.engine.stop import Stop, checked
 from workerlab.model.model import Model
@@ -48,7 +48,7 @@ async def find_threshold_async(
     workers: int | Iterable[int] = range(1, MAX_WORKERS + 1),
     *,
     samples: int = 150,
-    deadline: float = DEADLINE,
+    deadline: float | None = None,
     level: float = 0.95,
     confidence: float = 0.95,
     model: Model | None = None,
@@ -77,7 +77,9 @@ async def find_threshold_async(
     The order rule of every long call: ``workers`` (the counts allowed) may be positional, everything
     else is keyword-only. ``model``: a calibrated ``wl.Model`` (skips the pilot); ``client``: a
     ``dask.distributed.Client`` (each run a task); ``on_update(SearchStatus)`` after the pilot and
-    every finished run; ``max_runs``: the budget of measured runs. The run options
+    every finished run; ``max_runs``: the budget of measured runs; ``deadline``: what each run is
+    judged at, in seconds (None: 10 intervals of the pace, ``RunOptions.deadline``: 10 s at the
+    real 1 s pace). The run options
     (``worker_bin`` ... ``max_line``, or all of them as ``options=``, a ``wl.RunOptions`` whose
     fields a keyword overrides) are ``collect``'s; ``parallel`` and ``max_live_workers`` are
     ``sweep``'s. Bad arguments raise ``ConfigError`` before anything starts.

@@ -23,7 +23,8 @@ import pandas as pd
 
 from workerlab.analysis.judge import JUDGED_COLUMNS, judge_log
 from workerlab.analysis.overlap import RunsAtOnce, runs_at_once
-from workerlab.config import DEADLINE, share
+from workerlab.config import DEADLINE, seconds, share
+from workerlab.errors import ConfigError
 from workerlab.log import events as event_log
 from workerlab.model.interference import Interference
 from workerlab.thresholds.stats import (
@@ -179,11 +180,22 @@ class SweepVerdict(Threshold):
 
     ``judged``: every run of the sweep, judged once (``workerlab.analysis.judge``: ``run_id, workers,
     reached, met, elapsed_s, bound_s``), the per-run evidence behind ``table``; ``events``: the
-    sweep's event log. ``wl.plot_sweep(verdict)`` draws both.
+    sweep's event log. ``wl.plot_sweep(verdict)`` draws both. ``made_at``: the deadline the runs
+    were made with (their logs record it; None where they do not say); when ``deadline`` differs,
+    it was asked for, and the sentence says so.
     """
 
     judged: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=JUDGED_COLUMNS), repr=False)
     events: pd.DataFrame = field(default_factory=event_log.empty, repr=False)
+    made_at: float | None = None
+
+    @property
+    def asked(self) -> bool:
+        """Judged at another deadline than the runs were made with (``threshold(df, deadline=...)``)."""
+        return self.made_at is not None and self.made_at != self.deadline
+
+    def to_dict(self) -> dict[str, Any]:
+        return super().to_dict() | {"made_at": self.made_at}
 
     def lines(self) -> list[str]:
         """The sentence, and the runs at once with a warning when runs shared the machine
@@ -215,17 +227,22 @@ class SweepVerdict(Threshold):
         r = self.row()
         assert r is not None
         head = (
-            f"{self.workers} workers meet {self.deadline:g} s in {int(r['successes'])}/{int(r['runs'])} runs "
+            f"{self.workers} workers meet {self._at()} in {int(r['successes'])}/{int(r['runs'])} runs "
             f"({ci_label(self.confidence)} {r['ci_low']:.2f}–{r['ci_high']:.2f})"
         )
         return head + self._verdict(int(r["runs"])) + tail
+
+    def _at(self) -> str:
+        """The deadline judged at, and when it was asked for, the one the runs were made with."""
+        said = f"{self.deadline:g} s"
+        return f"{said} (as asked; the runs were made with {self.made_at:g} s)" if self.asked else said
 
     def _none_qualifies(self) -> str:
         t = self.table
         best = t.sort_values(["success_rate", "workers"], ascending=[False, True]).iloc[0]
         span = f"{t['workers'].min()}–{t['workers'].max()}" if len(t) > 1 else f"{t['workers'].iloc[0]}"
         return (
-            f"no worker count tested ({span}) meets {self.deadline:g} s in at least {self.level:g} of runs; "
+            f"no worker count tested ({span}) meets {self._at()} in at least {self.level:g} of runs; "
             f"best: {int(best['workers'])} workers in {int(best['successes'])}/{int(best['runs'])} runs "
             f"({ci_label(self.confidence)} {best['ci_low']:.2f}–{best['ci_high']:.2f})"
         )
@@ -280,10 +297,30 @@ def judge_table(
     return workers, strong, needed, conclusive
 
 
+def _deadline(df: pd.DataFrame, deadline: float | None) -> tuple[float, float | None]:
+    """(the deadline to judge at, the one the runs were made with or None): ``deadline`` if given,
+    else the runs' own; a log that does not say is judged at the challenge's 10 s."""
+    made = event_log.run_deadlines(df) if {"event", "worker_id", "detail"} <= set(df.columns) else []
+    if len(made) > 1 and deadline is None:
+        raise ConfigError.of(
+            "deadline",
+            f"is needed: the runs were made with different deadlines ({', '.join(f'{d:g} s' for d in made)}); "
+            "pass deadline= to judge them all at one",
+        )
+    made_at = made[0] if len(made) == 1 else None
+    if deadline is None:
+        return (made_at if made_at is not None else DEADLINE), made_at
+    return seconds("deadline", deadline), made_at
+
+
 def threshold(
-    df: pd.DataFrame, deadline: float = DEADLINE, level: float = 0.95, *, confidence: float = CONFIDENCE
+    df: pd.DataFrame, deadline: float | None = None, level: float = 0.95, *, confidence: float = CONFIDENCE
 ) -> SweepVerdict:
     """The smallest worker count of a sweep that meets ``deadline`` in at least ``level`` of runs.
+
+    ``deadline`` (seconds): None judges at the deadline the runs were made with (their logs record
+    it: the sweep's, by default 10 intervals of the pace; 10 s for a log that does not say);
+    another only when given, and the verdict then says so (``made_at``, the sentence).
 
     A run succeeds when it reached its target within ``deadline`` (``workerlab.analysis.judge``); a
     run that never reached it (failed, timed out, unknown) is a miss. The threshold is the smallest
@@ -294,6 +331,7 @@ def threshold(
     runs would make it strong.
     """
     level, confidence = share("level", level), share("confidence", confidence)
+    deadline, made_at = _deadline(df, deadline)
     judged = judge_log(df, deadline)
     if judged.empty:
         raise ValueError("the event log is empty: there are no runs to judge")
@@ -311,4 +349,5 @@ def threshold(
         conditions=Conditions(runs_at_once(df)),
         judged=judged,
         events=df,
+        made_at=made_at,
     )

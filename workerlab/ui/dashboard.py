@@ -211,7 +211,9 @@ class Dashboard(TaskWidget):
             self.progress.max, self.progress.value, self.progress.bar_style = kwargs["samples"], 0, "info"
             n = kwargs["workers"]
             self._show_status(f"starting {n} worker{'s' if n != 1 else ''}…", MUTED)
-            self.events = await collect_async(**kwargs, progress=False, on_update=self._on_update, stop=stop)
+            self.events = await collect_async(
+                **kwargs, deadline=self._deadline, progress=False, on_update=self._on_update, stop=stop
+            )
         except ConfigError as exc:
             self.error = f"Check the settings: {exc}"
             self.progress.bar_style = "danger"

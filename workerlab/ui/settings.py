@@ -1,10 +1,11 @@
 """The dashboard's settings: the input widgets, what they mean for a run, and the deadline.
 
-The deadline is a setting of the dashboard, not of the run: the line on the throughput plot,
-the time left in the live counters and "met / missed" in the summary are measured against it.
-Until it is typed in (or preset), it follows the pace: ``DEADLINE_INTERVALS`` intervals of the
-emulator's interval (10 x 1 s = the challenge's 10 s; interval 0.2 s -> a 2 s deadline), or of
-the original worker's 1 s pace when a worker binary is set.
+The deadline is what a run is judged at: the line on the throughput plot, the time left in the
+live counters and "met / missed" in the summary are measured against it, and the run's log
+records it. Until it is typed in (or preset), it follows the pace by the rule every call shares
+(``config.paced_deadline``): ``DEADLINE_INTERVALS`` intervals of the emulator's interval (10 x 1 s
+= the challenge's 10 s; interval 0.2 s -> a 2 s deadline), or of the original worker's 1 s pace
+when a worker binary is set (its ``-interval`` worker argument, if given).
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from workerlab.config import DEADLINE, DEFAULT_INTERVAL, MAX_WORKERS, make_config
+from workerlab.config import (
+    DEADLINE_INTERVALS,
+    DEFAULT_INTERVAL,
+    MAX_WORKERS,
+    flag_value,
+    make_config,
+    paced_deadline,
+)
 from workerlab.errors import ConfigError
 
 __all__ = ["Settings", "preset", "DEADLINE_INTERVALS", "message", "MUTED", "OK", "ERROR", "WARN"]
-
-#: the default deadline, in intervals of the chosen pace (the challenge: 10 s at 1 s)
-DEADLINE_INTERVALS = DEADLINE / DEFAULT_INTERVAL
 
 OK, ERROR, WARN, MUTED = "#1b7f3b", "#b00020", "#a15c00", "#555555"
 
@@ -106,8 +111,9 @@ class Settings:
 
     def paced_deadline(self) -> float:
         """``DEADLINE_INTERVALS`` intervals of the chosen pace (the original's 1 s for a binary)."""
-        pace = self.interval.value if self.emulator else DEFAULT_INTERVAL
-        return round(DEADLINE_INTERVALS * float(pace), 9)
+        if self.emulator:
+            return paced_deadline(float(self.interval.value))
+        return paced_deadline(float(flag_value(self.worker_args, "interval") or DEFAULT_INTERVAL))
 
     def _follow_pace(self) -> None:
         if self.auto_deadline:
