@@ -52,6 +52,11 @@ class Progress:
             widget.children[1].max = total
         bar.refresh()
 
+    def describe(self, text: str) -> None:
+        """Say ``text`` in place of the bar's description ("runs"): e.g. what the batch is expected to cost."""
+        if self.bar is not None:
+            self.bar.set_description_str(text, refresh=True)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -250,6 +250,8 @@ class Decider:
                 return NextStep(c, b, {}, True, False, why)
             return NextStep(c, b, {}, True, b is not None or c == 1, self._why(c, b))
         if self.total >= self.max_runs:
+            if self.total > sum(len(r.results) for r in self.runs.values()):  # the budget's last runs
+                return NextStep(c, b, {}, False, False, self._progress(c, b))  # count: wait for them
             return NextStep(c, b, {}, True, False, f"run budget of {self.max_runs} spent before a decision")
         return NextStep(c, b, runs, False, False, self._progress(c, b))
 

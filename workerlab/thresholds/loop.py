@@ -122,8 +122,9 @@ class SearchLoop:
         # the counts that run alone from their first planned run: where the pilot found that sharing
         # changes p_meet; all of them when runs go one at a time anyway
         alone = self.batch.alone | (set(s.batch.counts) if self.batch.parallel == 1 else set())
+        budget = s.max_runs - self.pilot_runs  # max_runs counts every run, the pilot's too
         self.decider = Decider(
-            self.pred, level=s.level, confidence=s.confidence, max_runs=s.max_runs, alone=alone
+            self.pred, level=s.level, confidence=s.confidence, max_runs=budget, alone=alone
         )
         self.phase = "measuring"
         self._notify()
