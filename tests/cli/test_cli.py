@@ -29,9 +29,10 @@ def test_json_is_the_only_stdout_and_has_the_summary_keys(tmp_path):
     assert res.returncode == 0, res.stderr
     rec = json.loads(res.stdout)  # exactly one JSON object, nothing else
     df = wl.load(out)
-    expected = set(wl.summary(df).columns) | {"run_id", "interval_s", "deadline_s"}
-    assert set(rec) == expected
-    assert rec["samples"] == 40 and rec["workers"] == 4 and rec["deadline_s"] == 10.0
+    assert set(rec) == set(wl.summary(df).columns)
+    # no --deadline: 10 intervals of the pace, and the saved log remembers it
+    assert rec["samples"] == 40 and rec["workers"] == 4 and rec["deadline_s"] == pytest.approx(10 * FAST)
+    assert wl.summary(df)["deadline_s"].tolist() == [rec["deadline_s"]]
     assert rec["run_id"] == df.run_id.iloc[0]
     assert rec["numbers_processed"] == int((df.event == "sample").sum())
 
@@ -51,17 +52,17 @@ def test_human_summary_and_plot(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--workers", "17"], "cap of 16"),
-        (["--samples", "0"], "samples must be at least 1"),
-        (["--worker-bin", "/no/such/worker"], "not found"),
+        (["--workers", "17"], "argument --workers: 17 workers is more than the cap of 16"),
+        (["--samples", "0"], "argument --samples: must be at least 1, got 0"),
+        (["--worker-bin", "/no/such/worker"], "argument --worker-bin: no such file: '/no/such/worker'"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(args, message):
+def test_bad_arguments_exit_2_as_argparse_says_them(args, message):
     res = run_cli("run", *args)
     assert res.returncode == 2
     assert res.stdout == ""
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0]
+    usage, error = res.stderr.splitlines()
+    assert usage == "usage: workerlab run [options]" and error.startswith(f"workerlab run: error: {message}")
 
 
 @pytest.mark.slow
@@ -144,21 +145,25 @@ def test_cli_sweep_human_output_says_when_no_count_qualifies(capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--workers", "5-2"], "empty range"),
-        (["--workers", "17"], "cap of 16"),
-        (["--workers", "0"], "at least 1"),
-        (["--level", "1.5"], "--level"),
-        (["--deadline", "0"], "deadline must be > 0"),
-        (["--workers", "8", "--max-live-workers", "4"], "max_live_workers"),
-        (["--confidence", "1"], "--confidence"),
+        (["--workers", "5-2"], "argument --workers: 5-2 is an empty range"),
+        (["--workers", "17"], "argument --workers: 17 workers is more than the cap of 16"),
+        (["--workers", "0"], "argument --workers: must be at least 1, got 0"),
+        (["--level", "1.5"], "argument --level: must be between 0 and 1"),
+        (["--deadline", "0"], "argument --deadline: must be > 0 seconds"),
+        (["--workers", "8", "--max-live-workers", "4"], "argument --max-live-workers: a run of 8 workers"),
+        (["--confidence", "1"], "argument --confidence: must be between 0 and 1"),
+        (["--repeats", "0"], "argument --repeats: must be at least 1, got 0"),
+        (["--parallel", "0"], "argument --parallel: must be at least 1, got 0"),
     ],
 )
-def test_cli_sweep_bad_arguments_exit_2_with_one_line(capsys, args, message):
+def test_cli_sweep_bad_arguments_exit_2_naming_the_flag(capsys, spawned, args, message):
     assert cli.main(["sweep", *args]) == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0]
+    assert captured.out == "" and spawned == []  # refused before anything started
+    usage, error = captured.err.splitlines()
+    assert usage == "usage: workerlab sweep [options]" and error.startswith(
+        f"workerlab sweep: error: {message}"
+    )
 
 
 @pytest.mark.parametrize("command", ["run", "sweep", "threshold"])
@@ -167,8 +172,10 @@ def test_every_subcommand_passes_the_run_options_on(capsys, command):
     assert cli.main([command, "--max-line", "10", "--no-progress"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and "max_line" in lines[0]
+    assert (
+        captured.err.splitlines()[-1]
+        == f"workerlab {command}: error: argument --max-line: must be at least 64, got 10"
+    )
 
 
 def test_sweep_table_labels_its_intervals_with_their_confidence():

@@ -15,7 +15,7 @@ import pytest
 from answers import CONDITIONS, search
 from answers import no_model as stopped_in_pilot
 
-from workerlab.cli.main import _parser
+from workerlab.cli.parser import build as build_parser
 from workerlab.thresholds.evidence import FRAME_DTYPES
 from workerlab.thresholds.result import SearchResult
 from workerlab.thresholds.stats import search_table
@@ -130,7 +130,7 @@ def test_a_result_not_conclusive_names_the_count_what_was_measured_and_the_fresh
     assert fresh is not None and fresh.runs is not None and fresh.runs > 72
     # the flags that reproduce the settings, never the seed (a fresh search draws new runs)
     assert fresh.command == "workerlab threshold --workers 14-16 --deadline 10 --interval 0.2 --mtbf 6"
-    args = _parser().parse_args(shlex.split(fresh.command)[1:])
+    args = build_parser()[0].parse_args(shlex.split(fresh.command)[1:])
     assert (args.command, args.workers, args.interval, args.mtbf, args.seed) == (
         "threshold",
         "14-16",

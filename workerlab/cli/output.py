@@ -25,14 +25,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def summary_record(df: Any, deadline: float) -> dict[str, Any]:
-    """The run's summary row as a JSON-ready dict (keys of ``wl.summary`` plus ``deadline_s``)."""
+def summary_record(df: Any, deadline: float | None = None) -> dict[str, Any]:
+    """The run's summary row as a JSON-ready dict (the keys of ``wl.summary``, ``deadline_s`` among
+    them: ``deadline``, or when None the one the run was made with)."""
     from workerlab.analysis.runs import summary
 
     row = summary(df, deadline=deadline).iloc[0]
-    record = {str(k): jsonable(v) for k, v in row.items()}
-    record["deadline_s"] = deadline
-    return record
+    return {str(k): jsonable(v) for k, v in row.items()}
 
 
 def format_summary(rec: dict[str, Any]) -> str:
@@ -67,9 +66,13 @@ def sweep_report(verdict: Any) -> dict[str, Any]:
     stops = events.run_stops(df)
     durations = stops.groupby("run_id", sort=False)["t"].max()
     outcomes = stops["outcome"].fillna("")
+    c = verdict.conditions
+    shared = c is not None and not c.runs.alone
     return {
         "rows": rows,
         "threshold": verdict.to_dict(),
+        # the library's word on runs that shared the machine, its hint in command-line syntax
+        "conditions": c.text(rerun="sweep again with --parallel 1") if shared else None,
         "runs": int(pd.unique(df["run_id"]).size),
         "failed_runs": int((outcomes == "failed").sum()),
         "not_reached_runs": int((~judged["reached"]).sum()),
@@ -99,6 +102,8 @@ def format_sweep(rep: dict[str, Any]) -> str:
         )
     lines.append("")
     lines.append(rep["threshold"]["sentence"])
+    if rep.get("conditions"):
+        lines.append(rep["conditions"])
     if rep.get("wall_s"):
         lines.append(
             f"{rep['runs']} runs in {rep['wall_s']:.1f} s wall; their own times add up to "

@@ -61,14 +61,16 @@ class Conditions:
         """Runs shared the machine with no measurement that this left their outcome alone."""
         return not self.runs.alone and (self.interference is None or not self.interference.measured)
 
-    def text(self) -> str:
+    def text(self, *, rerun: str = "sweep with parallel=1") -> str:
+        """The conditions in words, with a warning when runs shared the machine unchecked; ``rerun``:
+        what rules it out, in the reader's syntax (the command line says ``--parallel 1``)."""
         lines = [self.runs.text()]
         if self.interference is not None:
             lines.append(self.interference.text())
         if self.unchecked:
             lines.append(
                 "WARNING: runs shared the machine and the interference was not measured: each run's "
-                "elapsed time may be longer than one run alone's (sweep with parallel=1 to rule it out)"
+                f"elapsed time may be longer than one run alone's ({rerun} to rule it out)"
             )
         return "\n".join(lines)
 
