@@ -125,7 +125,7 @@ class Plan:
         one; the rules are monotone, so then every path does), which leaves every error as it is."""
         if not 0 <= failures <= runs <= self.max_runs:
             raise ValueError(f"{failures} failures in {runs} runs is outside the plan (0..{self.max_runs})")
-        code = int(self._settled(np.array([failures]), np.array(runs))[0])
+        code = int(_settled_table(self)[runs, failures])
         return None if code == 2 else (MEETS, INCONCLUSIVE, BELOW)[code + 1]
 
     def runs_one_by_one(self, p: float) -> float:
@@ -177,6 +177,14 @@ class Plan:
             say += [f"below if >= {r} failed"] if r <= n else []
             parts.append(f"at {n} runs: " + (", ".join(say) or "go on"))
         return "; ".join(parts) + "; else inconclusive"
+
+
+@functools.lru_cache(maxsize=256)
+def _settled_table(plan: Plan) -> np.ndarray:
+    """``Plan._settled`` for every (runs, failures) of the plan at once, [runs, failures], as int8:
+    ``decide`` is asked after every run of a search (and of every simulated one), so it looks up."""
+    grid = np.arange(plan.max_runs + 1)
+    return plan._settled(grid[None, :], grid[:, None]).astype(np.int8)
 
 
 # -- the planner -------------------------------------------------------------------------------
