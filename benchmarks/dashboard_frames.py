@@ -10,7 +10,7 @@ alone), ``--pairs`` times, all in this process. Figures:
 - ``frames_per_s``: live frames set on the widget per second of the run (click to result);
 - ``efficiency_with`` / ``efficiency_without``: median bound / elapsed of each kind of run.
 
-Goals (issue 14): median frame <= 50 ms, >= 5 frames/s, efficiency within 0.005 of the runs
+Goals: median frame <= 50 ms, >= 5 frames/s, efficiency within 0.005 of the runs
 without a dashboard. Also measured on the last frame's pixels: what PNG (zlib levels 1 and 6),
 JPEG and WebP cost to encode and weigh, which is why frames are PNG at level 1.
 Prints ONE JSON object; writes benchmarks/results/dashboard_frames.json; exit 1 if a goal is missed.

@@ -3,7 +3,7 @@
 The emulator's default crash model is an exponential lifetime with mean 30 s from process start
 (``-mtbf 30``): over a ~10 s run each of the 16 processes dies with probability ~0.28. A crash costs
 the restart latency (crash -> first number of the new process); the bound does not change.
-Goal (issue 3): at least 19 of 20 runs reach 150 within the 10 s deadline. Also reported: median and
+Goal: at least 19 of 20 runs reach 150 within the 10 s deadline. Also reported: median and
 p95 elapsed, crashes per run, and the restart latency of these real-interval runs (its samples are
 kept in the JSON; restart_latency.py reports them next to the compressed-time measurement).
 Writes benchmarks/results/deadline_with_crashes.json; exit 1 if a goal is missed.

@@ -8,7 +8,7 @@ can reach). Each row runs in a fresh collecting process while this one samples i
 50 ms:
 
 * **peak RSS growth**: peak RSS during the run minus RSS just before ``wl.collect`` (after the imports).
-  Goal (issue 13): at most 50 MB during a 60 s flood (``--quick``: 10 s) from any hostile worker. A
+  Goal: at most 50 MB during a 60 s flood (``--quick``: 10 s) from any hostile worker. A
   collector that grows past 1 GB is killed (the machine is shared); its figure is then a lower bound.
 * **time to the error**: from the last attempt (the last ``spawn`` row) to the end of the run (the
   run-level ``stop`` row). Goal: at most ``start_timeout`` + 1 s, with a one-line error naming the

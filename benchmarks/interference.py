@@ -1,13 +1,13 @@
-"""Do runs side by side change the outcome the threshold search reports? (issue 18, point 1)
+"""Do runs side by side change the outcome the threshold search reports?
 
-Setting of the issue: the emulator at interval 0.2 s, MTBF 6 s, 150 samples, deadline 2.15 s, where
+The setting: the emulator at interval 0.2 s, MTBF 6 s, 150 samples, deadline 2.15 s, where
 14 workers sit at the level (a 14-worker run takes ~2.2 s). In one process, one phase after another:
 
 1. **alone**: ``wl.sweep(workers=[13, 14], repeats=24, parallel=1)``: one run at a time, the reference;
 2. **search**: the default ``wl.find_threshold(interval=0.2, mtbf=6, deadline=2.15)`` (default
    ``parallel``: as many runs at once as the search chooses);
 3. **side by side**: the same sweep as 1 with the default ``parallel`` (several runs at once), which
-   shows the interference itself (the issue measured 31/32 alone against 15/32 four at once at 14).
+   shows the interference itself (measured once on this machine: 31/32 alone against 15/32 four at once at 14).
 
 A run meets the deadline when its outcome is ``reached`` and its elapsed time (``wl.summary``) is at
 most 2.15 s. At each count measured both alone and by the search, Fisher's exact test (two-sided) of
@@ -53,7 +53,7 @@ import workerlab as wl  # noqa: E402
 INTERVAL, MTBF, DEADLINE, SAMPLES = 0.2, 6.0, 2.15, 150
 COUNTS = (13, 14)
 GOAL_P = 0.01
-#: the share of 14-worker runs alone that makes the comparison meaningful (the issue measured 31/32)
+#: the share of 14-worker runs alone that makes the comparison meaningful (31/32 when first measured)
 GOAL_ALONE_14 = 0.5
 
 

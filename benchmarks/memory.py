@@ -7,7 +7,7 @@ Each case runs in a fresh subprocess that only imports workerlab and does the on
     (records are tuples in a list until the run ends, then one DataFrame is built from them).
 Reported: RSS after the imports (baseline), peak RSS, and for the large run (peak - baseline) per
 sample. The emulators' VmRSS is read from /proc at every progress tick; the maximum over all of them
-and all ticks is reported. No goal is set in the issues; the figures are for the record.
+and all ticks is reported. No goal is set; the figures are for the record.
 Writes benchmarks/results/memory.json.
 """
 

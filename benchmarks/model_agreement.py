@@ -8,7 +8,7 @@ of every count) that the model is compared with; no run is in both. The two sets
 drift in the machine's load hits both alike. Per worker count, the validation runs' successes /
 runs with their exact (Clopper-Pearson) interval are compared with the predicted ``p_meet``, and their median
 elapsed with the predicted one.
-Goal (issue 12): predicted p_meet inside the measured exact (Clopper-Pearson) interval at every count, predicted
+Goal: predicted p_meet inside the measured exact (Clopper-Pearson) interval at every count, predicted
 median within 1 % of the measured median.
 
 At compressed pace the start-up (~0.2 s for 16 workers two at a time) does not compress with the
@@ -25,7 +25,7 @@ results); the sweeps' event logs go to runs/<name>/ (Parquet, a calibration and 
 per setting). ``--leads`` and ``--mtbfs`` choose the settings (default lead 0 and 1 interval, MTBF
 30 and 10 intervals); a reduced real-pace run with ``--into-main`` adds its settings to
 model_agreement.json / .md as a "real pace, reduced" section (saying what was reduced) instead of
-writing *_real.*. The results committed before the split (issue 18) were validated on their own
+writing *_real.*. Results written before calibration and validation runs were split were validated on their own
 calibration runs: rerun to replace them.
 """
 

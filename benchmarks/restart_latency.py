@@ -12,7 +12,7 @@ from the event log per crash:
 The time from the process's death to the crash row is not visible (nothing records the death itself);
 an abrupt exit is noticed as a broken stream within a few ms.
 The same figure from benchmark 2's real-interval runs is reported beside it (from its JSON, if present).
-Goal (issue 7): median <= 100 ms with the emulator. Writes benchmarks/results/restart_latency.json.
+Goal: median <= 100 ms with the emulator. Writes benchmarks/results/restart_latency.json.
 """
 
 from __future__ import annotations

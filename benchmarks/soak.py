@@ -57,7 +57,7 @@ RUN_TIMEOUT = 60.0
 #: a run that has not returned this long after reaching its target is hung
 HANG_AFTER = 10.0
 FAULT_KINDS = ("crash", "stall", "split", "slow_start", "lead", "rst")
-#: hostile modes a run can survive: each process still delivers valid lines (issue 13: the run goes on
+#: hostile modes a run can survive: each process still delivers valid lines (the run goes on
 #: with the other workers; an endless line is cut at the collector's max_line and the process restarted)
 HOSTILE_MODES: dict[str, list[str]] = {
     "garbage": ["-mode", "garbage"],

@@ -2,7 +2,7 @@
 
 Runs ``workerlab threshold --json`` (the emulator's defaults: 1 s interval, MTBF 30 s, lead 0;
 deadline 10 s, 150 samples, level and confidence 0.95, counts 1-16) as a user would, and reads
-its JSON. Goals (issue 18): conclusive with <= 90 runs, pilot included, in <= 4 min on this 2-CPU
+its JSON. Goals: conclusive with <= 90 runs, pilot included, in <= 4 min on this 2-CPU
 machine, with the count below measured and the power and the runs at once in the JSON.
 
 Beside it, a FIXED plan with the same per-count rules, simulated, not run: every count from 8 to

@@ -15,7 +15,7 @@ Three measurements, so that it is clear which side limits:
      whatever the threads' nice values), which shows what the collector keeps up with when it is not
      sharing the CPUs evenly with 16 senders. Also with 1 worker;
   C. a cProfile of the collecting process in the niced run of B: where its time goes.
-Goal (issue 7): >= 200,000 samples/s recorded, measured as is (B, first variant).
+Goal: >= 200,000 samples/s recorded, measured as is (B, first variant).
 Writes benchmarks/results/throughput.json; exit 1 if the goal is missed.
 """
 

@@ -3,7 +3,7 @@
 The physical limit is the bound (docs/event-log.md): lead + (ceil(150 / 16) - 1) * interval = 9 s with the
 emulator, measured from each run itself. Efficiency = bound / elapsed; elapsed - bound is what start-up,
 connecting and the collector cost. 5 runs, emulator with -mtbf 0, in this process (wl.collect).
-Goals (issue 3 and 7): median efficiency >= 0.95 and median elapsed <= 9.5 s.
+Goals: median efficiency >= 0.95 and median elapsed <= 9.5 s.
 Writes benchmarks/results/time_to_target.json; exit 1 if a goal is missed.
 """
 

@@ -1,5 +1,5 @@
 """The launching rule for runs that must not share the machine, one run per Dask worker, and a search
-that measures its interference and reports how many runs ran at once (issue 18, point 1)."""
+that measures its interference and reports how many runs ran at once."""
 
 from __future__ import annotations
 

@@ -143,7 +143,7 @@ def test_ranking_by_runs_one_at_a_time():
     assert plan.operating(0.74).power >= 0.8
 
 
-def test_plans_the_issue_names():
+def test_plans_the_docs_name():
     # a model sure of its candidate: stop at 72 of 72 when nothing fails
     plan = plan_runs(0.9999, also=())
     assert plan.looks == (72,) and plan.meets == (0,)

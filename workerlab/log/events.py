@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 #: Event kinds, in lifecycle order. ``error`` (a garbage line or a failed request that is
-#: not a crash) extends the contract's list: such lines must be recorded, never as numbers.
+#: not a crash) is the one kind that is not part of a worker's life: such lines must be recorded,
+#: never as numbers.
 EVENTS: tuple[str, ...] = (
     "spawn",
     "ready",
