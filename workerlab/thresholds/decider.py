@@ -3,31 +3,11 @@
 ``Decider`` is given the model's predicted success rate per allowed count (fixed for the whole
 search) and is told of every run: ``start(workers)`` when it starts (its place in that count's
 start order) and ``record(workers, index, met)`` when it ends. ``step()`` says which counts want
-more runs and whether the search is over. The counts it measures:
-
-- the *candidate* c: the smallest count the model expects to reach ``level`` (every larger count
-  too), decided by one exact plan (``workerlab.thresholds.exact.plan_runs``, aim ``MEETS``) fixed
-  from its predicted rate before its first counted run;
-- the *count below* (the next smaller allowed count), always measured, by its own exact plan
-  (``plan_runs`` aiming at ``BELOW``); a verdict rests on two decisions, c meets and the count below is below;
-- the next ``SCREEN_COUNTS`` larger counts, ``SCREEN_RUNS`` runs each: a *screen*, not evidence
-  of meeting, which only flags a count clearly worse than a smaller one.
-
-A count's decision uses its plan's runs in the order they were *started* (a run that ended waits
-for the earlier-started runs of its count) and ``Plan.decide`` only, which decides early only
-where the remaining runs cannot change the decision. An inconclusive count ends the search (no
-runs are ever added to it). When c is shown below, c + 1 becomes the candidate with c as its
-count below (already decided); when the count below is shown to meet, it becomes the candidate
-and the next smaller count gets a below plan. Each count keeps the plan it was first given; a
-count screened before it became decisive starts its plan from zero runs.
-
-Runs that share the machine are not the experiment a run alone is. Every "below" rests on runs
-alone: a count planned as the count below runs alone (``alone_counts``), and a candidate whose
-plan ran side by side and says "below" is decided again, by a fresh plan whose runs all run alone
-(its shared runs are reported, never counted as evidence of "below"). A "meets" may rest on runs
-side by side, under the assumption that sharing the machine can only slow a run (so a shared
-"meets" implies "meets" alone). Counts in ``alone`` (the interference the pilot measured, or every
-count when runs go one at a time) run alone from their first planned run.
+more runs and whether the search is over; ``alone_counts()`` which counts must run alone (every
+"below" rests on runs alone). It measures the *candidate* (plan aimed at ``MEETS``), the *count
+below* (plan aimed at ``BELOW``) and a ``SCREEN_RUNS``-run screen of the next ``SCREEN_COUNTS``
+larger counts; the rules (start order, moves, runs alone, an inconclusive count ending the
+search) are docs/threshold-statistics.md. Pure, so whole searches can be simulated.
 """
 
 from __future__ import annotations

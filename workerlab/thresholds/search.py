@@ -1,29 +1,9 @@
 """How many workers meet the deadline, conclusively, from few runs (``wl.find_threshold``).
 
-1. Without a ``model``, a short *pilot* (``workerlab.thresholds.pilot``: ``PILOT_RUNS`` runs at
-   the counts a prior model finds likely, two one at a time, four side by side) calibrates one
-   (``wl.calibrate``) and measures the interference of runs side by side
-   (``workerlab.model.interference``): counts where the model's p_meet alone and side by side
-   differ by more than ``TOLERANCE`` then run alone, and no more runs go at once than the pilot
-   measured. With a given ``model`` (no pilot) runs go one at a time unless ``parallel`` says
-   otherwise.
-2. The model's prediction fixes, per decisive count and before its first counted run, one exact
-   plan (``workerlab.thresholds.decider.Decider``, ``workerlab.thresholds.exact``): the
-   candidate must be shown to meet ``level``, the next smaller allowed count (always measured)
-   to be below it; each side errs with at most (1 - confidence) / 2, computed exactly over every
-   look the plan takes. The next larger counts get a short screen (not evidence of meeting).
-3. Runs are launched one by one by the search's loop (``workerlab.thresholds.loop``), the counts
-   that want runs interleaved in a random (seeded) order, through the one batch runner a sweep
-   uses too (``workerlab.batch.runner``). A count's
-   decision uses its runs in the order they were started; an inconclusive count ends the search
-   (runs are never added to it).
-
-The answer is a ``SearchResult`` (a ``wl.Threshold``) with ``conclusive`` (the candidate's plan
-said it meets, the count below's plan said it is below, the screens done), runs used, wall time,
-the model, the plans with their decisions and power, every run's event log, and a table of the
-measured evidence (exact intervals) beside the prediction. A ``wl.Stop`` token, Ctrl-C or a kernel
-interrupt ends the search and returns what was measured, with every worker stopped (the runs it
-cut off end ``stopped`` in the log; they are not counted).
+A pilot calibrates a model, the model fixes one exact plan per decisive count, and only the runs
+those plans need are made; how it decides and what its answer rests on: docs/threshold-statistics.md.
+The answer is a ``SearchResult`` (``workerlab.thresholds.result``); a ``wl.Stop`` token, Ctrl-C or a
+kernel interrupt ends the search and returns what was measured, with every worker stopped.
 """
 
 from __future__ import annotations
@@ -113,14 +93,14 @@ async def find_threshold_async(
     options: RunOptions | None = None,
 ) -> SearchResult:
     """The smallest worker count that meets ``deadline`` in at least ``level`` of runs, measured
-    until conclusive at ``confidence`` (see the module docstring for how).
+    until conclusive at ``confidence`` (how: docs/threshold-statistics.md).
 
     The order rule of every long call: ``workers`` (the counts allowed) may be positional, everything
     else is keyword-only. ``model``: a calibrated ``wl.Model`` (skips the pilot); ``client``: a
     ``dask.distributed.Client`` (each run a task); ``on_update(SearchStatus)`` after the pilot and
     every finished run; ``max_runs``: the budget of runs, the pilot's included (a budget under the
     least a conclusive search can take, ``SearchSettings.least_runs``, is a ``ConfigError``: at
-    the defaults 80 runs); ``deadline``: what each run is judged at, in seconds (None: 10 intervals
+    the defaults 82 runs); ``deadline``: what each run is judged at, in seconds (None: 10 intervals
     of the pace, ``RunOptions.deadline``: 10 s at the real 1 s pace). The run options
     (``worker_bin`` ... ``max_line``, or all of them as ``options=``, a ``wl.RunOptions`` whose
     fields a keyword overrides) are ``collect``'s; ``parallel`` and ``max_live_workers`` are
