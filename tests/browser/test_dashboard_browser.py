@@ -52,6 +52,8 @@ WORKERS = 8
 #: more than the notebook's 150, typed into the samples box: a run of ~6 s at 0.2 s a number, so that
 #: many live frames (about 7 a second) show before it ends
 SAMPLES = 240
+#: the threshold search's deadline, in intervals of the pace: counts from 10 workers up can meet it
+SEARCH_INTERVALS = 15
 
 # bounds of the waits (seconds); generous for a loaded CI machine, never asserted as durations
 RUN_ALL = 240
@@ -253,6 +255,12 @@ def _threshold_search(lab: Lab, page) -> None:
         search.locator("img.workerlab-threshold-plot"),
     )
     wait_for(page, run_button.is_enabled, 30, "the threshold widget's Run button")
+    # A deadline of SEARCH_INTERVALS intervals, typed in as a person would: at the paced 10, start-up
+    # (which does not shrink with the pace) can leave no count the model expects to meet, and the
+    # search then ends at once with nothing to measure.
+    deadline = search.locator(".widget-text", has_text="deadline").locator("input")
+    deadline.fill(f"{SEARCH_INTERVALS * float(INTERVAL):g}")
+    deadline.press("Enter")
     run_button.click()
     measured = re.compile(r"measuring: (\d+) runs measured")
 
