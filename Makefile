@@ -88,7 +88,8 @@ $(BROWSERSTAMP): $(LABSTAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dask,lab,browser]'
 	@touch $@
 
-## test-browser: the dashboard in JupyterLab, driven in headless Chromium by Playwright
+## test-browser: the dashboard (notebook 02) and the answer of notebook 03 in JupyterLab, in headless
+## Chromium driven by Playwright
 ## (installs Debian's chromium if /usr/bin/chromium is missing; screenshots in tests/browser/artifacts/).
 test-browser: $(BROWSERSTAMP)
 	@if [ ! -x "$(CHROMIUM)" ]; then \
