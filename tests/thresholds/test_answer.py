@@ -101,7 +101,12 @@ def test_details_hold_the_plans_power_screens_table_and_model():
     text = th.details()
     d15 = next(d for d in th.decisions if d["workers"] == 15)
     n = d15["runs"]
-    assert d15["plan"] in text and f"-> meets ({n}/{n} counted, in start order)" in text
+    assert (
+        d15["plan"] in text
+        and f"-> meets ({n}/{n} counted, in start order; 95% CI exact for this plan" in text
+    )
+    # the table's intervals are named for what they are, with what they cover
+    assert "95% CI (f)" in text and "(f) fixed-sample intervals" in text and "cover less than stated" in text
     assert "15 workers (the answer; its plan aimed to show it meets" in text
     assert "power of these plans: P(conclusive)" in text and "16: 3/3" in text  # the screen
     assert " workers  runs  met  share  95% CI" in text and "Model (calibrated from 6 runs)" in text

@@ -259,7 +259,10 @@ def _decision(th: SearchResult, d: dict[str, Any]) -> str:
         f"{w} workers ({role}; its plan aimed to show it {d['aim']}, predicted {d['p_pred']:.3f}): "
         f"{d['plan']} -> {d['decision'] or 'undecided'} ({d['successes']}/{d['runs']} counted, in start order"
     )
-    said += ", alone)" if d.get("alone") else ")"
+    said += ", alone" if d.get("alone") else ""
+    if d.get("ci_low") is not None and d.get("ci_high") is not None:
+        said += f"; {ci_label(th.confidence)} exact for this plan {d['ci_low']:.2f}–{d['ci_high']:.2f}"
+    said += ")"
     if d.get("shared"):
         k, n = d["shared"]
         said += f"; before it, a plan side by side said below at {k}/{n} (not evidence: decided again alone)"
@@ -295,7 +298,11 @@ def details(th: SearchResult) -> str:
     out = [headline(th), *([f"why: {th.reason}"] if th.reason else []), f"cost: {_cost(th)}"]
     out += [th.conditions.text()] if th.conditions else []
     out += ["", "plans (each fixed before its count's first counted run):", *_plans(th), ""]
-    out += evidence.table_lines(th.table, ci_label(th.confidence))
+    out += evidence.table_lines(th.table, f"{ci_label(th.confidence)} (f)")
+    out.append(
+        "(f) fixed-sample intervals of every run measured: exact for a fixed number of runs, not for a "
+        "count a plan stopped early (there they can cover less than stated); the plans' own intervals are above"
+    )
     if th.model is not None:
         out += ["", "assumptions: the answer holds for a worker and machine like this", repr(th.model)]
     out += ["", "per count: result.to_frame(), .to_markdown(), .to_frame().to_csv(path)"]
