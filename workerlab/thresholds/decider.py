@@ -37,13 +37,12 @@ def clip(p: float) -> float:
 
 
 @functools.lru_cache(maxsize=1024)
-def choose(aim: str, p: float, level: float, confidence: float, most: int, robust: bool = False) -> Plan:
+def choose(aim: str, p: float, level: float, confidence: float, most: int) -> Plan:
     """The plan for a count predicted at ``p``: among the certified plans, the fewest expected runs
     (one by one, as ``Plan.decide`` stops them) at ``p`` with power 0.8 there and, for a candidate
     predicted above 0.99, at a true rate of 0.99 too (``ROBUST_RATE``: a pilot's model can be
     optimistic, and an inconclusive candidate ends the search). The planner spends most of the error
-    on the first look, so this costs a candidate that always meets 74 runs instead of 72.
-    ``robust``: kept for callers that ask for it explicitly (now the default for every candidate)."""
+    on the first look, so this costs a candidate that always meets 74 runs instead of 72."""
     also = (ROBUST_RATE,) if aim == MEETS and p > ROBUST_RATE > level else ()
     return plan_runs(p, level, confidence, aim=aim, max_runs=most, also=also, one_by_one=True)
 
@@ -64,13 +63,11 @@ class CountRuns:
     shared: tuple[int, int] | None = None  # (successes, runs) of a shared plan that said "below"
     _seen: tuple[int, int] = (0, 0)  # (failures, runs) of the plan's prefix already given to decide
 
-    def fix(
-        self, aim: str, level: float, confidence: float, most: int, robust: bool = False, alone: bool = False
-    ) -> None:
+    def fix(self, aim: str, level: float, confidence: float, most: int, alone: bool = False) -> None:
         """Fix this count's plan now, before its first counted run (a no-op if it has one)."""
         if self.plan is not None:
             return
-        self.plan = choose(aim, clip(self.p_pred), level, confidence, most, robust)
+        self.plan = choose(aim, clip(self.p_pred), level, confidence, most)
         self.aim, self.plan_from, self.alone = aim, self.started, alone
 
     def again_alone(self) -> None:
@@ -169,13 +166,12 @@ class Decider:
 
     # -- the next step -------------------------------------------------------------------------
     def _fix(self, w: int, aim: str) -> str | None:
-        """Fix ``w``'s plan if it has none: robust once a count predicted to meet was shown below
-        (other counts' runs, independent of this one's, so its plan is still fixed before its own)."""
+        """Fix ``w``'s plan if it has none, from its prediction alone (other counts' runs never enter
+        it, so its plan is fixed before its own first run); a count planned as the count below, or in
+        ``alone``, runs alone."""
         c = self.runs[w]
         alone = aim == BELOW or w in self.alone  # every "below" rests on runs alone
-        c.fix(
-            aim, self.level, self.confidence, PLAN_MAX_RUNS, self.model_wrong, alone
-        )  # max_runs caps the search
+        c.fix(aim, self.level, self.confidence, PLAN_MAX_RUNS, alone)  # max_runs caps the search
         if c.plan is not None and self.first is None and aim == BELOW:
             self.first = (self.candidate, w)  # type: ignore[assignment]
         return c.update()
