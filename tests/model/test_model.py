@@ -174,3 +174,13 @@ def test_a_process_ends_at_its_first_closing_row_and_first_processes_by_spawn_or
     assert len(m.first_wave) == 1 and m.first_wave[0] == approx(
         (0.06, 0.06)
     )  # the slots' first processes only
+
+
+def test_a_prediction_without_a_deadline_judges_at_ten_intervals_of_the_models_pace():
+    fast = Model(interval=0.1, mtbf=0)
+    paced = fast.predict([12, 15], 150, runs=200, seed=0)
+    assert paced.equals(fast.predict([12, 15], 150, 1.0, runs=200, seed=0))
+    assert not paced.equals(
+        fast.predict([12, 15], 150, 10.0, runs=200, seed=0)
+    )  # 10 s would be another question
+    assert fast.success_map([15], mtbf=[1e6], runs=100)["deadline_s"].iloc[0] == 1.0

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from workerlab.analysis import pace
-from workerlab.config import DEADLINE, DEFAULT_INTERVAL, DEFAULT_MTBF, stall_limit
+from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, paced_deadline, stall_limit
 from workerlab.engine.limiter import usable_cpus
 from workerlab.model.simulation import simulate_runs
 
@@ -250,11 +250,15 @@ class Model:
         self,
         workers: Any = range(1, 17),
         samples: int = 150,
-        deadline: float = DEADLINE,
+        deadline: float | None = None,
         runs: int = 10_000,
         seed: int | None = None,
     ) -> pd.DataFrame:
-        """Per worker count: ``workers, p_meet, median_s, p95_s, bound_s`` from ``runs`` simulated runs."""
+        """Per worker count: ``workers, p_meet, median_s, p95_s, bound_s`` from ``runs`` simulated runs.
+
+        ``deadline``: not given, 10 intervals of this model's pace (``config.paced_deadline``), as
+        every call that takes a deadline."""
+        deadline = paced_deadline(self.interval) if deadline is None else deadline
         counts = [int(workers)] if isinstance(workers, (int, np.integer)) else [int(w) for w in workers]
         seeds = np.random.SeedSequence(seed).spawn(len(counts))
         rows = []
@@ -283,7 +287,7 @@ class Model:
         self,
         workers: Any = range(1, 17),
         samples: int = 150,
-        deadline: float = DEADLINE,
+        deadline: float | None = None,
         *,
         mtbf: Any = None,
         runs: int = 2000,
@@ -296,6 +300,7 @@ class Model:
         ``samples`` and ``deadline_s`` (what the cell predicts), so that ``wl.plot_success_map``
         draws the frame alone.
         """
+        deadline = paced_deadline(self.interval) if deadline is None else deadline
         if mtbf is None:
             values = sorted({round(m * self.interval, 9) for m in MTBF_INTERVALS} | {self.mtbf} - {0.0})
         else:
