@@ -133,12 +133,15 @@ class Plan:
         as soon as ``decide`` decides (``Operating.expected_runs`` runs whole looks)."""
         runs = np.arange(self.max_runs + 1)
         going = self._settled(runs[None, :], runs[:, None]) == 2  # [runs, failures]: undecided
-        v = np.array([1.0])  # P(failures = f and undecided) after n runs
-        total = 0.0
-        for n in range(self.max_runs):
-            v = np.where(going[n, : n + 1], v, 0.0)
-            total += float(v.sum())
-            v = np.append(v * p, 0.0) + np.insert(v * (1 - p), 0, 0.0)
+        v = np.zeros(self.max_runs + 2)  # P(failures = f and undecided) after n runs (f <= n)
+        v[0], total, q = 1.0, 0.0, 1 - p
+        for n in range(self.max_runs):  # in place: the planner asks this of ~100 plans per choice
+            now = v[: n + 1]
+            now *= going[n, : n + 1]
+            total += float(now.sum())
+            fail = now * q
+            now *= p
+            v[1 : n + 2] += fail
         return total
 
     def operating(self, p: float) -> Operating:
