@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from workerlab.model.model import Model
+from workerlab.model.model import Model, each_count
 
 __all__ = [
     "Interference",
@@ -187,31 +187,30 @@ def estimate(
     if at_once <= 1:
         return Interference(at_once=1)
     shift, low, high = matched_shift(alone_overhead, side_overhead)
-    p_alone: dict[int, float] = {}
-    p_side: dict[int, float] = {}
-    p_costs: dict[int, tuple[float, float]] = {}
-    alone: set[int] = set()
-    for c, ss in zip(counts, np.random.SeedSequence(seed).spawn(len(counts))):
-        el = model.simulate(c, samples, SIMULATED_RUNS, np.random.default_rng(ss))["elapsed_s"].to_numpy()
-        p_alone[c] = float(np.mean(el <= deadline))
-        p_side[c] = (
-            float(np.mean(el + max(high, 0.0) <= deadline)) if math.isfinite(high) else 0.0
-        )  # only slows
+
+    def elapsed(m: Model, c: int, ss: np.random.SeedSequence) -> np.ndarray:
+        return m.simulate(c, samples, SIMULATED_RUNS, np.random.default_rng(ss))["elapsed_s"].to_numpy()
+
+    def each(c: int, ss: np.random.SeedSequence) -> tuple[float, float, tuple[float, float] | None]:
+        """p_meet alone, shifted (only slows) and under each measured cost, on the same random numbers."""
+        el = elapsed(model, c, ss)
+        side = float(np.mean(el + max(high, 0.0) <= deadline)) if math.isfinite(high) else 0.0
+        costs = None
         if cost_models is not None:
-            a, b = (
-                float(
-                    np.mean(
-                        m.simulate(c, samples, SIMULATED_RUNS, np.random.default_rng(ss))["elapsed_s"]
-                        <= deadline
-                    )
-                )
-                for m in cost_models
-            )
-            p_costs[c] = (a, b)
-        if abs(p_alone[c] - p_side[c]) > tolerance or (
-            c in p_costs and abs(p_costs[c][0] - p_costs[c][1]) > tolerance
-        ):
-            alone.add(c)
+            a, b = (float(np.mean(elapsed(m, c, ss) <= deadline)) for m in cost_models)
+            costs = (a, b)
+        return float(np.mean(el <= deadline)), side, costs
+
+    got = dict(zip(counts, each_count(each, counts, seed)))
+    p_alone = {c: g[0] for c, g in got.items()}
+    p_side = {c: g[1] for c, g in got.items()}
+    p_costs = {c: g[2] for c, g in got.items() if g[2] is not None}
+    alone = {
+        c
+        for c in counts
+        if abs(p_alone[c] - p_side[c]) > tolerance
+        or (c in p_costs and abs(p_costs[c][0] - p_costs[c][1]) > tolerance)
+    }
     return Interference(
         at_once=at_once,
         alone_overhead_s=tuple(float(v) for _, v in alone_overhead),

@@ -21,8 +21,10 @@ It mirrors what the collector does (workerlab/collector.py) with the costs of th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,8 @@ from workerlab.config import DEFAULT_INTERVAL, DEFAULT_MTBF, paced_deadline, sta
 from workerlab.engine.limiter import usable_cpus
 from workerlab.model.simulation import simulate_runs
 
+T = TypeVar("T")
+
 __all__ = [
     "Model",
     "mtbf_lower_bound",
@@ -42,6 +46,7 @@ __all__ = [
     "MTBF_CONFIDENCE",
     "FEW_WAVES",
     "MTBF_INTERVALS",
+    "each_count",
 ]
 
 #: the MTBFs of ``Model.success_map``, in intervals of the model (10 = crash-prone, as the original may be)
@@ -260,19 +265,18 @@ class Model:
         every call that takes a deadline."""
         deadline = paced_deadline(self.interval) if deadline is None else deadline
         counts = [int(workers)] if isinstance(workers, (int, np.integer)) else [int(w) for w in workers]
-        seeds = np.random.SeedSequence(seed).spawn(len(counts))
-        rows = []
-        for w, ss in zip(counts, seeds):
+
+        def row(w: int, ss: np.random.SeedSequence) -> dict[str, Any]:
             el = self.simulate(w, samples, runs, np.random.default_rng(ss))["elapsed_s"].to_numpy()
-            rows.append(
-                {
-                    "workers": w,
-                    "p_meet": float(np.mean(el <= deadline)),
-                    "median_s": float(np.median(el)),
-                    "p95_s": float(np.percentile(el, 95)),
-                    "bound_s": self.bound(w, samples),
-                }
-            )
+            return {
+                "workers": w,
+                "p_meet": float(np.mean(el <= deadline)),
+                "median_s": float(np.median(el)),
+                "p95_s": float(np.percentile(el, 95)),
+                "bound_s": self.bound(w, samples),
+            }
+
+        rows = each_count(row, counts, seed)
         return pd.DataFrame(rows).astype(
             {
                 "workers": "int64",
@@ -320,3 +324,16 @@ class Model:
         import dataclasses
 
         return dataclasses.replace(self, **changes)
+
+
+def each_count(
+    fn: Callable[[int, np.random.SeedSequence], T], counts: list[int], seed: int | None
+) -> list[T]:
+    """``fn(count, seed)`` for each count, its seed spawned from ``seed`` in order; the counts run on
+    a thread per usable CPU (numpy releases the GIL while it simulates: about twice as fast on 2
+    CPUs). Each count has its own seed, so the results are those of a plain loop."""
+    seeds = np.random.SeedSequence(seed).spawn(len(counts))
+    if len(counts) < 2:
+        return [fn(c, ss) for c, ss in zip(counts, seeds)]
+    with ThreadPoolExecutor(min(len(counts), usable_cpus())) as pool:
+        return list(pool.map(fn, counts, seeds))
