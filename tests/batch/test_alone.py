@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from helpers import FAST
+from helpers import FAST, SEARCH
 
 import workerlab as wl
 from workerlab.analysis.overlap import overlap
@@ -65,9 +65,6 @@ def test_each_task_asks_for_one_run_unit_and_runs_at_once_are_the_units():
 def test_a_cluster_without_the_resource_warns_and_runs_one_per_dask_worker():
     with pytest.warns(RuntimeWarning, match=f"declares no '{RUN_RESOURCE}'"):
         assert dask_resources(FakeClient([{}, {"GPU": 1}])) == (None, 2)
-
-
-SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
 
 
 @pytest.mark.slow

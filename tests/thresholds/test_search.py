@@ -1,11 +1,6 @@
 """The adaptive threshold search (``wl.find_threshold``): real runs of the emulator at compressed time.
 
-The setting makes the answer certain without asserting on time: 60 samples at 0.05 s, no
-crashes. Two workers need 29 intervals (1.45 s), within the 1.46 s deadline, so the search must
-measure them, but a worker's start-up alone (spawn to ready, ~20 ms) makes them miss it every
-time; six workers need 9 intervals (0.45 s) and have a second of slack. So the search must find 6,
-measure 2 as the count below (the counts allowed are 2 and 6; the count below is always
-measured), and be conclusive at level 0.8.
+The search (``helpers.SEARCH``) has a certain answer: 6 workers, with 2 measured as the count below.
 """
 
 from __future__ import annotations
@@ -19,7 +14,8 @@ import subprocess
 
 import pandas as pd
 import pytest
-from helpers import CLI, ROOT, start_cli, wait_gone
+from helpers import CLI, FAST, ROOT, SEARCH, start_cli, wait_gone
+from helpers import SEARCH_ARGS as ARGS
 
 import workerlab as wl
 from workerlab.analysis.overlap import overlap
@@ -28,9 +24,6 @@ from workerlab.log import events
 from workerlab.thresholds.pilot import PILOT_RUNS
 from workerlab.thresholds.search import SearchStatus
 from workerlab.thresholds.stats import cp_interval
-
-SEARCH = dict(deadline=1.46, samples=60, level=0.8, workers=[2, 6], interval=0.05, mtbf=0, progress=False)
-ARGS = ["--workers", "2,6", "--samples", "60", "--interval", "0.05", "--mtbf", "0", "--deadline", "1.46"]
 
 
 def pids(th: wl.Threshold) -> set[int]:
@@ -75,7 +68,7 @@ def test_a_small_search_is_conclusive_and_leaves_nothing():
     assert statuses[-1].verdict is th and statuses[-1].runs_used == th.runs_used
     # what it prints: the answer at a glance; behind it the evidence beside the prediction, the assumptions
     text = str(th)
-    assert text.startswith("6 workers meet 1.46 s in >= 80% of runs (conclusive, 95% confidence)")
+    assert text.startswith("6 workers meet 0.584 s in >= 80% of runs (conclusive, 95% confidence)")
     assert len(text.splitlines()) <= 8 and "runs at once" in th._repr_html_() and th.fresh_run() is None
     # mtbf=0: no crash seen, so the model plans with the MTBF's lower bound and says so
     for words in ("assumptions", "lead", "no crash in", "model p_meet", "pilot"):
@@ -83,17 +76,17 @@ def test_a_small_search_is_conclusive_and_leaves_nothing():
     # the measured interval is printed (its last digits depend on the machine's timing)
     printed = re.search(r"interval (\d+(?:\.\d+)?) s", th.details())
     assert printed is not None and float(printed.group(1)) == pytest.approx(th.model.interval, rel=1e-3)
-    assert th.model.interval == pytest.approx(0.05, rel=0.05)
+    assert th.model.interval == pytest.approx(FAST, rel=0.05)
     assert th.settings is not None and th.settings.batch.samples == 60
 
 
 @pytest.mark.slow
 def test_a_given_model_skips_the_pilot():
-    model = wl.Model(interval=0.05, mtbf=0)
+    model = wl.Model(interval=FAST, mtbf=0)
     th = wl.find_threshold(**SEARCH, model=model)
     assert th.pilot_runs == 0 and th.model is model
     assert_below_measured(th)
-    # the bound of 2 workers is exactly 29 intervals, 1.45 s: measured as the count below, beside the answer
+    # the bound of 2 workers is exactly 29 intervals, 0.58 s: measured as the count below, beside the answer
     t = th.table.set_index("workers")
     assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
     assert "; 2 workers met 0/" in str(th).splitlines()[1]  # the evidence for the count below
@@ -141,7 +134,7 @@ def test_an_interrupt_returns_what_was_measured_with_no_worker_left():
     fresh = th.fresh_run()
     assert (
         fresh is not None
-        and "--samples 60 --deadline 1.46 --level 0.8 --interval 0.05 --mtbf 0" in fresh.command
+        and "--samples 60 --deadline 0.584 --level 0.8 --interval 0.02 --mtbf 0" in fresh.command
     )
     assert fresh.runs is not None and 0 < fresh.run_s < 60 and fresh.command in str(th)
     assert_no_process_left(th)
@@ -216,7 +209,7 @@ def test_cli_json_has_the_answer_and_its_evidence(tmp_path):
     assert rep["below_examined"] is True and 0 < rep["power"]["at_predicted"] <= 1
     assert [d["decision"] for d in rep["decisions"]] == ["below", "meets"]
     assert rep["workers"] == 6 and rep["conclusive"] is True
-    assert rep["model"]["interval"] == pytest.approx(0.05, rel=0.05)
+    assert rep["model"]["interval"] == pytest.approx(FAST, rel=0.05)
     assert {r["workers"] for r in rep["table"]} == {2, 6}
     assert wl.load(out)["run_id"].nunique() == rep["runs_used"]
     assert rep["answer"][0] == rep["sentence"] and len(rep["answer"]) <= 8 and rep["fresh_run"] is None
@@ -237,7 +230,8 @@ def test_cli_prints_the_short_answer_then_the_details_when_asked():
     answer, details = full.stdout.split("\n\n", 1)
     lines = answer.splitlines()
     assert (
-        lines[0] == "6 workers meet 1.46 s in >= 80% of runs (conclusive, 95% confidence)" and len(lines) <= 8
+        lines[0] == "6 workers meet 0.584 s in >= 80% of runs (conclusive, 95% confidence)"
+        and len(lines) <= 8
     )
     assert "plans (each fixed before" in details and "Model (" in details
 
@@ -303,7 +297,7 @@ def test_a_search_whose_pilot_runs_all_fail_raises_the_collect_error_itself():
 def test_the_count_below_runs_alone_while_the_candidate_shares_the_machine():
     """With a given model and three runs at once, the candidate's runs share the machine; every run
     of the count below (the one a "below" decision rests on) ran with nothing beside it."""
-    th = wl.find_threshold(**SEARCH, model=wl.Model(interval=0.05, mtbf=0), parallel=3, seed=4)
+    th = wl.find_threshold(**SEARCH, model=wl.Model(interval=FAST, mtbf=0), parallel=3, seed=4)
     assert th.conclusive and th.workers == 6
     assert th.events is not None
     o = overlap(th.events).set_index("run_id")
