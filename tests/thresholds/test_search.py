@@ -105,7 +105,7 @@ def test_a_search_stopped_on_a_dask_cluster_ends_its_runs_stopped_and_leaves_not
 
     def on_update(status: SearchStatus) -> None:
         if status.phase == "measuring" and status.running and not stop.is_set():
-            asyncio.get_running_loop().call_later(0.3, stop.set, "enough")  # while runs are in flight
+            asyncio.get_running_loop().call_later(0.05, stop.set, "enough")  # runs in flight
 
     th = wl.find_threshold(**SEARCH, client=dask_client, stop=stop, on_update=on_update)
     assert th.interrupted and not th.conclusive and th.events is not None
@@ -156,7 +156,7 @@ def test_stop_token_ends_the_async_search_and_its_cut_off_runs_end_stopped():
         stop = Stop()
 
         def on_update(status: SearchStatus) -> None:
-            if int(status.table["runs"].sum()) >= 2:
+            if int(status.table["runs"].sum()) >= 2 and status.running:  # while runs are in flight
                 stop.set()
 
         return await wl.find_threshold_async(**SEARCH, stop=stop, on_update=on_update)
@@ -305,6 +305,8 @@ def test_the_count_below_runs_alone_while_the_candidate_shares_the_machine():
     candidate = [r for r in o.index if r.endswith("-w6")]
     assert below and (o.loc[below, "in_flight_max"] == 1).all()
     assert (o.loc[candidate, "in_flight_max"] >= 2).any()  # the candidate's runs did share
+    # the runs alone go first, on the empty machine, rather than each waiting for it to empty
+    assert o.loc[below, "start_s"].max() < o.loc[candidate, "start_s"].min()
     decided = {d["workers"]: d for d in th.decisions}
     assert decided[2]["alone"] and decided[2]["decision"] == "below" and not decided[6]["alone"]
     assert_no_process_left(th)

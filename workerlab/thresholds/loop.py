@@ -4,8 +4,9 @@
 (``workerlab.thresholds.pilot``) when no model is given, then the prediction that fixes the plans,
 then ``async for ended in batch.updates()``: each ended run goes to the ``Decider``
 (``workerlab.thresholds.decider``), which says which counts want runs next; the loop starts them
-as the batch's launching rule allows, counts that want runs interleaved in a random (seeded)
-order. At the end the answer is assembled by ``workerlab.thresholds.assemble.assemble``.
+as the batch's launching rule allows: counts whose runs run alone first, then the others
+interleaved in a random (seeded) order. At the end the answer is assembled by
+``workerlab.thresholds.assemble.assemble``.
 ``workerlab.thresholds.search`` is its public face (``find_threshold``).
 """
 
@@ -116,16 +117,22 @@ class SearchLoop:
     async def _predict(self) -> None:
         assert self.model is not None
         s = self.settings
-        self.pred = await asyncio.to_thread(
+        self.pred = pred = await asyncio.to_thread(
             self.model.predict, list(s.batch.counts), s.batch.samples, s.batch.deadline, PREDICT_RUNS, s.seed
         )
         # the counts that run alone from their first planned run: where the pilot found that sharing
         # changes p_meet; all of them when runs go one at a time anyway
         alone = self.batch.alone | (set(s.batch.counts) if self.batch.parallel == 1 else set())
         budget = s.max_runs - self.pilot_runs  # max_runs counts every run, the pilot's too
-        self.decider = Decider(
-            self.pred, level=s.level, confidence=s.confidence, max_runs=budget, alone=alone
-        )
+
+        def plan() -> Decider:
+            """The decider with its first plans fixed (the exact planner takes a second or so): off
+            the event loop, so that a stop is heard meanwhile."""
+            decider = Decider(pred, level=s.level, confidence=s.confidence, max_runs=budget, alone=alone)
+            decider.step()
+            return decider
+
+        self.decider = await asyncio.to_thread(plan)
         self.phase = "measuring"
         self._notify()
 
@@ -143,12 +150,15 @@ class SearchLoop:
             if step.done or not step.runs:
                 return step  # done, or every run wanted is going: wait for them
             self.bar.set_total(len(self.frames) + len(self.batch.running) + step.total)
-            # counts that want runs are interleaved in a random (seeded) order, so drift over the
-            # search hits each of them alike; the draw stands until that run is started
-            if self.next not in step.runs:
-                counts = sorted(step.runs)
-                self.next = self.rng.choices(counts, weights=[step.runs[w] for w in counts])[0]
-            self.batch.alone.update(self.decider.alone_counts())  # every "below" on runs alone
+            alone = self.decider.alone_counts()
+            self.batch.alone.update(alone)  # every "below" on runs alone
+            # counts whose runs run alone go first: the machine must be empty for them, and it is
+            # after the pilot or between them, while mid-search each would first drain it. Among
+            # the counts that go first, the order is random (seeded), so drift over the search hits
+            # each alike; the draw stands until that run is started
+            first = sorted(w for w in step.runs if w in alone) or sorted(step.runs)
+            if self.next not in first:
+                self.next = self.rng.choices(first, weights=[step.runs[w] for w in first])[0]
             if not self.batch.can_start(self.next):
                 return step
             spec = self.specs.make(self.next)
