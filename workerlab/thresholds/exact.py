@@ -221,10 +221,15 @@ def _spend(
     top = counts[-1] + 1 if aim == MEETS else counts[-1]  # failures that can still decide ``aim``
     j, v = np.arange(top), np.eye(1, top)[0]  # at p = level: P(failures = j, undecided)
     spent, start, prev, looks = 0.0, 0.0, 0, []
+    lo, hi = 0, 1  # v is 0 outside failures lo..hi-1 (those decided, and those not reached yet)
     for k, t in enumerate(counts):
         m = np.arange(1, most - prev + 1)[:, None]  # the runs this look may add
-        gap = np.clip(t - j, 0, None)
-        err = spent + ((cdf[m, gap] * (j <= t)) if aim == MEETS else sf[m, gap]) @ v
+        if aim == MEETS:  # P(failures <= t after m more runs): from j <= t only
+            s = slice(lo, t + 1)
+            err = spent + cdf[m, t - j[s]] @ v[s]
+        else:  # P(failures >= t after m more runs)
+            s = slice(0, hi)
+            err = spent + sf[m, np.clip(t - j[s], 0, None)] @ v[s]
         goal = half * first if k == 0 else start + (half - start) * (k / (len(counts) - 1)) ** spread
         hit = np.flatnonzero((err + TOL <= goal) & ((prev + m[:, 0] >= t) | (aim == MEETS)))
         if not hit.size:
@@ -234,6 +239,7 @@ def _spend(
         start = spent if k == 0 else start
         v = np.convolve(v, _pmf(n - prev, 1 - level))[:top]
         v[(j <= t) if aim == MEETS else (j >= t)] = 0.0
+        lo, hi = (t + 1, top) if aim == MEETS else (0, t)
         looks.append(n)
         prev = n
     return Plan(level, confidence, tuple(looks), *_other_side(aim, counts, tuple(looks), level, half))
