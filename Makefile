@@ -22,16 +22,19 @@ run: $(STAMP)
 	$(BIN)/workerlab run --workers 16 --samples 150 --out runs/latest.parquet --plot runs/latest.png
 
 ## test: lint, then the whole suite (unit, emulator, collector, notebooks); time compressed, no timing asserts.
+## tests/ runs in two pytest processes (pytest-xdist): the suite mostly waits on workers at compressed
+## time, so two share 2 CPUs well (each run checks only its own processes and ports).
 ## The notebooks run top to bottom under nbval in a second pytest, the only one that compresses
 ## time through the environment (their first cell reads it; a person gets 1 s workers). Both
 ## always run; the target fails if either failed.
+XDIST := -n 2
 NB_ENV := WORKERLAB_INTERVAL=0.02 WORKERLAB_QUICK=1
 test: $(STAMP)
 	@rc=0; \
 	echo "== lint (ruff, mypy, import-linter)"; \
 	$(MAKE) --no-print-directory lint || rc=1; \
 	echo "== tests/"; \
-	$(BIN)/python -m pytest || rc=1; \
+	$(BIN)/python -m pytest $(XDIST) || rc=1; \
 	echo "== notebooks (nbval, $(NB_ENV))"; \
 	$(NB_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/ || rc=1; \
 	exit $$rc
@@ -45,7 +48,7 @@ test-fast: $(STAMP)
 	echo "== lint (ruff, mypy, import-linter)"; \
 	$(MAKE) --no-print-directory lint || rc=1; \
 	echo "== tests/ without the slow ones"; \
-	$(BIN)/python -m pytest -m "not slow" || rc=1; \
+	$(BIN)/python -m pytest $(XDIST) -m "not slow" || rc=1; \
 	exit $$rc
 
 ## lint: ruff (lint rules and formatting), mypy, and import-linter's layers contract, as configured in
