@@ -6,8 +6,9 @@ package's. In one run, for the plans each chooses at level = confidence = 0.95 a
 
 - with ``plan_runs``' defaults (power 0.8 at the prediction, and at 0.99 for a candidate predicted
   above it): the candidate predicted at 0.999, 0.99 and 0.97, the count below predicted at 0.5 and 0.8;
-- as the search chooses them (``design.choose``: run by run, 0.99 not required until the model was
-  shown wrong), the same predictions; and as it chooses them once 0.99 is required (``robust``).
+- run by run (``Plan.decide`` after every run) with power required at the prediction only, the
+  same predictions; and run by run with power at 0.99 required too, as the search chooses a
+  candidate predicted above 0.99 (``decider.choose``; a count below never needs it).
 
 For each plan, exactly (``Plan.operating``, ``Plan.runs_one_by_one``): P(meets) and P(conclusive) at
 true rates 0.97 / 0.98 / 0.99 / 0.995; expected runs at 1 / 0.999 / 0.99, by whole looks and run by
@@ -41,8 +42,8 @@ CHOSEN = [
 ]
 WAYS = {
     "plan_runs defaults": {},
-    "as the search chooses (design.choose)": {"also": (), "one_by_one": True},
-    "as the search chooses once 0.99 is required (design.choose, robust)": {
+    "run by run, power at the prediction only": {"also": (), "one_by_one": True},
+    "run by run, power at 0.99 too (decider.choose above 0.99)": {
         "also": (0.99,),
         "one_by_one": True,
     },
