@@ -336,6 +336,7 @@ class EmulatedWorker:
             self.stream(conn, int(n))
         finally:
             self.busy.release()
+        self.send(conn, b"0\r\n\r\n")  # slot free first, as Go ends a response after its handler
 
     def send(self, conn: Connection, data: bytes, values=()) -> None:
         """Hand bytes to the socket; log the numbers they complete once that succeeded."""
@@ -347,7 +348,7 @@ class EmulatedWorker:
                     self.sent_log.write(b"%d %.6f %d\n" % (pid, time.monotonic(), value))
 
     def stream(self, conn: Connection, n: int) -> None:
-        """The 200 response: n lines, line i at request + lead + i * interval, then the last chunk."""
+        """The 200 response: n lines, line i at request + lead + i * interval (``handle`` ends it)."""
         o = self.opts
         conn.sock.sendall(
             "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n"
@@ -379,7 +380,6 @@ class EmulatedWorker:
                 held = (line, value)
             else:
                 self.send(conn, chunk(line), (value,))
-        self.send(conn, b"0\r\n\r\n")
 
 
 def main(argv: "list[str] | None" = None) -> int:
