@@ -11,6 +11,7 @@ import json
 import re
 import signal
 import subprocess
+import threading
 
 import pandas as pd
 import pytest
@@ -21,6 +22,7 @@ import workerlab as wl
 from workerlab.analysis.overlap import overlap
 from workerlab.engine.stop import Stop
 from workerlab.log import events
+from workerlab.thresholds import decider
 from workerlab.thresholds.pilot import PILOT_RUNS
 from workerlab.thresholds.search import SearchStatus
 from workerlab.thresholds.stats import cp_interval
@@ -91,6 +93,30 @@ def test_a_given_model_skips_the_pilot():
     assert t.loc[2, "successes"] == 0 and t.loc[2, "runs"] >= 3 and t.loc[2, "ci_high"] < 0.8
     assert "; 2 workers met 0/" in str(th).splitlines()[1]  # the evidence for the count below
     assert th.conclusive and th.workers == 6
+
+
+@pytest.mark.slow
+def test_a_wrong_model_moves_the_search_with_its_plans_chosen_off_the_event_loop(monkeypatch):
+    """A model that expects 2 workers to meet (its interval half the real one): 2's shared runs miss,
+    so it is decided again on runs alone, shown below, and the search moves to 6. The plans this
+    takes are chosen mid-search, while runs are in flight: never on the event loop's thread."""
+    planned_on, notified_on = set(), set()
+
+    def choose(*args):
+        planned_on.add(threading.get_ident())
+        return real_choose(*args)
+
+    real_choose = decider.choose
+    monkeypatch.setattr(decider, "choose", choose)
+    wrong = wl.Model(interval=FAST / 2, mtbf=0)
+    th = wl.find_threshold(
+        **SEARCH, model=wrong, parallel=3, seed=3, on_update=lambda _: notified_on.add(threading.get_ident())
+    )
+    assert th.conclusive and th.workers == 6
+    two = {d["workers"]: d for d in th.decisions}[2]
+    assert two["decision"] == "below" and two["alone"] and two["shared"] is not None
+    assert planned_on and notified_on and not planned_on & notified_on
+    assert_no_process_left(th)
 
 
 @pytest.mark.slow

@@ -81,6 +81,7 @@ class SearchLoop:
         self.rng = random.Random(settings.seed)  # the order counts are interleaved in
         self.next: int | None = None  # the count drawn to start next
         self.phase = "pilot"
+        self.stepping: asyncio.Future[NextStep] | None = None  # the decider's step in its thread
 
     async def run(self) -> SearchResult:
         """Pilot, prediction, measured runs; the answer (stopped part way: what was measured)."""
@@ -92,6 +93,8 @@ class SearchLoop:
                     await self._predict()
                     await self._measure()
         finally:
+            if self.stepping is not None and not self.stepping.done():
+                await asyncio.wait({self.stepping})  # the decider is never used by two threads
             self._record(self.batch.take())  # the runs the end cut off are kept (not counted)
             self.bar.close()
         self.phase = "stopped" if self.batch.stopping else "done"
@@ -139,14 +142,21 @@ class SearchLoop:
     async def _measure(self) -> None:
         async for ended in self.batch.updates():
             self._record(ended)
-            if self._start_wanted().done:
+            if (await self._start_wanted()).done:
                 return
 
-    def _start_wanted(self) -> NextStep:
+    async def _step(self) -> NextStep:
+        """The decider's next step, off the event loop: it may fix a new plan (the exact planner
+        takes up to seconds) while runs are in flight, whose samples must be timed as they arrive."""
+        assert self.decider is not None
+        self.stepping = asyncio.ensure_future(asyncio.to_thread(self.decider.step))
+        return await asyncio.shield(self.stepping)  # cut off, ``run`` still waits for it
+
+    async def _start_wanted(self) -> NextStep:
         """Start the runs the decider wants now, as many as the launching rule allows; its step."""
         assert self.decider is not None
         while True:
-            self.step = step = self.decider.step()
+            self.step = step = await self._step()
             if step.done or not step.runs:
                 return step  # done, or every run wanted is going: wait for them
             self.bar.set_total(len(self.frames) + len(self.batch.running) + step.total)
