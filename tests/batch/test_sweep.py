@@ -344,6 +344,36 @@ def test_a_batch_ends_on_its_stop_token_and_keeps_what_it_cut_off():
         assert stops["message"].iloc[0].startswith("enough")  # the reason the stop was given
 
 
+def test_a_run_that_ends_while_the_owner_is_busy_is_in_the_next_update():
+    """The owner may await between two updates (a search takes its decider's step in a thread): a
+    run that ends meanwhile wakes the next update (it once cleared that wake-up and waited forever)."""
+    from workerlab.batch.progress import Progress
+    from workerlab.batch.runner import Batch
+    from workerlab.batch.spec import BatchSettings, RunSpec
+    from workerlab.config import RunOptions
+
+    options = RunOptions(interval=FAST, mtbf=0)
+    settings = BatchSettings.check(
+        [2], samples=20, deadline=10.0, parallel=None, max_live_workers=8, options=options
+    )
+
+    async def main() -> list:
+        got: list = []
+        async with Batch(settings, Progress(1, False)) as batch:
+            async for ended in batch.updates():
+                got += ended
+                if got:
+                    break
+                if not batch.running:
+                    batch.start(RunSpec(0, 2, 1, "busy-w2", None))
+                await asyncio.sleep(1.5)  # busy while the run (~0.2 s) ends
+        return got
+
+    finished = asyncio.run(asyncio.wait_for(main(), 20))
+    assert [f.spec.run_id for f in finished] == ["busy-w2"] and finished[0].judged is not None
+    assert_clean(finished[0].log)
+
+
 @pytest.mark.slow
 def test_a_batch_on_a_dask_cluster_of_two_processes_stops_its_runs_in_flight(dask_client):
     """The batch's stop reaches runs on Dask workers (a ``distributed.Event`` each run watches):

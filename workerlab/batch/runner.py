@@ -186,10 +186,10 @@ class Batch:
         """The runs that ended, at once and then after every change (a run ended, the previous run's
         workers came up); until stop. The owner starts runs between two updates."""
         while not self.stopping:
+            self.changed.clear()  # before taking: what changes while the owner works wakes the wait
             yield self.take()
             if self.stopping:
                 return
-            self.changed.clear()
             await self.changed.wait()
 
     async def run_all(self, specs: Iterable[RunSpec]) -> list[Finished]:

@@ -157,6 +157,10 @@ class SearchLoop:
         assert self.decider is not None
         while True:
             self.step = step = await self._step()
+            ended = self.batch.take()
+            if ended:  # runs that ended while the step was taken count first: ask again with them
+                self._record(ended)
+                continue
             if step.done or not step.runs:
                 return step  # done, or every run wanted is going: wait for them
             self.bar.set_total(len(self.frames) + len(self.batch.running) + step.total)
