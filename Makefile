@@ -27,7 +27,7 @@ run: $(STAMP)
 ## The notebooks run top to bottom under nbval in a second pytest, the only one that compresses
 ## time through the environment (their first cell reads it; a person gets 1 s workers). Both
 ## always run; the target fails if either failed.
-XDIST := -n 2
+XDIST := -n 2 --dist loadfile
 NB_ENV := WORKERLAB_INTERVAL=0.02 WORKERLAB_QUICK=1
 test: $(STAMP)
 	@rc=0; \

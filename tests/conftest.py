@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import matplotlib
 import pytest
 from helpers import emulator_cmd
 
-from workerlab.engine import procs
+from workerlab.engine import ports, procs
 
 # every test draws off-screen: set once here, before any test module imports pyplot
 matplotlib.use("Agg")
+
+
+def _own_ports() -> None:
+    """Under pytest-xdist (make test), each pytest process draws worker ports from its own share of
+    the range: a process reserves ports for itself only, so two could race for one."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker.startswith("gw") and count:
+        r, i, n = ports._RANGE, int(worker[2:]), int(count)
+        share = len(r) // n
+        ports._RANGE = range(r.start + i * share, r.start + (i + 1) * share)
+
+
+_own_ports()
 
 
 @pytest.fixture
