@@ -29,27 +29,28 @@ FAST = 0.02
 #: ``python -m workerlab``: the command line as a user runs it
 CLI = [sys.executable, "-m", "workerlab"]
 
-#: a threshold search whose answer is certain without asserting on time: 60 samples at the FAST
-#: pace, no crashes. Two workers need 29 intervals (0.58 s), within the 0.584 s deadline, so the
+#: a threshold search whose answer is certain without asserting on time: 90 samples at the FAST
+#: pace, no crashes. Two workers need 44 intervals (0.88 s), within the 0.884 s deadline, so the
 #: search must measure them, but a worker's start-up alone (spawn to ready, ~20 ms) makes them miss
-#: it every time; six workers need 9 intervals (0.18 s) and have 0.4 s of slack. So the search must
-#: find 6, measure 2 as the count below (the counts allowed are 2 and 6; the count below is always
-#: measured), and be conclusive at level 0.8.
+#: it every time; six workers need 14 intervals (0.28 s) and have 0.6 s of slack (the candidate's
+#: plan at level 0.8 meets only if none of its 17 runs fails). So the search must find 6, measure 2
+#: as the count below (the counts allowed are 2 and 6; the count below is always measured), and be
+#: conclusive at level 0.8.
 SEARCH: dict[str, Any] = dict(
-    deadline=0.584, samples=60, level=0.8, workers=[2, 6], interval=FAST, mtbf=0, progress=False
+    deadline=0.884, samples=90, level=0.8, workers=[2, 6], interval=FAST, mtbf=0, progress=False
 )
 #: the same search's flags on the command line (``workerlab threshold``), level apart
 SEARCH_ARGS = [
     "--workers",
     "2,6",
     "--samples",
-    "60",
+    "90",
     "--interval",
     str(FAST),
     "--mtbf",
     "0",
     "--deadline",
-    "0.584",
+    "0.884",
 ]
 
 T = TypeVar("T")
