@@ -127,15 +127,8 @@ class SearchLoop:
         # changes p_meet; all of them when runs go one at a time anyway
         alone = self.batch.alone | (set(s.batch.counts) if self.batch.parallel == 1 else set())
         budget = s.max_runs - self.pilot_runs  # max_runs counts every run, the pilot's too
-
-        def plan() -> Decider:
-            """The decider with its first plans fixed (the exact planner takes a second or so): off
-            the event loop, so that a stop is heard meanwhile."""
-            decider = Decider(pred, level=s.level, confidence=s.confidence, max_runs=budget, alone=alone)
-            decider.step()
-            return decider
-
-        self.decider = await asyncio.to_thread(plan)
+        # its plans are fixed by its steps, which run off the event loop (``_step``)
+        self.decider = Decider(pred, level=s.level, confidence=s.confidence, max_runs=budget, alone=alone)
         self.phase = "measuring"
         self._notify()
 
