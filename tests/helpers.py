@@ -7,6 +7,7 @@ holds only fixtures and hooks) or from another test module.
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import stat
 import subprocess
@@ -146,6 +147,18 @@ def start_cli(*args: str, workers: int) -> tuple[subprocess.Popen[str], list[int
         proc.kill()
         proc.communicate()
         raise
+
+
+def interrupt_cli(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Ctrl-C to a command ``start_cli`` started: its stdout and stderr once it exits (killed and
+    reaped if it outlives ``timeout``, then the wait's ``TimeoutExpired`` fails the test)."""
+    try:
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def script(tmp_path: Path, name: str, text: str) -> Path:

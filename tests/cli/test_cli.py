@@ -9,7 +9,7 @@ import signal
 import subprocess
 
 import pytest
-from helpers import CLI, FAST, ROOT, start_cli, wait_gone
+from helpers import CLI, FAST, ROOT, interrupt_cli, start_cli, wait_gone
 
 import workerlab as wl
 from workerlab.cli import main as cli
@@ -81,13 +81,7 @@ def test_timeout_exits_1_and_still_saves(tmp_path):
 @pytest.mark.parametrize("command, workers", [(ENDLESS_RUN, 3), (ENDLESS_SWEEP, 2 + 2 + 3 + 3)])
 def test_ctrl_c_stops_every_worker(command, workers):
     proc, kids = start_cli(*command.split(), workers=workers)
-    try:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    out, err = interrupt_cli(proc, 30)
     assert proc.returncode == 130 and "interrupted" in err and out == ""
     assert wait_gone(kids) == []
 

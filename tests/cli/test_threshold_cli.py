@@ -7,11 +7,10 @@ tests/thresholds/test_search.py so that ``make test``'s two pytest processes sha
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 
 import pytest
-from helpers import CLI, FAST, ROOT, start_cli, wait_gone
+from helpers import CLI, FAST, ROOT, interrupt_cli, start_cli, wait_gone
 from helpers import SEARCH_ARGS as ARGS
 
 import workerlab as wl
@@ -80,12 +79,7 @@ def test_ctrl_c_on_the_cli_prints_what_was_measured_and_stops_every_worker():
     # (in its first half, which runs one at a time: the first pilot run's 6 workers)
     args = [*ARGS[:2], "--samples", "100000", *ARGS[4:], "--json", "--no-progress"]
     proc, kids = start_cli("threshold", *args, workers=6)
-    try:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    out, err = interrupt_cli(proc, 60)
     assert proc.returncode == 130 and "interrupted" in err
     rep = json.loads(out)
     assert rep["interrupted"] is True and rep["conclusive"] is False and rep["runs_used"] >= 1
